@@ -1,0 +1,715 @@
+//! [`Future<T>`]: a handle to the result of one task, and [`Promise<T>`], the
+//! side that completes it.
+//!
+//! This module owns the completion slot shared by the two and its state
+//! machine. It must never lose a result, never wake a waiter twice, and never
+//! run user code (callbacks) while holding the slot's lock.
+//!
+//! # State machine
+//!
+//! ```text
+//!              set_running()             complete(outcome)
+//!   Pending ───────────────────▶ Running ─────────────────▶ Finished
+//!      │ │                                                     ▲
+//!      │ └─────────────────── complete(outcome) ───────────────┘
+//!      │ cancel()
+//!      ▼
+//!   Cancelled
+//! ```
+//!
+//! Every transition happens in one critical section of the slot's mutex, so
+//! each is atomic: `cancel()` racing `set_running()` has exactly one winner,
+//! and a callback or waiter registered concurrently with completion is either
+//! registered before it (and notified by the completing thread) or sees the
+//! future done (and runs or counts it at once). Finished and Cancelled are
+//! terminal: later `complete` and `cancel` calls change nothing.
+//!
+//! After a transition to a terminal state the completing thread, with the
+//! lock released: wakes threads blocked in `result*`, notifies `wait` /
+//! `as_completed` waiters, wakes an `async` task, then runs the done
+//! callbacks in insertion order. A callback that panics is logged and
+//! skipped; the next one still runs.
+
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use crate::error::{log_callback_panic, TaskError};
+use crate::stop::StopToken;
+use crate::sync::{self, Arc, Condvar, Mutex, MutexGuard};
+use crate::wait::Waiter;
+
+/// Where a future is in its life. See the module docs for the transitions.
+///
+/// ```
+/// use hilo::{Promise, State};
+///
+/// let (promise, fut) = Promise::<u8>::new();
+/// assert_eq!(fut.state(), State::Pending);
+/// promise.set_running();
+/// assert_eq!(fut.state(), State::Running);
+/// promise.complete(Ok(7));
+/// assert_eq!(fut.state(), State::Finished);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Queued; not started. Can still be cancelled.
+    Pending,
+    /// A worker is running the task. Threads cannot be interrupted, so
+    /// `cancel()` no longer works (use a [`StopToken`]).
+    Running,
+    /// Cancelled before it started; the task will never run.
+    Cancelled,
+    /// The task ended: it returned a value or failed (panicked, …).
+    Finished,
+}
+
+impl State {
+    /// True for the terminal states, `Cancelled` and `Finished`.
+    ///
+    /// ```
+    /// assert!(hilo::State::Cancelled.is_done());
+    /// assert!(!hilo::State::Running.is_done());
+    /// ```
+    pub fn is_done(self) -> bool {
+        matches!(self, State::Cancelled | State::Finished)
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            State::Pending => "pending",
+            State::Running => "running",
+            State::Cancelled => "cancelled",
+            State::Finished => "finished",
+        })
+    }
+}
+
+type NotifyFn = Box<dyn FnOnce(&Result<(), TaskError>) + Send>;
+type TakeFn<T> = Box<dyn FnOnce(Result<T, TaskError>) + Send>;
+
+/// A registered done callback: one that only learns how the task ended, or
+/// the one (at most) that takes the value (`Future::on_complete`).
+enum Callback<T> {
+    Notify(NotifyFn),
+    Take(TakeFn<T>),
+}
+
+/// The completion slot, guarded by `Inner::slot`.
+struct Slot<T> {
+    state: State,
+    /// `Some` once terminal, until the value is taken. An error is never
+    /// taken out, only cloned, so `None` in a terminal state means "succeeded
+    /// and the value was taken".
+    outcome: Option<Result<T, TaskError>>,
+    callbacks: Vec<Callback<T>>,
+    waiters: Vec<Arc<Waiter>>,
+    waker: Option<Waker>,
+}
+
+/// The state shared by a [`Future`] and whoever completes it.
+pub(crate) struct Inner<T> {
+    slot: Mutex<Slot<T>>,
+    /// Signalled (notify_all) on every transition to a terminal state.
+    done: Condvar,
+    stop: Option<StopToken>,
+}
+
+/// What a terminal outcome looks like to callbacks and waiters: the error is
+/// cloned, the value stays in the slot.
+fn summary<T>(outcome: &Result<T, TaskError>) -> Result<(), TaskError> {
+    match outcome {
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.clone()),
+    }
+}
+
+impl<T> Inner<T> {
+    pub(crate) fn new(stop: Option<StopToken>) -> Self {
+        Inner {
+            slot: Mutex::new(Slot {
+                state: State::Pending,
+                outcome: None,
+                callbacks: Vec::new(),
+                waiters: Vec::new(),
+                waker: None,
+            }),
+            done: Condvar::new(),
+            stop,
+        }
+    }
+
+    /// A stable identity for this slot (its address), used by waiters.
+    pub(crate) fn key(&self) -> usize {
+        self as *const Self as usize
+    }
+
+    pub(crate) fn state(&self) -> State {
+        sync::lock(&self.slot).state
+    }
+
+    /// Pending → Running. False if the future was cancelled (the caller must
+    /// then not run the task) or was already started or completed.
+    pub(crate) fn set_running(&self) -> bool {
+        let mut slot = sync::lock(&self.slot);
+        if slot.state == State::Pending {
+            slot.state = State::Running;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Pending or Running → Finished with `outcome`. False (and `outcome`
+    /// dropped) if the future was already terminal.
+    pub(crate) fn complete(&self, outcome: Result<T, TaskError>) -> bool {
+        let slot = sync::lock(&self.slot);
+        if slot.state.is_done() {
+            return false;
+        }
+        self.finish(slot, State::Finished, outcome);
+        true
+    }
+
+    /// Pending → Cancelled, true; already Cancelled, true; else false.
+    pub(crate) fn cancel(&self) -> bool {
+        let slot = sync::lock(&self.slot);
+        match slot.state {
+            State::Pending => {
+                self.finish(slot, State::Cancelled, Err(TaskError::Cancelled));
+                true
+            }
+            State::Cancelled => true,
+            State::Running | State::Finished => false,
+        }
+    }
+
+    /// The one place a future becomes terminal. Takes the locked slot so the
+    /// check that led here and the transition are one critical section.
+    fn finish(&self, mut slot: MutexGuard<'_, Slot<T>>, to: State, outcome: Result<T, TaskError>) {
+        slot.state = to;
+        let needs_summary = !slot.callbacks.is_empty() || !slot.waiters.is_empty();
+        let status = if needs_summary {
+            Some(summary(&outcome))
+        } else {
+            None
+        };
+        slot.outcome = Some(outcome);
+        let callbacks = std::mem::take(&mut slot.callbacks);
+        let waiters = std::mem::take(&mut slot.waiters);
+        let waker = slot.waker.take();
+        drop(slot);
+
+        self.done.notify_all();
+        if let Some(status) = status {
+            let failed = matches!(&status, Err(e) if !e.is_cancelled());
+            for waiter in waiters {
+                waiter.notify(self.key(), failed);
+            }
+            for callback in callbacks {
+                self.run_callback(callback, &status);
+            }
+        }
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Runs one callback outside the lock, catching its panic.
+    fn run_callback(&self, callback: Callback<T>, status: &Result<(), TaskError>) {
+        let result = match callback {
+            Callback::Notify(f) => catch_unwind(AssertUnwindSafe(|| f(status))),
+            Callback::Take(f) => {
+                let outcome = self.take_outcome(&mut sync::lock(&self.slot));
+                catch_unwind(AssertUnwindSafe(|| f(outcome)))
+            }
+        };
+        if let Err(payload) = result {
+            log_callback_panic(&*payload);
+        }
+    }
+
+    /// Moves the value out of a terminal slot, or clones the error.
+    fn take_outcome(&self, slot: &mut Slot<T>) -> Result<T, TaskError> {
+        match &slot.outcome {
+            Some(Err(e)) => Err(e.clone()),
+            Some(Ok(_)) => slot.outcome.take().unwrap_or(Err(TaskError::AlreadyTaken)),
+            None => Err(TaskError::AlreadyTaken),
+        }
+    }
+
+    fn add_callback(&self, callback: Callback<T>) {
+        let mut slot = sync::lock(&self.slot);
+        if !slot.state.is_done() {
+            slot.callbacks.push(callback);
+            return;
+        }
+        let status = match &slot.outcome {
+            Some(outcome) => summary(outcome),
+            None => Ok(()),
+        };
+        drop(slot);
+        self.run_callback(callback, &status);
+    }
+
+    /// Registers `waiter` to be told when this future becomes terminal.
+    /// Returns `Some(failed)` instead if it already is (nothing registered).
+    pub(crate) fn add_waiter(&self, waiter: &Arc<Waiter>) -> Option<bool> {
+        let mut slot = sync::lock(&self.slot);
+        if slot.state.is_done() {
+            return Some(matches!(&slot.outcome, Some(Err(e)) if !e.is_cancelled()));
+        }
+        slot.waiters.push(Arc::clone(waiter));
+        None
+    }
+
+    pub(crate) fn remove_waiter(&self, waiter: &Arc<Waiter>) {
+        let key = waiter.key();
+        sync::lock(&self.slot).waiters.retain(|w| w.key() != key);
+    }
+
+    /// Blocks until terminal or until `deadline`; returns the guard.
+    fn wait_done(&self, deadline: Option<std::time::Instant>) -> MutexGuard<'_, Slot<T>> {
+        let mut slot = sync::lock(&self.slot);
+        while !slot.state.is_done() {
+            let (guard, timed_out) = sync::wait_until(&self.done, slot, deadline);
+            slot = guard;
+            if timed_out {
+                break;
+            }
+        }
+        slot
+    }
+}
+
+/// The result of a task that may not have finished yet.
+///
+/// A `Future` is returned by [`ThreadPool::submit`](crate::ThreadPool::submit)
+/// (or any [`Executor`](crate::Executor)) and by [`Promise::new`]. It is the
+/// only handle to the task's value, so it is not `Clone`; share `&Future`
+/// with [`wait`](crate::wait) and [`as_completed`](crate::as_completed).
+/// It is also a [`std::future::Future`], so `async` code can `.await` it.
+///
+/// Dropping a `Future` does not cancel its task.
+///
+/// ```
+/// use hilo::ThreadPool;
+///
+/// let pool = ThreadPool::new();
+/// let fut = pool.submit(|| 6 * 7).unwrap();
+/// assert_eq!(fut.result(), Ok(42));
+/// ```
+pub struct Future<T> {
+    inner: Arc<Inner<T>>,
+}
+
+impl<T> Future<T> {
+    pub(crate) fn from_inner(inner: Arc<Inner<T>>) -> Self {
+        Future { inner }
+    }
+
+    pub(crate) fn inner(&self) -> &Inner<T> {
+        &self.inner
+    }
+
+    /// A future that is already finished with `outcome`.
+    ///
+    /// ```
+    /// let fut = hilo::Future::ready(Ok::<_, hilo::TaskError>(3));
+    /// assert!(fut.done());
+    /// assert_eq!(fut.result(), Ok(3));
+    /// ```
+    pub fn ready(outcome: Result<T, TaskError>) -> Self {
+        let inner = Inner::new(None);
+        inner.complete(outcome);
+        Future::from_inner(Arc::new(inner))
+    }
+
+    /// The current state.
+    ///
+    /// ```
+    /// let fut = hilo::Future::ready(Ok::<_, hilo::TaskError>(()));
+    /// assert_eq!(fut.state(), hilo::State::Finished);
+    /// ```
+    pub fn state(&self) -> State {
+        self.inner.state()
+    }
+
+    /// Cancels the task if it has not started.
+    ///
+    /// Returns true if the future is now cancelled: it was pending (its task
+    /// will never run; waiters, `wait`, `as_completed` and callbacks see it
+    /// done at once) or it was already cancelled. Returns false if the task
+    /// is running or finished: a running thread task cannot be interrupted;
+    /// ask it to stop with [`Future::request_stop`].
+    ///
+    /// Unlike Python, `wait` and `as_completed` see a cancel at once; there
+    /// is no separate "cancelled and notified" state.
+    ///
+    /// ```
+    /// let (promise, fut) = hilo::Promise::<()>::new();
+    /// assert!(fut.cancel());
+    /// assert!(fut.cancelled());
+    /// assert!(!promise.set_running()); // the executor skips the task
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.inner.cancel()
+    }
+
+    /// True if the future is terminal: finished or cancelled.
+    ///
+    /// ```
+    /// let (_promise, fut) = hilo::Promise::<()>::new();
+    /// assert!(!fut.done());
+    /// ```
+    pub fn done(&self) -> bool {
+        self.state().is_done()
+    }
+
+    /// True while a worker is running the task.
+    ///
+    /// ```
+    /// let (promise, fut) = hilo::Promise::<()>::new();
+    /// promise.set_running();
+    /// assert!(fut.running());
+    /// ```
+    pub fn running(&self) -> bool {
+        self.state() == State::Running
+    }
+
+    /// True if the future was cancelled before its task started.
+    ///
+    /// ```
+    /// let (_promise, fut) = hilo::Promise::<()>::new();
+    /// fut.cancel();
+    /// assert!(fut.cancelled());
+    /// ```
+    pub fn cancelled(&self) -> bool {
+        self.state() == State::Cancelled
+    }
+
+    /// Blocks until the task ends and returns its value.
+    ///
+    /// # Errors
+    /// [`TaskError::Panicked`] if the task panicked, [`TaskError::Cancelled`]
+    /// if it was cancelled, and whatever else the executor reports (see
+    /// [`TaskError`]). [`TaskError::AlreadyTaken`] if an earlier
+    /// [`Future::result_timeout`] already returned the value.
+    ///
+    /// ```
+    /// let pool = hilo::ThreadPool::new();
+    /// let fut = pool.submit(|| "done").unwrap();
+    /// assert_eq!(fut.result(), Ok("done"));
+    /// ```
+    pub fn result(self) -> Result<T, TaskError> {
+        let mut slot = self.inner.wait_done(None);
+        self.inner.take_outcome(&mut slot)
+    }
+
+    /// Blocks up to `timeout` for the task to end and returns its value.
+    ///
+    /// A zero timeout does not block. When the time runs out this returns
+    /// [`TaskError::Timeout`] and changes nothing: the task keeps its place
+    /// in the queue or keeps running, and the future can be waited on again.
+    /// Once this has returned the value, the value is gone from the future:
+    /// later calls return [`TaskError::AlreadyTaken`].
+    ///
+    /// # Errors
+    /// [`TaskError::Timeout`] if the task did not end in time; otherwise as
+    /// [`Future::result`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (promise, mut fut) = hilo::Promise::<u8>::new();
+    /// assert_eq!(fut.result_timeout(Duration::ZERO), Err(hilo::TaskError::Timeout));
+    /// promise.complete(Ok(1));
+    /// assert_eq!(fut.result_timeout(Duration::ZERO), Ok(1));
+    /// ```
+    pub fn result_timeout(&mut self, timeout: Duration) -> Result<T, TaskError> {
+        let mut slot = self.inner.wait_done(sync::deadline_after(timeout));
+        if !slot.state.is_done() {
+            return Err(TaskError::Timeout);
+        }
+        self.inner.take_outcome(&mut slot)
+    }
+
+    /// Blocks until the task ends and returns its error, or `None` if it
+    /// produced a value. The value stays in the future.
+    ///
+    /// ```
+    /// let pool = hilo::ThreadPool::new();
+    /// let fut = pool.submit(|| -> u8 { panic!("no") }).unwrap();
+    /// assert!(fut.exception().unwrap().is_panic());
+    /// ```
+    pub fn exception(&self) -> Option<TaskError> {
+        match &self.inner.wait_done(None).outcome {
+            Some(Err(e)) => Some(e.clone()),
+            _ => None,
+        }
+    }
+
+    /// Blocks up to `timeout` for the task to end; true if it has.
+    /// Nothing is taken out of the future.
+    ///
+    /// ```
+    /// let (_promise, fut) = hilo::Promise::<u8>::new();
+    /// assert!(!fut.wait_timeout(std::time::Duration::from_millis(1)));
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.inner
+            .wait_done(sync::deadline_after(timeout))
+            .state
+            .is_done()
+    }
+
+    /// Runs `callback` when the future becomes terminal, with `Ok(())` if the
+    /// task produced a value and the error otherwise.
+    ///
+    /// If the future is already done, `callback` runs at once in this
+    /// thread; otherwise it runs in the thread that completes the future
+    /// (usually a worker), after the future's lock is released, in the order
+    /// callbacks were added. A callback may submit to the same pool. A
+    /// callback that panics is caught and logged to stderr; it never kills a
+    /// worker and the remaining callbacks still run. Each callback runs
+    /// exactly once.
+    ///
+    /// The value itself is not shown to the callback (it belongs to the
+    /// single owner of the future); use [`Future::on_complete`] to hand the
+    /// value to a callback.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let ok = Arc::new(AtomicUsize::new(0));
+    /// let fut = hilo::Future::ready(Ok::<_, hilo::TaskError>(1));
+    /// let seen = ok.clone();
+    /// fut.add_done_callback(move |r| if r.is_ok() { seen.fetch_add(1, Ordering::SeqCst); });
+    /// assert_eq!(ok.load(Ordering::SeqCst), 1); // already done: ran at once
+    /// ```
+    pub fn add_done_callback<F>(&self, callback: F)
+    where
+        F: FnOnce(&Result<(), TaskError>) + Send + 'static,
+    {
+        self.inner
+            .add_callback(Callback::Notify(Box::new(callback)));
+    }
+
+    /// Consumes the future and hands its outcome (value or error) to
+    /// `callback` when it is terminal, with the same rules as
+    /// [`Future::add_done_callback`]: at once if already done, otherwise in
+    /// the completing thread, after the callbacks added before it.
+    ///
+    /// This is the lesson's "callback that prints the result", without
+    /// blocking anyone.
+    ///
+    /// ```
+    /// let pool = hilo::ThreadPool::new();
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// pool.submit(|| 2 + 2).unwrap().on_complete(move |r| tx.send(r).unwrap());
+    /// assert_eq!(rx.recv().unwrap(), Ok(4));
+    /// ```
+    pub fn on_complete<F>(self, callback: F)
+    where
+        F: FnOnce(Result<T, TaskError>) + Send + 'static,
+    {
+        self.inner.add_callback(Callback::Take(Box::new(callback)));
+    }
+
+    /// Asks the task to stop, through the [`StopToken`] it was submitted with
+    /// (see [`ThreadPool::submit_with_stop`](crate::ThreadPool::submit_with_stop)).
+    /// Returns false if the task has no token. Thread tasks stop
+    /// cooperatively: the request only has effect when the task checks its
+    /// token. A pending task is not cancelled by this; use [`Future::cancel`].
+    ///
+    /// ```
+    /// let pool = hilo::ThreadPool::new();
+    /// let fut = pool.submit_with_stop(|stop| {
+    ///     let mut rounds = 0;
+    ///     while !stop.wait_timeout(std::time::Duration::from_millis(5)) {
+    ///         rounds += 1;
+    ///     }
+    ///     rounds
+    /// }).unwrap();
+    /// assert!(fut.request_stop());
+    /// assert!(fut.result().is_ok());
+    /// ```
+    pub fn request_stop(&self) -> bool {
+        match &self.inner.stop {
+            Some(token) => {
+                token.request_stop();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The stop token this future's task was submitted with, if any.
+    ///
+    /// ```
+    /// let fut = hilo::Future::ready(Ok::<_, hilo::TaskError>(()));
+    /// assert!(fut.stop_token().is_none());
+    /// ```
+    pub fn stop_token(&self) -> Option<&StopToken> {
+        self.inner.stop.as_ref()
+    }
+}
+
+/// Cancels one future without owning it: lets a policy that handed the
+/// future to [`Future::on_complete`] still cancel its task.
+pub(crate) struct Canceller(Box<dyn Fn() -> bool + Send + Sync>);
+
+impl Canceller {
+    pub(crate) fn cancel(&self) -> bool {
+        (self.0)()
+    }
+}
+
+impl<T: Send + 'static> Future<T> {
+    pub(crate) fn canceller(&self) -> Canceller {
+        let inner = Arc::clone(&self.inner);
+        Canceller(Box::new(move || inner.cancel()))
+    }
+}
+
+impl<T> fmt::Debug for Future<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let slot = sync::lock(&self.inner.slot);
+        let mut d = f.debug_struct("Future");
+        d.field("state", &slot.state);
+        if let Some(Err(e)) = &slot.outcome {
+            d.field("error", e);
+        }
+        d.finish()
+    }
+}
+
+impl<T> std::future::Future for Future<T> {
+    type Output = Result<T, TaskError>;
+
+    /// Ready with the outcome once the task is terminal; the waker is woken
+    /// by the completing thread.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut slot = sync::lock(&self.inner.slot);
+        if slot.state.is_done() {
+            return Poll::Ready(self.inner.take_outcome(&mut slot));
+        }
+        match &slot.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => slot.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+}
+
+/// The completing side of a [`Future`]: executors (and policies such as
+/// [`retry`](crate::retry)) hold it while the task is queued or running.
+///
+/// Dropping a promise without completing it fails its future with
+/// [`TaskError::Abandoned`], so a lost task is an error, never a hang.
+///
+/// ```
+/// let (promise, fut) = hilo::Promise::new();
+/// std::thread::spawn(move || {
+///     if promise.set_running() {
+///         promise.complete(Ok(21 * 2));
+///     }
+/// });
+/// assert_eq!(fut.result(), Ok(42));
+/// ```
+pub struct Promise<T> {
+    inner: Arc<Inner<T>>,
+}
+
+impl<T> Promise<T> {
+    /// A new pending future and the promise that completes it.
+    ///
+    /// ```
+    /// let (promise, fut) = hilo::Promise::<String>::new();
+    /// promise.complete(Ok("hi".into()));
+    /// assert_eq!(fut.result().unwrap(), "hi");
+    /// ```
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new() -> (Promise<T>, Future<T>) {
+        Self::with_stop(None)
+    }
+
+    pub(crate) fn with_stop(stop: Option<StopToken>) -> (Promise<T>, Future<T>) {
+        let inner = Arc::new(Inner::new(stop));
+        (
+            Promise {
+                inner: Arc::clone(&inner),
+            },
+            Future::from_inner(inner),
+        )
+    }
+
+    /// Marks the task as started (Pending → Running). Returns false if the
+    /// future was cancelled meanwhile: then do not run the task.
+    ///
+    /// ```
+    /// let (promise, fut) = hilo::Promise::<()>::new();
+    /// assert!(promise.set_running());
+    /// assert!(!fut.cancel()); // running: too late to cancel
+    /// ```
+    pub fn set_running(&self) -> bool {
+        self.inner.set_running()
+    }
+
+    /// True if the future was cancelled.
+    ///
+    /// ```
+    /// let (promise, fut) = hilo::Promise::<()>::new();
+    /// fut.cancel();
+    /// assert!(promise.is_cancelled());
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.state() == State::Cancelled
+    }
+
+    /// Completes the future with `outcome`. Returns false if it was already
+    /// terminal (cancelled), in which case `outcome` is dropped.
+    ///
+    /// ```
+    /// let (promise, fut) = hilo::Promise::<u8>::new();
+    /// assert!(promise.complete(Err(hilo::TaskError::Abandoned)));
+    /// assert_eq!(fut.result(), Err(hilo::TaskError::Abandoned));
+    /// ```
+    pub fn complete(self, outcome: Result<T, TaskError>) -> bool {
+        self.inner.complete(outcome)
+    }
+
+    /// Cancels the future if it is still pending (see [`Future::cancel`]).
+    ///
+    /// ```
+    /// let (promise, fut) = hilo::Promise::<u8>::new();
+    /// assert!(promise.cancel());
+    /// assert_eq!(fut.result(), Err(hilo::TaskError::Cancelled));
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.inner.cancel()
+    }
+}
+
+impl<T> Drop for Promise<T> {
+    fn drop(&mut self) {
+        // A no-op when completed; otherwise the future fails instead of hanging.
+        let slot = sync::lock(&self.inner.slot);
+        if !slot.state.is_done() {
+            self.inner
+                .finish(slot, State::Finished, Err(TaskError::Abandoned));
+        }
+    }
+}
+
+impl<T> fmt::Debug for Promise<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Promise")
+            .field("state", &self.inner.state())
+            .finish()
+    }
+}

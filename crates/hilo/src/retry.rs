@@ -1,0 +1,334 @@
+//! [`retry`]: run a job again when it fails, with exponential backoff and
+//! jitter, on any [`Executor`].
+//!
+//! Between attempts nothing blocks: the next attempt is scheduled on hilo's
+//! timer thread, which only resubmits. This module decides *whether* and
+//! *when* to try again; the executor decides where the job runs.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::error::TaskError;
+use crate::executor::Executor;
+use crate::future::{Canceller, Future, Promise};
+
+type Predicate<T> = Arc<dyn Fn(&Result<T, TaskError>) -> bool + Send + Sync>;
+
+/// When and how often [`retry`] tries a job again.
+///
+/// Attempt `n` (counting from 1) that fails is followed, after
+/// `initial × multiplier^(n-1)` capped at `max_delay`, by attempt `n + 1`,
+/// up to `max_attempts` in all. With jitter (the default) each delay is
+/// drawn uniformly from its upper half, so many clients that failed
+/// together do not retry together.
+///
+/// What counts as a failure is `retry_if`; by default a panic. For jobs
+/// that return `Result`, [`RetryPolicy::on_err`] also retries `Ok(Err(_))`.
+///
+/// ```
+/// use std::time::Duration;
+/// use hilo::RetryPolicy;
+///
+/// let p = RetryPolicy::<()>::new(4).backoff(Duration::from_millis(100), Duration::from_secs(1)).no_jitter();
+/// assert_eq!(p.delay(1), Duration::from_millis(100));
+/// assert_eq!(p.delay(2), Duration::from_millis(200));
+/// assert_eq!(p.delay(5), Duration::from_secs(1)); // capped
+/// ```
+pub struct RetryPolicy<T> {
+    max_attempts: u32,
+    initial: Duration,
+    max_delay: Duration,
+    multiplier: f64,
+    jitter: bool,
+    retry_if: Predicate<T>,
+}
+
+impl<T> Clone for RetryPolicy<T> {
+    fn clone(&self) -> Self {
+        RetryPolicy {
+            max_attempts: self.max_attempts,
+            initial: self.initial,
+            max_delay: self.max_delay,
+            multiplier: self.multiplier,
+            jitter: self.jitter,
+            retry_if: Arc::clone(&self.retry_if),
+        }
+    }
+}
+
+impl<T> RetryPolicy<T> {
+    /// At most `max_attempts` attempts in all (at least 1); backoff from
+    /// 100 ms doubling up to 30 s, with jitter; retries panics.
+    ///
+    /// ```
+    /// let p = hilo::RetryPolicy::<u8>::new(3);
+    /// assert_eq!(p.max_attempts(), 3);
+    /// ```
+    pub fn new(max_attempts: u32) -> Self {
+        RetryPolicy {
+            max_attempts: max_attempts.max(1),
+            initial: Duration::from_millis(100),
+            max_delay: Duration::from_secs(30),
+            multiplier: 2.0,
+            jitter: true,
+            retry_if: Arc::new(|r| matches!(r, Err(TaskError::Panicked { .. }))),
+        }
+    }
+
+    /// The first delay and the largest one.
+    ///
+    /// ```
+    /// let p = hilo::RetryPolicy::<u8>::new(3).backoff(std::time::Duration::ZERO, std::time::Duration::ZERO);
+    /// assert_eq!(p.delay(1), std::time::Duration::ZERO);
+    /// ```
+    pub fn backoff(mut self, initial: Duration, max_delay: Duration) -> Self {
+        self.initial = initial;
+        self.max_delay = max_delay.max(initial);
+        self
+    }
+
+    /// Growth factor between delays (default 2; values below 1 count as 1).
+    ///
+    /// ```
+    /// let p = hilo::RetryPolicy::<u8>::new(3).multiplier(3.0).no_jitter();
+    /// assert_eq!(p.delay(2), std::time::Duration::from_millis(300));
+    /// ```
+    pub fn multiplier(mut self, factor: f64) -> Self {
+        self.multiplier = if factor.is_finite() {
+            factor.max(1.0)
+        } else {
+            1.0
+        };
+        self
+    }
+
+    /// Use the exact delays, without jitter.
+    ///
+    /// ```
+    /// let p = hilo::RetryPolicy::<u8>::new(2).no_jitter();
+    /// assert_eq!(p.delay(1), p.delay(1));
+    /// ```
+    pub fn no_jitter(mut self) -> Self {
+        self.jitter = false;
+        self
+    }
+
+    /// Retry when `pred` says an attempt's outcome is a failure worth
+    /// retrying. [`TaskError::Cancelled`], [`TaskError::Shutdown`] and
+    /// [`TaskError::Broken`] are never retried.
+    ///
+    /// ```
+    /// // Retry everything that did not produce a value.
+    /// let p = hilo::RetryPolicy::<u8>::new(3).retry_if(|r| r.is_err());
+    /// # drop(p);
+    /// ```
+    pub fn retry_if<P>(mut self, pred: P) -> Self
+    where
+        P: Fn(&Result<T, TaskError>) -> bool + Send + Sync + 'static,
+    {
+        self.retry_if = Arc::new(pred);
+        self
+    }
+
+    /// The most attempts, the first included.
+    ///
+    /// ```
+    /// assert_eq!(hilo::RetryPolicy::<()>::new(0).max_attempts(), 1);
+    /// ```
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The delay after failed attempt `attempt` (1-based) before the next.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let p = hilo::RetryPolicy::<()>::new(3); // jitter: within [50, 100] ms
+    /// let d = p.delay(1);
+    /// assert!(d >= Duration::from_millis(50) && d <= Duration::from_millis(100));
+    /// ```
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let exp = attempt.saturating_sub(1).min(64) as i32;
+        let secs = self.initial.as_secs_f64() * self.multiplier.powi(exp);
+        let full = if secs.is_finite() {
+            Duration::from_secs_f64(secs.min(self.max_delay.as_secs_f64()))
+        } else {
+            self.max_delay
+        };
+        if self.jitter {
+            full / 2 + full.mul_f64(random_unit() / 2.0)
+        } else {
+            full
+        }
+    }
+
+    fn should_retry(&self, outcome: &Result<T, TaskError>) -> bool {
+        let final_error = matches!(
+            outcome,
+            Err(TaskError::Cancelled | TaskError::Shutdown | TaskError::Broken { .. })
+        );
+        !final_error && (self.retry_if)(outcome)
+    }
+}
+
+impl<U, E> RetryPolicy<Result<U, E>> {
+    /// Also retry attempts whose value is `Err(_)` (and panics).
+    ///
+    /// ```
+    /// let p = hilo::RetryPolicy::<Result<u8, String>>::new(3).on_err();
+    /// # drop(p);
+    /// ```
+    pub fn on_err(self) -> Self {
+        self.retry_if(|r| matches!(r, Ok(Err(_)) | Err(TaskError::Panicked { .. })))
+    }
+}
+
+impl<T> std::fmt::Debug for RetryPolicy<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RetryPolicy")
+            .field("max_attempts", &self.max_attempts)
+            .field("initial", &self.initial)
+            .field("max_delay", &self.max_delay)
+            .field("multiplier", &self.multiplier)
+            .field("jitter", &self.jitter)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A number in [0, 1) from a per-process SplitMix64 stream: jitter needs
+/// spread, not cryptographic quality.
+fn random_unit() -> f64 {
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    let seed = STATE.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+    let seed = if seed == 0 {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64);
+        STATE.store(t | 1, Ordering::Relaxed);
+        t
+    } else {
+        seed
+    };
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+struct Attempts<E, M, T> {
+    exec: E,
+    make_job: Mutex<M>,
+    policy: RetryPolicy<T>,
+    attempt: AtomicU32,
+    promise: Mutex<Option<Promise<T>>>,
+    /// Cancels the attempt in flight, if it has not started.
+    current: Mutex<Option<Canceller>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs `make_job()` on `exec`, and again after each retryable failure, as
+/// `policy` says; the returned future ends with the first success or the
+/// last failure.
+///
+/// `make_job` is called once per attempt. Cancelling the returned future
+/// stops the retries: the attempt in flight is cancelled if it has not
+/// started (one already running finishes and its result is dropped), and no
+/// new attempt starts. The executor must be ownable and shareable, such as
+/// `Arc<ThreadPool>`.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use hilo::{retry, RetryPolicy, ThreadPool};
+///
+/// let pool = Arc::new(ThreadPool::new());
+/// let calls = Arc::new(AtomicU32::new(0));
+/// let policy = RetryPolicy::new(5).backoff(Duration::from_millis(1), Duration::from_millis(10)).on_err();
+/// let c = Arc::clone(&calls);
+/// let fut = retry(pool, policy, move || {
+///     let c = Arc::clone(&c);
+///     // Fails twice, then succeeds: a flaky download.
+///     move || if c.fetch_add(1, Ordering::SeqCst) < 2 { Err("flaky") } else { Ok("data") }
+/// });
+/// assert_eq!(fut.result(), Ok(Ok("data")));
+/// assert_eq!(calls.load(Ordering::SeqCst), 3);
+/// ```
+pub fn retry<E, J, M>(exec: E, policy: RetryPolicy<E::Output>, make_job: M) -> Future<E::Output>
+where
+    E: Executor<J> + Send + Sync + 'static,
+    M: FnMut() -> J + Send + 'static,
+{
+    let (promise, future) = Promise::new();
+    let attempts = Arc::new(Attempts {
+        exec,
+        make_job: Mutex::new(make_job),
+        policy,
+        attempt: AtomicU32::new(0),
+        promise: Mutex::new(Some(promise)),
+        current: Mutex::new(None),
+    });
+    let on_cancel = Arc::clone(&attempts);
+    future.add_done_callback(move |outcome| {
+        if matches!(outcome, Err(TaskError::Cancelled)) {
+            if let Some(c) = lock(&on_cancel.current).take() {
+                c.cancel();
+            }
+        }
+    });
+    Attempts::start(attempts);
+    future
+}
+
+impl<E, J, M> Attempts<E, M, E::Output>
+where
+    E: Executor<J> + Send + Sync + 'static,
+    M: FnMut() -> J + Send + 'static,
+{
+    fn cancelled(&self) -> bool {
+        lock(&self.promise)
+            .as_ref()
+            .is_none_or(Promise::is_cancelled)
+    }
+
+    fn start(this: Arc<Self>) {
+        if this.cancelled() {
+            return;
+        }
+        let n = this.attempt.fetch_add(1, Ordering::SeqCst) + 1;
+        let job = (lock(&this.make_job))();
+        match this.exec.submit(job) {
+            Ok(fut) => {
+                *lock(&this.current) = Some(fut.canceller());
+                if this.cancelled() {
+                    fut.cancel();
+                }
+                fut.on_complete(move |outcome| Self::finished(this, n, outcome));
+            }
+            Err(e) => this.resolve(Err(e.into())),
+        }
+    }
+
+    fn finished(this: Arc<Self>, attempt: u32, outcome: Result<E::Output, TaskError>) {
+        if this.cancelled() {
+            return;
+        }
+        if attempt < this.policy.max_attempts && this.policy.should_retry(&outcome) {
+            let at = Instant::now() + this.policy.delay(attempt);
+            crate::timer::schedule(at, move || Self::start(this));
+        } else {
+            this.resolve(outcome);
+        }
+    }
+
+    fn resolve(&self, outcome: Result<E::Output, TaskError>) {
+        if let Some(promise) = lock(&self.promise).take() {
+            promise.complete(outcome);
+        }
+    }
+}

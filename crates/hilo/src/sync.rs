@@ -1,0 +1,53 @@
+//! The synchronisation primitives the future and its waiters are built on.
+//!
+//! Under `--cfg loom` these are loom's model-checked versions, so the tests in
+//! `tests/loom_future.rs` explore every interleaving of the state machine;
+//! otherwise they are std's. Nothing else in the crate may reach for a mutex
+//! directly when it guards a future's state.
+
+#[cfg(loom)]
+pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
+#[cfg(not(loom))]
+pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use std::time::Instant;
+
+/// Locks `m`, ignoring poisoning: no code in hilo panics while holding one
+/// of these locks (user code never runs under them), and a poisoned lock
+/// would otherwise turn one bug into a cascade of unrelated panics.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Blocks on `cv` until notified (spurious wake-ups possible: callers loop).
+pub(crate) fn wait<'a, T>(cv: &Condvar, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+    cv.wait(guard).unwrap_or_else(|e| e.into_inner())
+}
+
+/// Blocks on `cv` until notified or `deadline` passes; returns the guard and
+/// whether the deadline has passed. `None` waits without a deadline.
+pub(crate) fn wait_until<'a, T>(
+    cv: &Condvar,
+    guard: MutexGuard<'a, T>,
+    deadline: Option<Instant>,
+) -> (MutexGuard<'a, T>, bool) {
+    match deadline {
+        None => (wait(cv, guard), false),
+        Some(deadline) => {
+            let now = Instant::now();
+            if now >= deadline {
+                return (guard, true);
+            }
+            let (guard, _) = cv
+                .wait_timeout(guard, deadline - now)
+                .unwrap_or_else(|e| e.into_inner());
+            (guard, Instant::now() >= deadline)
+        }
+    }
+}
+
+/// A deadline `timeout` from now; `None` (wait forever) if it does not fit
+/// in an `Instant`.
+pub(crate) fn deadline_after(timeout: std::time::Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
+}

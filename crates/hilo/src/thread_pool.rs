@@ -1,0 +1,710 @@
+//! [`ThreadPool`]: runs closures on a bounded set of reusable threads.
+//!
+//! This module owns the job queue, the worker threads and their life: start
+//! on demand, serve until shutdown, catch every panic. It never blocks a
+//! submitter (the queue is unbounded, as in Python) and never runs a task
+//! while holding one of its own locks.
+//!
+//! Life of a task: `submit` boxes the closure with the [`Promise`] of its
+//! future and sends it down a crossbeam channel; an idle worker receives it,
+//! marks the future running (skipping it if it was cancelled meanwhile),
+//! runs it under `catch_unwind`, and completes the future, which runs the
+//! done callbacks in that worker thread.
+//!
+//! Life of a worker: started by `submit` when more jobs are queued than
+//! workers are idle, up to `max_workers`; runs the initializer once; then
+//! serves jobs until the queue is closed (shutdown) and empty.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
+use std::thread::{self, JoinHandle};
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::error::{panic_message, BuildError, SubmitError, TaskError};
+use crate::executor::Executor;
+use crate::future::{Future, Promise};
+use crate::stop::StopToken;
+
+type Initializer = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+
+/// A queued unit of work, type-erased.
+trait Job: Send {
+    /// Runs the task unless its future was cancelled; completes the future.
+    fn run(self: Box<Self>);
+    /// Cancels the future (used by `shutdown` with `cancel_pending`).
+    fn cancel(self: Box<Self>);
+    /// Fails the future without running the task (broken pool).
+    fn fail(self: Box<Self>, error: TaskError);
+}
+
+struct Task<F, T> {
+    f: F,
+    promise: Promise<T>,
+}
+
+impl<F, T> Job for Task<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    fn run(self: Box<Self>) {
+        let Task { f, promise } = *self;
+        if !promise.set_running() {
+            return; // cancelled while queued
+        }
+        let outcome = catch_unwind(AssertUnwindSafe(f)).map_err(TaskError::from_panic);
+        promise.complete(outcome);
+    }
+
+    fn cancel(self: Box<Self>) {
+        self.promise.cancel();
+    }
+
+    fn fail(self: Box<Self>, error: TaskError) {
+        self.promise.complete(Err(error));
+    }
+}
+
+/// How [`ThreadPool::shutdown`] behaves. The default is Python's:
+/// wait for the workers, let queued tasks run.
+///
+/// ```
+/// use hilo::{Shutdown, ThreadPool};
+///
+/// let pool = ThreadPool::new();
+/// pool.shutdown(Shutdown { wait: true, cancel_pending: true });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shutdown {
+    /// Block until every worker thread has exited (queued tasks run first
+    /// unless cancelled). With `false`, return at once; the workers still
+    /// drain the queue and exit on their own.
+    pub wait: bool,
+    /// Cancel every task still queued (their futures become cancelled and
+    /// their callbacks run), and request a stop on the [`StopToken`] of
+    /// every task submitted with one. Running tasks are not interrupted.
+    pub cancel_pending: bool,
+}
+
+impl Default for Shutdown {
+    fn default() -> Self {
+        Shutdown {
+            wait: true,
+            cancel_pending: false,
+        }
+    }
+}
+
+/// Worker threads and their bookkeeping, guarded by `Shared::workers`.
+#[derive(Default)]
+struct Workers {
+    handles: Vec<JoinHandle<()>>,
+    /// Threads started so far (never decreases).
+    started: usize,
+    /// Threads started and not yet exited.
+    alive: usize,
+}
+
+struct Shared {
+    /// `None` once the pool takes no more tasks. Submitters hold the read
+    /// lock while sending, so after `shutdown` takes the write lock no task
+    /// can slip into a queue whose workers are leaving.
+    sender: RwLock<Option<Sender<Box<dyn Job>>>>,
+    receiver: Receiver<Box<dyn Job>>,
+    max_workers: usize,
+    name_prefix: String,
+    stack_size: Option<usize>,
+    initializer: Option<Initializer>,
+    workers: Mutex<Workers>,
+    worker_exited: Condvar,
+    /// Copy of `workers.started`, read without the lock on every submit.
+    started: AtomicUsize,
+    /// Workers blocked (or about to block) waiting for a job.
+    idle: AtomicUsize,
+    broken: Mutex<Option<String>>,
+    is_broken: AtomicBool,
+    /// Stop tokens of tasks submitted with one and not yet finished.
+    stops: Mutex<HashMap<u64, StopToken>>,
+    next_stop: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    fn closed_error(&self) -> SubmitError {
+        match &*lock(&self.broken) {
+            Some(reason) => SubmitError::Broken {
+                reason: reason.clone(),
+            },
+            None => SubmitError::Shutdown,
+        }
+    }
+
+    /// Starts a worker if more jobs wait than workers are idle. Called with
+    /// the sender's read lock held, so it cannot race with shutdown.
+    fn maybe_spawn(self: &Arc<Self>) -> Result<(), String> {
+        if self.started.load(Ordering::Relaxed) >= self.max_workers
+            || self.receiver.len() <= self.idle.load(Ordering::SeqCst)
+        {
+            return Ok(());
+        }
+        let mut workers = lock(&self.workers);
+        if workers.started >= self.max_workers {
+            return Ok(());
+        }
+        let mut builder =
+            thread::Builder::new().name(format!("{}-{}", self.name_prefix, workers.started));
+        if let Some(size) = self.stack_size {
+            builder = builder.stack_size(size);
+        }
+        let shared = Arc::clone(self);
+        match builder.spawn(move || worker_main(shared)) {
+            Ok(handle) => {
+                workers.handles.push(handle);
+                workers.started += 1;
+                workers.alive += 1;
+                self.started.store(workers.started, Ordering::Relaxed);
+                Ok(())
+            }
+            // Other workers will serve the queue; with none, the pool is dead.
+            Err(e) if workers.started == 0 => Err(format!("could not start a worker thread: {e}")),
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// Marks the pool broken: no more submits, every queued task fails.
+    fn break_pool(&self, reason: String) {
+        {
+            let mut broken = lock(&self.broken);
+            if broken.is_none() {
+                *broken = Some(reason.clone());
+            }
+        }
+        self.is_broken.store(true, Ordering::Release);
+        drop(
+            self.sender
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(),
+        );
+        while let Ok(job) = self.receiver.try_recv() {
+            job.fail(TaskError::Broken {
+                reason: reason.clone(),
+            });
+        }
+    }
+
+    fn broken_error(&self) -> TaskError {
+        TaskError::Broken {
+            reason: lock(&self.broken).clone().unwrap_or_default(),
+        }
+    }
+
+    /// Runs the initializer; `Err(reason)` if it failed or panicked.
+    fn initialize(&self) -> Result<(), String> {
+        let Some(init) = &self.initializer else {
+            return Ok(());
+        };
+        match catch_unwind(AssertUnwindSafe(|| init())) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(msg)) => Err(format!("a worker thread's initializer failed: {msg}")),
+            Err(payload) => Err(format!(
+                "a worker thread's initializer panicked: {}",
+                panic_message(&*payload)
+            )),
+        }
+    }
+
+    /// Blocks until every worker except the calling thread has exited, then
+    /// joins them.
+    fn join_workers(&self) {
+        let me = thread::current().id();
+        let mut workers = lock(&self.workers);
+        let own = usize::from(workers.handles.iter().any(|h| h.thread().id() == me));
+        while workers.alive > own {
+            workers = self
+                .worker_exited
+                .wait(workers)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        let handles = std::mem::take(&mut workers.handles);
+        drop(workers);
+        for handle in handles {
+            // Joining ourselves would deadlock; our own thread ends after
+            // this task returns.
+            if handle.thread().id() != me {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+/// Decrements the live-worker count when a worker exits, however it exits.
+struct ExitGuard<'a>(&'a Shared);
+
+impl Drop for ExitGuard<'_> {
+    fn drop(&mut self) {
+        lock(&self.0.workers).alive -= 1;
+        self.0.worker_exited.notify_all();
+    }
+}
+
+fn worker_main(shared: Arc<Shared>) {
+    let _exit = ExitGuard(&shared);
+    if let Err(reason) = shared.initialize() {
+        eprintln!("hilo: {reason}; the pool is broken");
+        shared.break_pool(reason);
+        return;
+    }
+    loop {
+        shared.idle.fetch_add(1, Ordering::SeqCst);
+        let job = shared.receiver.recv();
+        shared.idle.fetch_sub(1, Ordering::SeqCst);
+        let Ok(job) = job else {
+            return; // queue closed and empty: shutdown
+        };
+        if shared.is_broken.load(Ordering::Acquire) {
+            job.fail(shared.broken_error());
+        } else {
+            job.run();
+        }
+    }
+}
+
+/// Removes a task's stop token from the pool's registry when the task is
+/// done with it (finished, cancelled or dropped).
+struct StopRegistration {
+    shared: Weak<Shared>,
+    id: u64,
+}
+
+impl Drop for StopRegistration {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.upgrade() {
+            lock(&shared.stops).remove(&self.id);
+        }
+    }
+}
+
+/// A pool of worker threads running closures, Python's
+/// `ThreadPoolExecutor` without its traps.
+///
+/// - Threads start on demand (never more than `max_workers`) and are reused.
+/// - A panicking task becomes [`TaskError::Panicked`]; its worker survives.
+/// - `submit` after `shutdown` returns [`SubmitError::Shutdown`], no panic.
+/// - Dropping the pool is `shutdown(Shutdown::default())`: queued tasks
+///   still run, then the threads are joined.
+/// - Running tasks cannot be interrupted (threads stop cooperatively): give
+///   a task a [`StopToken`] with [`ThreadPool::submit_with_stop`].
+///
+/// ```
+/// use hilo::ThreadPool;
+///
+/// let pool = ThreadPool::builder().max_workers(2).thread_name_prefix("img").build()?;
+/// let futs: Vec<_> = (0..10u64).map(|i| pool.submit(move || i * i).unwrap()).collect();
+/// let sum: u64 = futs.into_iter().map(|f| f.result().unwrap()).sum();
+/// assert_eq!(sum, 285);
+/// # Ok::<(), hilo::BuildError>(())
+/// ```
+pub struct ThreadPool {
+    shared: Arc<Shared>,
+}
+
+static POOL_COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl ThreadPool {
+    /// A pool with the default settings of [`ThreadPoolBuilder`].
+    ///
+    /// ```
+    /// let pool = hilo::ThreadPool::new();
+    /// assert!(pool.max_workers() >= 1);
+    /// ```
+    pub fn new() -> Self {
+        ThreadPoolBuilder::default().build_valid()
+    }
+
+    /// A builder to set the number of workers, thread names, initializer.
+    ///
+    /// ```
+    /// let pool = hilo::ThreadPool::builder().max_workers(3).build().unwrap();
+    /// assert_eq!(pool.max_workers(), 3);
+    /// ```
+    pub fn builder() -> ThreadPoolBuilder {
+        ThreadPoolBuilder::default()
+    }
+
+    /// Queues `f` and returns the future of its result.
+    ///
+    /// # Errors
+    /// [`SubmitError::Shutdown`] after [`ThreadPool::shutdown`];
+    /// [`SubmitError::Broken`] if a worker's initializer failed.
+    ///
+    /// ```
+    /// let pool = hilo::ThreadPool::new();
+    /// let fut = pool.submit(|| (1..=10).product::<u64>()).unwrap();
+    /// assert_eq!(fut.result(), Ok(3_628_800));
+    /// ```
+    pub fn submit<F, T>(&self, f: F) -> Result<Future<T>, SubmitError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (promise, future) = Promise::new();
+        self.enqueue(Box::new(Task { f, promise }))?;
+        Ok(future)
+    }
+
+    /// Queues `f` with a fresh [`StopToken`] it can poll or block on; the
+    /// token is triggered by [`Future::request_stop`] and by
+    /// [`ThreadPool::shutdown`] with `cancel_pending`.
+    ///
+    /// # Errors
+    /// As [`ThreadPool::submit`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = hilo::ThreadPool::new();
+    /// let fut = pool.submit_with_stop(|stop| {
+    ///     let mut polls = 0u32;
+    ///     while !stop.wait_timeout(Duration::from_millis(1)) {
+    ///         polls += 1;
+    ///     }
+    ///     polls
+    /// }).unwrap();
+    /// fut.request_stop();
+    /// assert!(fut.result().is_ok());
+    /// ```
+    pub fn submit_with_stop<F, T>(&self, f: F) -> Result<Future<T>, SubmitError>
+    where
+        F: FnOnce(&StopToken) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let token = StopToken::new();
+        let id = self.shared.next_stop.fetch_add(1, Ordering::Relaxed);
+        lock(&self.shared.stops).insert(id, token.clone());
+        let registration = StopRegistration {
+            shared: Arc::downgrade(&self.shared),
+            id,
+        };
+        let (promise, future) = Promise::with_stop(Some(token.clone()));
+        let f = move || {
+            let _registration = registration;
+            f(&token)
+        };
+        self.enqueue(Box::new(Task { f, promise }))?;
+        Ok(future)
+    }
+
+    fn enqueue(&self, job: Box<dyn Job>) -> Result<(), SubmitError> {
+        let sender = self.shared.sender.read().unwrap_or_else(|e| e.into_inner());
+        let Some(tx) = &*sender else {
+            return Err(self.shared.closed_error());
+        };
+        // Cannot fail: `shared` owns a receiver for as long as we can send.
+        let _ = tx.send(job);
+        let spawned = self.shared.maybe_spawn();
+        drop(sender);
+        if let Err(reason) = spawned {
+            self.shared.break_pool(reason);
+        }
+        Ok(())
+    }
+
+    /// Stops taking tasks; see [`Shutdown`] for waiting and cancelling.
+    /// Idempotent. Called from one of the pool's own tasks with `wait`, it
+    /// waits for every other worker and does not deadlock on itself.
+    ///
+    /// ```
+    /// use hilo::{Shutdown, SubmitError, ThreadPool};
+    ///
+    /// let pool = ThreadPool::new();
+    /// let fut = pool.submit(|| 1).unwrap();
+    /// pool.shutdown(Shutdown::default()); // queued work still runs
+    /// assert_eq!(fut.result(), Ok(1));
+    /// assert_eq!(pool.submit(|| 2).unwrap_err(), SubmitError::Shutdown);
+    /// ```
+    pub fn shutdown(&self, how: Shutdown) {
+        drop(
+            self.shared
+                .sender
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(),
+        );
+        if how.cancel_pending {
+            while let Ok(job) = self.shared.receiver.try_recv() {
+                job.cancel();
+            }
+            let tokens: Vec<StopToken> = lock(&self.shared.stops).values().cloned().collect();
+            for token in tokens {
+                token.request_stop();
+            }
+        }
+        if how.wait {
+            self.shared.join_workers();
+        }
+    }
+
+    /// True once [`ThreadPool::shutdown`] was called or the pool broke.
+    ///
+    /// ```
+    /// let pool = hilo::ThreadPool::new();
+    /// pool.shutdown(Default::default());
+    /// assert!(pool.is_shutdown());
+    /// ```
+    pub fn is_shutdown(&self) -> bool {
+        self.shared
+            .sender
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none()
+    }
+
+    /// The most threads this pool will start.
+    ///
+    /// ```
+    /// assert_eq!(hilo::ThreadPool::builder().max_workers(5).build().unwrap().max_workers(), 5);
+    /// ```
+    pub fn max_workers(&self) -> usize {
+        self.shared.max_workers
+    }
+
+    /// How many worker threads have been started so far.
+    ///
+    /// ```
+    /// let pool = hilo::ThreadPool::builder().max_workers(4).build().unwrap();
+    /// assert_eq!(pool.started_workers(), 0); // threads start on demand
+    /// pool.submit(|| ()).unwrap().result().unwrap();
+    /// assert_eq!(pool.started_workers(), 1);
+    /// ```
+    pub fn started_workers(&self) -> usize {
+        lock(&self.shared.workers).started
+    }
+}
+
+impl Default for ThreadPool {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for ThreadPool {
+    fn drop(&mut self) {
+        self.shutdown(Shutdown::default());
+    }
+}
+
+impl fmt::Debug for ThreadPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadPool")
+            .field("max_workers", &self.shared.max_workers)
+            .field("started_workers", &self.started_workers())
+            .field("queued", &self.shared.receiver.len())
+            .field("shutdown", &self.is_shutdown())
+            .finish()
+    }
+}
+
+impl<F, T> Executor<F> for ThreadPool
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    type Output = T;
+
+    fn submit(&self, job: F) -> Result<Future<T>, SubmitError> {
+        ThreadPool::submit(self, job)
+    }
+
+    fn max_workers(&self) -> usize {
+        self.shared.max_workers
+    }
+}
+
+/// Settings for a [`ThreadPool`] (setters take and return the builder).
+///
+/// ```
+/// let pool = hilo::ThreadPool::builder()
+///     .max_workers(16)              // I/O-bound: more threads than cores
+///     .thread_name_prefix("fetch")  // threads are fetch-0, fetch-1, ...
+///     .initializer(|| Ok::<(), String>(()))
+///     .build()?;
+/// # Ok::<(), hilo::BuildError>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct ThreadPoolBuilder {
+    max_workers: Option<usize>,
+    name_prefix: Option<String>,
+    stack_size: Option<usize>,
+    initializer: Option<Initializer>,
+}
+
+impl ThreadPoolBuilder {
+    /// The most threads the pool may start.
+    ///
+    /// Default: [`std::thread::available_parallelism`], the cores this
+    /// process may use (it honours CPU affinity and cgroup quotas). Rust
+    /// threads have no GIL, so that many saturate the CPU for CPU-bound work
+    /// and more only add switching; Python's `min(32, cpus + 4)` exists
+    /// because its threads mostly wait on I/O. For I/O-bound work (the
+    /// lessons' downloads) ask for more, e.g. 10–20.
+    ///
+    /// ```
+    /// assert!(hilo::ThreadPool::builder().max_workers(0).build().is_err());
+    /// ```
+    pub fn max_workers(mut self, n: usize) -> Self {
+        self.max_workers = Some(n);
+        self
+    }
+
+    /// Names the threads `<prefix>-0`, `<prefix>-1`, …, visible in
+    /// `/proc/<pid>/task/*/comm`, `top -H` and debuggers (Linux shows the
+    /// first 15 bytes). Default: `hilo-pool<N>` for the N-th pool.
+    ///
+    /// ```
+    /// let pool = hilo::ThreadPool::builder().thread_name_prefix("img").build().unwrap();
+    /// let name = pool.submit(|| std::thread::current().name().unwrap().to_owned()).unwrap();
+    /// assert_eq!(name.result().unwrap(), "img-0");
+    /// ```
+    pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.name_prefix = Some(prefix.into());
+        self
+    }
+
+    /// Stack size of each worker thread, in bytes (default: std's).
+    ///
+    /// ```
+    /// let pool = hilo::ThreadPool::builder().stack_size(8 << 20).build().unwrap();
+    /// # drop(pool);
+    /// ```
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Runs `init` once in each worker thread before its first task.
+    ///
+    /// If it returns `Err` or panics, the pool is broken (as Python's
+    /// `BrokenThreadPool`): every queued future fails with
+    /// [`TaskError::Broken`] naming the error, and later submits return
+    /// [`SubmitError::Broken`].
+    ///
+    /// ```
+    /// use hilo::{SubmitError, TaskError, ThreadPool};
+    ///
+    /// let pool = ThreadPool::builder()
+    ///     .initializer(|| Err::<(), _>("no database"))
+    ///     .build()
+    ///     .unwrap();
+    /// let fut = pool.submit(|| 1).unwrap();
+    /// assert!(matches!(fut.result(), Err(TaskError::Broken { .. })));
+    /// assert!(matches!(pool.submit(|| 2), Err(SubmitError::Broken { .. })));
+    /// ```
+    pub fn initializer<F, E>(mut self, init: F) -> Self
+    where
+        F: Fn() -> Result<(), E> + Send + Sync + 'static,
+        E: fmt::Display,
+    {
+        self.initializer = Some(Arc::new(move || init().map_err(|e| e.to_string())));
+        self
+    }
+
+    /// Builds the pool. No thread starts until the first `submit`.
+    ///
+    /// # Errors
+    /// [`BuildError::ZeroWorkers`] for `max_workers(0)`;
+    /// [`BuildError::BadThreadName`] for a prefix with a NUL byte.
+    ///
+    /// ```
+    /// let pool = hilo::ThreadPool::builder().build()?;
+    /// # Ok::<(), hilo::BuildError>(())
+    /// ```
+    pub fn build(self) -> Result<ThreadPool, BuildError> {
+        if self.max_workers == Some(0) {
+            return Err(BuildError::ZeroWorkers);
+        }
+        if self
+            .name_prefix
+            .as_deref()
+            .is_some_and(|p| p.contains('\0'))
+        {
+            return Err(BuildError::BadThreadName);
+        }
+        Ok(self.build_valid())
+    }
+
+    fn build_valid(self) -> ThreadPool {
+        let max_workers = self.max_workers.unwrap_or_else(default_workers);
+        let name_prefix = self.name_prefix.unwrap_or_else(|| {
+            format!("hilo-pool{}", POOL_COUNTER.fetch_add(1, Ordering::Relaxed))
+        });
+        let (tx, rx) = crossbeam_channel::unbounded();
+        ThreadPool {
+            shared: Arc::new(Shared {
+                sender: RwLock::new(Some(tx)),
+                receiver: rx,
+                max_workers,
+                name_prefix,
+                stack_size: self.stack_size,
+                initializer: self.initializer,
+                workers: Mutex::new(Workers::default()),
+                worker_exited: Condvar::new(),
+                started: AtomicUsize::new(0),
+                idle: AtomicUsize::new(0),
+                broken: Mutex::new(None),
+                is_broken: AtomicBool::new(false),
+                stops: Mutex::new(HashMap::new()),
+                next_stop: AtomicU64::new(0),
+            }),
+        }
+    }
+}
+
+/// The cores this process may use, or 1 if that cannot be read.
+pub(crate) fn default_workers() -> usize {
+    thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+impl fmt::Debug for ThreadPoolBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadPoolBuilder")
+            .field("max_workers", &self.max_workers)
+            .field("thread_name_prefix", &self.name_prefix)
+            .field("stack_size", &self.stack_size)
+            .field("initializer", &self.initializer.is_some())
+            .finish()
+    }
+}
+
+impl ThreadPool {
+    /// Runs `f` on every item, lazily, with a bounded window of tasks in
+    /// flight; one `Result` per item, in input order by default. See
+    /// [`Map`](crate::Map) for the window, unordered results and what
+    /// dropping it does.
+    ///
+    /// ```
+    /// let pool = hilo::ThreadPool::new();
+    /// let lens: Vec<_> = pool.map(["a", "bb", "ccc"], |s| s.len()).collect();
+    /// assert_eq!(lens, vec![Ok(1), Ok(2), Ok(3)]);
+    /// ```
+    pub fn map<I, F, T>(&self, items: I, f: F) -> crate::Map<'_, I::IntoIter, T>
+    where
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        F: Fn(I::Item) -> T + Send + Sync + 'static,
+        T: Send + 'static,
+    {
+        let f = Arc::new(f);
+        crate::map::map(self, items, move |item| {
+            let f = Arc::clone(&f);
+            move || f(item)
+        })
+    }
+}

@@ -1,0 +1,106 @@
+//! A single background thread that runs short actions at given instants;
+//! the retry policy uses it to resubmit after a backoff without blocking a
+//! worker. It must never run long work: actions only resubmit or complete.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::Instant;
+
+type Action = Box<dyn FnOnce() + Send>;
+
+struct Entry {
+    at: Instant,
+    seq: u64,
+    action: Action,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Entry {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    heap: BinaryHeap<Reverse<Entry>>,
+    seq: u64,
+}
+
+struct Timer {
+    queue: Mutex<Queue>,
+    wake: Condvar,
+}
+
+fn timer() -> &'static Timer {
+    static TIMER: OnceLock<&'static Timer> = OnceLock::new();
+    TIMER.get_or_init(|| {
+        let t: &'static Timer = Box::leak(Box::new(Timer {
+            queue: Mutex::new(Queue::default()),
+            wake: Condvar::new(),
+        }));
+        std::thread::Builder::new()
+            .name("hilo-timer".into())
+            .spawn(move || t.run())
+            .expect("hilo: cannot start the timer thread");
+        t
+    })
+}
+
+impl Timer {
+    fn run(&self) {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let now = Instant::now();
+            match q.heap.peek() {
+                Some(Reverse(e)) if e.at <= now => {
+                    let Some(Reverse(entry)) = q.heap.pop() else {
+                        continue;
+                    };
+                    drop(q);
+                    if let Err(p) =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(entry.action))
+                    {
+                        crate::error::log_callback_panic(&*p);
+                    }
+                    q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+                }
+                Some(Reverse(e)) => {
+                    let wait = e.at - now;
+                    q = self
+                        .wake
+                        .wait_timeout(q, wait)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+                None => q = self.wake.wait(q).unwrap_or_else(|e| e.into_inner()),
+            }
+        }
+    }
+}
+
+/// Runs `action` on the timer thread at (or soon after) `at`.
+pub(crate) fn schedule(at: Instant, action: impl FnOnce() + Send + 'static) {
+    let t = timer();
+    let mut q = t.queue.lock().unwrap_or_else(|e| e.into_inner());
+    q.seq += 1;
+    let seq = q.seq;
+    q.heap.push(Reverse(Entry {
+        at,
+        seq,
+        action: Box::new(action),
+    }));
+    drop(q);
+    t.wake.notify_one();
+}
