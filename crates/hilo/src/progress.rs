@@ -66,6 +66,11 @@ type Hook = Arc<dyn Fn(ProgressSnapshot) + Send + Sync>;
 
 /// Wraps an executor and counts what goes through it.
 ///
+/// Counts change in done callbacks, in the thread that completed the task,
+/// right after the future completes: a thread woken by `result()` may read
+/// the count a moment before it includes that task. Counts are final once
+/// the executor's workers are joined (`shutdown` with `wait`).
+///
 /// ```
 /// use hilo::{Progress, ThreadPool};
 ///
@@ -73,6 +78,9 @@ type Hook = Arc<dyn Fn(ProgressSnapshot) + Send + Sync>;
 /// let ok = pool.submit(|| 1).unwrap();
 /// let bad = pool.submit(|| -> i32 { panic!("x") }).unwrap();
 /// let _ = (ok.result(), bad.result());
+/// // Counting happens in done callbacks, which run just after a future
+/// // completes; once the workers are joined the counts are final.
+/// pool.inner().shutdown(hilo::Shutdown::default());
 /// let s = pool.snapshot();
 /// assert_eq!((s.submitted, s.done, s.failed), (2, 2, 1));
 /// ```
