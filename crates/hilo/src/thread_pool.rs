@@ -33,8 +33,9 @@ type Initializer = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
 /// A queued unit of work, type-erased.
 trait Job: Send {
-    /// Runs the task unless its future was cancelled; completes the future.
-    fn run(self: Box<Self>);
+    /// Runs the task unless its future was cancelled; marks the worker idle
+    /// as soon as the task body returns, then completes the future.
+    fn run(self: Box<Self>, idle: &IdleMark<'_>);
     /// Cancels the future (used by `shutdown` with `cancel_pending`).
     fn cancel(self: Box<Self>);
     /// Fails the future without running the task (broken pool).
@@ -51,12 +52,16 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    fn run(self: Box<Self>) {
+    fn run(self: Box<Self>, idle: &IdleMark<'_>) {
         let Task { f, promise } = *self;
         if !promise.set_running() {
             return; // cancelled while queued
         }
         let outcome = catch_unwind(AssertUnwindSafe(f)).map_err(TaskError::from_panic);
+        // Idle before completing: a submitter woken by this completion must
+        // see this worker as free, or sequential submit+result would start
+        // a new thread every time.
+        idle.mark();
         promise.complete(outcome);
     }
 
@@ -245,6 +250,27 @@ impl Shared {
     }
 }
 
+/// Counts a worker back as idle, once: when its task body returns, or when
+/// the job is over if that came first (cancelled, failed).
+struct IdleMark<'a> {
+    idle: &'a AtomicUsize,
+    marked: std::cell::Cell<bool>,
+}
+
+impl IdleMark<'_> {
+    fn mark(&self) {
+        if !self.marked.replace(true) {
+            self.idle.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Drop for IdleMark<'_> {
+    fn drop(&mut self) {
+        self.mark();
+    }
+}
+
 /// Decrements the live-worker count when a worker exits, however it exits.
 struct ExitGuard<'a>(&'a Shared);
 
@@ -262,17 +288,23 @@ fn worker_main(shared: Arc<Shared>) {
         shared.break_pool(reason);
         return;
     }
+    // `idle` counts this worker from here until it receives a job, and
+    // again from the moment that job's body returns (see IdleMark).
+    shared.idle.fetch_add(1, Ordering::SeqCst);
     loop {
-        shared.idle.fetch_add(1, Ordering::SeqCst);
-        let job = shared.receiver.recv();
-        shared.idle.fetch_sub(1, Ordering::SeqCst);
-        let Ok(job) = job else {
+        let Ok(job) = shared.receiver.recv() else {
+            shared.idle.fetch_sub(1, Ordering::SeqCst);
             return; // queue closed and empty: shutdown
+        };
+        shared.idle.fetch_sub(1, Ordering::SeqCst);
+        let idle = IdleMark {
+            idle: &shared.idle,
+            marked: std::cell::Cell::new(false),
         };
         if shared.is_broken.load(Ordering::Acquire) {
             job.fail(shared.broken_error());
         } else {
-            job.run();
+            job.run(&idle);
         }
     }
 }
