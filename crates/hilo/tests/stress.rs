@@ -46,11 +46,7 @@ fn two_hundred_thousand_tasks_with_cancels_panics_and_timeouts() {
             cb[i].fetch_add(1, Ordering::SeqCst);
         });
         match next() % 20 {
-            0 => {
-                if fut.cancel() {
-                    cancelled_ok += 1;
-                }
-            }
+            0 if fut.cancel() => cancelled_ok += 1,
             1 => {
                 // A timed wait must not disturb the task, whatever it returns.
                 let _ = fut.wait_timeout(Duration::from_micros(next() % 50));
