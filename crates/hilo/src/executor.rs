@@ -36,9 +36,22 @@ pub trait Executor<J> {
     /// # Errors
     /// [`SubmitError`] if the executor takes no more jobs (shut down or
     /// broken); the job is dropped unrun.
+    ///
+    /// ```
+    /// use hilo::Executor;
+    /// let pool = hilo::ThreadPool::new();
+    /// let fut = Executor::submit(&pool, || 3).unwrap();
+    /// assert_eq!(fut.result(), Ok(3));
+    /// ```
     fn submit(&self, job: J) -> Result<Future<Self::Output>, SubmitError>;
 
     /// How many jobs can run at once. Policies size their windows from it.
+    ///
+    /// ```
+    /// use hilo::Executor;
+    /// let pool = hilo::ThreadPool::builder().max_workers(2).build().unwrap();
+    /// assert_eq!(<hilo::ThreadPool as Executor<fn() -> u8>>::max_workers(&pool), 2);
+    /// ```
     fn max_workers(&self) -> usize;
 }
 

@@ -10,6 +10,7 @@
 
 use std::collections::VecDeque;
 use std::iter::Fuse;
+use std::time::{Duration, Instant};
 
 use crate::error::{SubmitError, TaskError};
 use crate::executor::Executor;
@@ -64,6 +65,13 @@ where
 ///
 /// Dropping the iterator cancels every task it submitted that has not
 /// started; running ones finish and their results are discarded.
+///
+/// ```
+/// let pool = hilo::ThreadPool::new();
+/// let mut it = pool.map(1..=1_000_000u64, |n| n % 7);
+/// assert_eq!(it.next(), Some(Ok(1)));
+/// drop(it); // the rest of the window is cancelled; nothing else is submitted
+/// ```
 pub struct Map<'e, I: Iterator, T> {
     items: Fuse<I>,
     submit: Submit<'e, I::Item, T>,
@@ -71,6 +79,9 @@ pub struct Map<'e, I: Iterator, T> {
     ordered: bool,
     in_order: VecDeque<Future<T>>,
     any_order: AsCompleted<Future<T>, T>,
+    deadline: Option<Instant>,
+    /// The deadline passed: the map has ended.
+    expired: bool,
 }
 
 /// Submits one item's job; boxed so that [`Map`] is a nameable type.
@@ -85,7 +96,38 @@ impl<'e, I: Iterator, T> Map<'e, I, T> {
             ordered: true,
             in_order: VecDeque::new(),
             any_order: AsCompleted::empty(None),
+            deadline: None,
+            expired: false,
         }
+    }
+
+    /// One deadline for the whole map, `timeout` from this call (Python's
+    /// `map(timeout=)`). Results that are ready by then are yielded as
+    /// usual; the first one that is not yields `Err(TaskError::Timeout)`,
+    /// and the map ends there: it submits nothing more and cancels what it
+    /// has in flight.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = hilo::ThreadPool::builder().max_workers(1).build().unwrap();
+    /// let release = hilo::StopToken::new();
+    /// let r = release.clone();
+    /// let out: Vec<_> = pool
+    ///     .map(0..3, move |i| {
+    ///         if i == 1 {
+    ///             r.wait(); // item 1 is stuck until released
+    ///         }
+    ///         i
+    ///     })
+    ///     .timeout(Duration::from_millis(50))
+    ///     .collect();
+    /// release.request_stop();
+    /// assert_eq!(out, vec![Ok(0), Err(hilo::TaskError::Timeout)]);
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.deadline = crate::sync::deadline_after(timeout);
+        self.any_order = AsCompleted::empty(self.deadline);
+        self
     }
 
     /// At most `n` tasks queued or running at once (at least 1).
@@ -137,13 +179,32 @@ impl<I: Iterator, T> Iterator for Map<'_, I, T> {
     type Item = Result<T, TaskError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.fill();
-        if self.ordered {
-            self.in_order.pop_front().map(Future::result)
-        } else {
-            // No deadline, so the iterator never yields a timeout.
-            self.any_order.next()?.ok().map(Future::result)
+        if self.expired {
+            return None;
         }
+        self.fill();
+        let outcome = if self.ordered {
+            let mut fut = self.in_order.pop_front()?;
+            match self.deadline {
+                None => fut.result(),
+                Some(d) => {
+                    let outcome = fut.result_timeout(d.saturating_duration_since(Instant::now()));
+                    if matches!(outcome, Err(TaskError::Timeout)) {
+                        fut.cancel();
+                    }
+                    outcome
+                }
+            }
+        } else {
+            match self.any_order.next()? {
+                Ok(fut) => fut.result(),
+                Err(_) => Err(TaskError::Timeout),
+            }
+        };
+        if matches!(outcome, Err(TaskError::Timeout)) {
+            self.expire();
+        }
+        Some(outcome)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -153,12 +214,20 @@ impl<I: Iterator, T> Iterator for Map<'_, I, T> {
     }
 }
 
-impl<I: Iterator, T> Drop for Map<'_, I, T> {
-    fn drop(&mut self) {
+impl<I: Iterator, T> Map<'_, I, T> {
+    /// Ends the map: cancels what is in flight and has not started.
+    fn expire(&mut self) {
+        self.expired = true;
         for fut in &self.in_order {
             fut.cancel();
         }
         self.any_order.cancel_all();
+    }
+}
+
+impl<I: Iterator, T> Drop for Map<'_, I, T> {
+    fn drop(&mut self) {
+        self.expire();
     }
 }
 

@@ -53,6 +53,15 @@ impl Waiter {
 }
 
 /// When [`wait`] returns.
+///
+/// ```
+/// use hilo::{wait, Future, ReturnWhen, TaskError};
+///
+/// let ok = Future::ready(Ok::<u8, TaskError>(1));
+/// let (_p, pending) = hilo::Promise::<u8>::new();
+/// let w = wait([&ok, &pending], None, ReturnWhen::FirstCompleted);
+/// assert_eq!((w.done.len(), w.pending.len()), (1, 1));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReturnWhen {
     /// As soon as any future is done (several may be by then).
@@ -67,6 +76,13 @@ pub enum ReturnWhen {
 }
 
 /// The two halves [`wait`] returns, each in the order the futures were given.
+///
+/// ```
+/// let futs = vec![hilo::Future::ready(Ok::<u8, hilo::TaskError>(1))];
+/// let hilo::Waited { done, pending } = hilo::wait(futs, None, hilo::ReturnWhen::AllCompleted);
+/// assert_eq!(done[0].exception(), None);
+/// assert!(pending.is_empty());
+/// ```
 #[derive(Debug)]
 pub struct Waited<F> {
     /// Futures that were done (finished or cancelled) when `wait` returned.
@@ -191,7 +207,17 @@ where
     it
 }
 
-/// The iterator returned by [`as_completed`].
+/// The iterator returned by [`as_completed`]: `Ok(future)` for each future
+/// as it becomes done, or one `Err` when the deadline passes.
+///
+/// ```
+/// use std::time::Duration;
+/// let (promise, fut) = hilo::Promise::<u8>::new();
+/// let mut it = hilo::as_completed(vec![fut], Some(Duration::from_secs(10)));
+/// std::thread::spawn(move || promise.complete(Ok(9)));
+/// assert_eq!(it.next().unwrap().unwrap().result(), Ok(9));
+/// assert!(it.next().is_none());
+/// ```
 pub struct AsCompleted<F: Borrow<Future<T>>, T> {
     /// Done futures not yet yielded, in the order they were seen done.
     ready: VecDeque<F>,

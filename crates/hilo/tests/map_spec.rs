@@ -182,3 +182,44 @@ fn map_on_a_shut_down_pool_yields_shutdown_errors() {
     let out: Vec<_> = pool.map(0..3, |i| i).collect();
     assert_eq!(out, vec![Err(TaskError::Shutdown); 3]);
 }
+
+#[test]
+fn a_map_deadline_yields_what_is_ready_then_one_timeout_and_ends() {
+    let pool = pool(2);
+    let release = Gate::new();
+    let r = release.clone();
+    let out: Vec<_> = pool
+        .map(0..6u32, move |i| {
+            if i == 2 {
+                r.wait();
+            }
+            i
+        })
+        .timeout(Duration::from_millis(50))
+        .collect();
+    release.open();
+    assert_eq!(out, vec![Ok(0), Ok(1), Err(TaskError::Timeout)]);
+}
+
+#[test]
+fn an_unordered_map_deadline_ends_with_one_timeout() {
+    let pool = pool(2);
+    let release = Gate::new();
+    let r = release.clone();
+    let out: Vec<_> = pool
+        .map(0..4u32, move |i| {
+            if i == 0 {
+                r.wait();
+            }
+            i
+        })
+        .unordered()
+        .timeout(Duration::from_millis(50))
+        .collect();
+    release.open();
+    let (last, ready) = out.split_last().unwrap();
+    assert_eq!(last, &Err(TaskError::Timeout));
+    let mut ready: Vec<u32> = ready.iter().map(|r| *r.as_ref().unwrap()).collect();
+    ready.sort_unstable();
+    assert_eq!(ready, vec![1, 2, 3]);
+}
