@@ -109,6 +109,9 @@ struct Slot<T> {
     callbacks: Vec<Callback<T>>,
     waiters: Vec<Arc<Waiter>>,
     waker: Option<Waker>,
+    /// Threads blocked on `Inner::done`; completion skips the (system call)
+    /// notify when there are none.
+    sleepers: usize,
 }
 
 /// The state shared by a [`Future`] and whoever completes it.
@@ -137,6 +140,7 @@ impl<T> Inner<T> {
                 callbacks: Vec::new(),
                 waiters: Vec::new(),
                 waker: None,
+                sleepers: 0,
             }),
             done: Condvar::new(),
             stop,
@@ -202,9 +206,14 @@ impl<T> Inner<T> {
         let callbacks = std::mem::take(&mut slot.callbacks);
         let waiters = std::mem::take(&mut slot.waiters);
         let waker = slot.waker.take();
+        let sleepers = slot.sleepers;
         drop(slot);
 
-        self.done.notify_all();
+        // A sleeper counted itself under the lock before waiting, so any
+        // sleeper that could miss this transition is counted here.
+        if sleepers > 0 {
+            self.done.notify_all();
+        }
         if let Some(status) = status {
             let failed = matches!(&status, Err(e) if !e.is_cancelled());
             for waiter in waiters {
@@ -276,8 +285,10 @@ impl<T> Inner<T> {
     fn wait_done(&self, deadline: Option<std::time::Instant>) -> MutexGuard<'_, Slot<T>> {
         let mut slot = sync::lock(&self.slot);
         while !slot.state.is_done() {
+            slot.sleepers += 1;
             let (guard, timed_out) = sync::wait_until(&self.done, slot, deadline);
             slot = guard;
+            slot.sleepers -= 1;
             if timed_out {
                 break;
             }
@@ -623,6 +634,8 @@ impl<T> std::future::Future for Future<T> {
 /// ```
 pub struct Promise<T> {
     inner: Arc<Inner<T>>,
+    /// `complete` ran: the drop has nothing to do (saves a lock per task).
+    completed: bool,
 }
 
 impl<T> Promise<T> {
@@ -643,6 +656,7 @@ impl<T> Promise<T> {
         (
             Promise {
                 inner: Arc::clone(&inner),
+                completed: false,
             },
             Future::from_inner(inner),
         )
@@ -679,7 +693,8 @@ impl<T> Promise<T> {
     /// assert!(promise.complete(Err(hilo::TaskError::Abandoned)));
     /// assert_eq!(fut.result(), Err(hilo::TaskError::Abandoned));
     /// ```
-    pub fn complete(self, outcome: Result<T, TaskError>) -> bool {
+    pub fn complete(mut self, outcome: Result<T, TaskError>) -> bool {
+        self.completed = true;
         self.inner.complete(outcome)
     }
 
@@ -697,7 +712,10 @@ impl<T> Promise<T> {
 
 impl<T> Drop for Promise<T> {
     fn drop(&mut self) {
-        // A no-op when completed; otherwise the future fails instead of hanging.
+        if self.completed {
+            return;
+        }
+        // Not completed: the future fails instead of hanging.
         let slot = sync::lock(&self.inner.slot);
         if !slot.state.is_done() {
             self.inner
