@@ -92,11 +92,17 @@ impl fmt::Display for State {
 type NotifyFn = Box<dyn FnOnce(&Result<(), TaskError>) + Send>;
 type TakeFn<T> = Box<dyn FnOnce(Result<T, TaskError>) + Send>;
 
-/// A registered done callback: one that only learns how the task ended, or
-/// the one (at most) that takes the value (`Future::on_complete`).
-enum Callback<T> {
+/// Someone to tell when the future becomes terminal. One list for all
+/// kinds keeps the slot small (a task costs one allocation of this size).
+enum Listener<T> {
+    /// A done callback that learns how the task ended.
     Notify(NotifyFn),
+    /// The (at most one) callback that takes the value: `on_complete`.
     Take(TakeFn<T>),
+    /// A `wait` / `as_completed` sleeper.
+    Waiter(Arc<Waiter>),
+    /// The task `.await`ing the future (at most one).
+    Waker(Waker),
 }
 
 /// The completion slot, guarded by `Inner::slot`.
@@ -106,12 +112,24 @@ struct Slot<T> {
     /// taken out, only cloned, so `None` in a terminal state means "succeeded
     /// and the value was taken".
     outcome: Option<Result<T, TaskError>>,
-    callbacks: Vec<Callback<T>>,
-    waiters: Vec<Arc<Waiter>>,
-    waker: Option<Waker>,
+    listeners: Vec<Listener<T>>,
     /// Threads blocked on `Inner::done`; completion skips the (system call)
     /// notify when there are none.
-    sleepers: usize,
+    sleepers: u32,
+}
+
+/// The allocation a [`Future`] points into: a bare [`Inner`] for a
+/// [`Promise`], or an executor's task record that holds the `Inner` and the
+/// task itself in one allocation (so a task costs one allocation, freed by
+/// whoever drops the last handle).
+pub(crate) trait Cell<T>: Send + Sync {
+    fn inner(&self) -> &Inner<T>;
+}
+
+impl<T: Send> Cell<T> for Inner<T> {
+    fn inner(&self) -> &Inner<T> {
+        self
+    }
 }
 
 /// The state shared by a [`Future`] and whoever completes it.
@@ -137,9 +155,7 @@ impl<T> Inner<T> {
             slot: Mutex::new(Slot {
                 state: State::Pending,
                 outcome: None,
-                callbacks: Vec::new(),
-                waiters: Vec::new(),
-                waker: None,
+                listeners: Vec::new(),
                 sleepers: 0,
             }),
             done: Condvar::new(),
@@ -196,16 +212,9 @@ impl<T> Inner<T> {
     /// check that led here and the transition are one critical section.
     fn finish(&self, mut slot: MutexGuard<'_, Slot<T>>, to: State, outcome: Result<T, TaskError>) {
         slot.state = to;
-        let needs_summary = !slot.callbacks.is_empty() || !slot.waiters.is_empty();
-        let status = if needs_summary {
-            Some(summary(&outcome))
-        } else {
-            None
-        };
+        let listeners = std::mem::take(&mut slot.listeners);
+        let status = (!listeners.is_empty()).then(|| summary(&outcome));
         slot.outcome = Some(outcome);
-        let callbacks = std::mem::take(&mut slot.callbacks);
-        let waiters = std::mem::take(&mut slot.waiters);
-        let waker = slot.waker.take();
         let sleepers = slot.sleepers;
         drop(slot);
 
@@ -214,28 +223,34 @@ impl<T> Inner<T> {
         if sleepers > 0 {
             self.done.notify_all();
         }
-        if let Some(status) = status {
-            let failed = matches!(&status, Err(e) if !e.is_cancelled());
-            for waiter in waiters {
-                waiter.notify(self.key(), failed);
-            }
-            for callback in callbacks {
-                self.run_callback(callback, &status);
+        let Some(status) = status else {
+            return;
+        };
+        // First wake whoever waits (cheap, no user code), then run the
+        // callbacks in the order they were added.
+        let failed = matches!(&status, Err(e) if !e.is_cancelled());
+        for listener in &listeners {
+            match listener {
+                Listener::Waiter(waiter) => waiter.notify(self.key(), failed),
+                Listener::Waker(waker) => waker.wake_by_ref(),
+                Listener::Notify(_) | Listener::Take(_) => {}
             }
         }
-        if let Some(waker) = waker {
-            waker.wake();
+        for listener in listeners {
+            self.run_callback(listener, &status);
         }
     }
 
-    /// Runs one callback outside the lock, catching its panic.
-    fn run_callback(&self, callback: Callback<T>, status: &Result<(), TaskError>) {
-        let result = match callback {
-            Callback::Notify(f) => catch_unwind(AssertUnwindSafe(|| f(status))),
-            Callback::Take(f) => {
+    /// Runs one callback outside the lock, catching its panic (other
+    /// listeners are ignored here).
+    fn run_callback(&self, listener: Listener<T>, status: &Result<(), TaskError>) {
+        let result = match listener {
+            Listener::Notify(f) => catch_unwind(AssertUnwindSafe(|| f(status))),
+            Listener::Take(f) => {
                 let outcome = self.take_outcome(&mut sync::lock(&self.slot));
                 catch_unwind(AssertUnwindSafe(|| f(outcome)))
             }
+            Listener::Waiter(_) | Listener::Waker(_) => return,
         };
         if let Err(payload) = result {
             log_callback_panic(&*payload);
@@ -251,10 +266,10 @@ impl<T> Inner<T> {
         }
     }
 
-    fn add_callback(&self, callback: Callback<T>) {
+    fn add_callback(&self, callback: Listener<T>) {
         let mut slot = sync::lock(&self.slot);
         if !slot.state.is_done() {
-            slot.callbacks.push(callback);
+            slot.listeners.push(callback);
             return;
         }
         let status = match &slot.outcome {
@@ -272,13 +287,15 @@ impl<T> Inner<T> {
         if slot.state.is_done() {
             return Some(matches!(&slot.outcome, Some(Err(e)) if !e.is_cancelled()));
         }
-        slot.waiters.push(Arc::clone(waiter));
+        slot.listeners.push(Listener::Waiter(Arc::clone(waiter)));
         None
     }
 
     pub(crate) fn remove_waiter(&self, waiter: &Arc<Waiter>) {
         let key = waiter.key();
-        sync::lock(&self.slot).waiters.retain(|w| w.key() != key);
+        sync::lock(&self.slot)
+            .listeners
+            .retain(|l| !matches!(l, Listener::Waiter(w) if w.key() == key));
     }
 
     /// Blocks until terminal or until `deadline`; returns the guard.
@@ -315,18 +332,10 @@ impl<T> Inner<T> {
 /// assert_eq!(fut.result(), Ok(42));
 /// ```
 pub struct Future<T> {
-    inner: Arc<Inner<T>>,
+    cell: std::sync::Arc<dyn Cell<T>>,
 }
 
-impl<T> Future<T> {
-    pub(crate) fn from_inner(inner: Arc<Inner<T>>) -> Self {
-        Future { inner }
-    }
-
-    pub(crate) fn inner(&self) -> &Inner<T> {
-        &self.inner
-    }
-
+impl<T: Send + 'static> Future<T> {
     /// A future that is already finished with `outcome`.
     ///
     /// ```
@@ -337,7 +346,17 @@ impl<T> Future<T> {
     pub fn ready(outcome: Result<T, TaskError>) -> Self {
         let inner = Inner::new(None);
         inner.complete(outcome);
-        Future::from_inner(Arc::new(inner))
+        Future::from_cell(std::sync::Arc::new(inner))
+    }
+}
+
+impl<T> Future<T> {
+    pub(crate) fn from_cell(cell: std::sync::Arc<dyn Cell<T>>) -> Self {
+        Future { cell }
+    }
+
+    pub(crate) fn inner(&self) -> &Inner<T> {
+        self.cell.inner()
     }
 
     /// The current state.
@@ -347,7 +366,7 @@ impl<T> Future<T> {
     /// assert_eq!(fut.state(), hilo::State::Finished);
     /// ```
     pub fn state(&self) -> State {
-        self.inner.state()
+        self.inner().state()
     }
 
     /// Cancels the task if it has not started.
@@ -368,7 +387,7 @@ impl<T> Future<T> {
     /// assert!(!promise.set_running()); // the executor skips the task
     /// ```
     pub fn cancel(&self) -> bool {
-        self.inner.cancel()
+        self.inner().cancel()
     }
 
     /// True if the future is terminal: finished or cancelled.
@@ -417,8 +436,8 @@ impl<T> Future<T> {
     /// assert_eq!(fut.result(), Ok("done"));
     /// ```
     pub fn result(self) -> Result<T, TaskError> {
-        let mut slot = self.inner.wait_done(None);
-        self.inner.take_outcome(&mut slot)
+        let mut slot = self.inner().wait_done(None);
+        self.inner().take_outcome(&mut slot)
     }
 
     /// Blocks up to `timeout` for the task to end and returns its value.
@@ -441,11 +460,11 @@ impl<T> Future<T> {
     /// assert_eq!(fut.result_timeout(Duration::ZERO), Ok(1));
     /// ```
     pub fn result_timeout(&mut self, timeout: Duration) -> Result<T, TaskError> {
-        let mut slot = self.inner.wait_done(sync::deadline_after(timeout));
+        let mut slot = self.inner().wait_done(sync::deadline_after(timeout));
         if !slot.state.is_done() {
             return Err(TaskError::Timeout);
         }
-        self.inner.take_outcome(&mut slot)
+        self.inner().take_outcome(&mut slot)
     }
 
     /// Blocks until the task ends and returns its error, or `None` if it
@@ -457,7 +476,7 @@ impl<T> Future<T> {
     /// assert!(fut.exception().unwrap().is_panic());
     /// ```
     pub fn exception(&self) -> Option<TaskError> {
-        match &self.inner.wait_done(None).outcome {
+        match &self.inner().wait_done(None).outcome {
             Some(Err(e)) => Some(e.clone()),
             _ => None,
         }
@@ -471,7 +490,7 @@ impl<T> Future<T> {
     /// assert!(!fut.wait_timeout(std::time::Duration::from_millis(1)));
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        self.inner
+        self.inner()
             .wait_done(sync::deadline_after(timeout))
             .state
             .is_done()
@@ -506,8 +525,8 @@ impl<T> Future<T> {
     where
         F: FnOnce(&Result<(), TaskError>) + Send + 'static,
     {
-        self.inner
-            .add_callback(Callback::Notify(Box::new(callback)));
+        self.inner()
+            .add_callback(Listener::Notify(Box::new(callback)));
     }
 
     /// Consumes the future and hands its outcome (value or error) to
@@ -528,7 +547,8 @@ impl<T> Future<T> {
     where
         F: FnOnce(Result<T, TaskError>) + Send + 'static,
     {
-        self.inner.add_callback(Callback::Take(Box::new(callback)));
+        self.inner()
+            .add_callback(Listener::Take(Box::new(callback)));
     }
 
     /// Asks the task to stop, through the [`StopToken`] it was submitted with
@@ -550,7 +570,7 @@ impl<T> Future<T> {
     /// assert!(fut.result().is_ok());
     /// ```
     pub fn request_stop(&self) -> bool {
-        match &self.inner.stop {
+        match &self.inner().stop {
             Some(token) => {
                 token.request_stop();
                 true
@@ -566,7 +586,7 @@ impl<T> Future<T> {
     /// assert!(fut.stop_token().is_none());
     /// ```
     pub fn stop_token(&self) -> Option<&StopToken> {
-        self.inner.stop.as_ref()
+        self.inner().stop.as_ref()
     }
 }
 
@@ -580,16 +600,16 @@ impl Canceller {
     }
 }
 
-impl<T: Send + 'static> Future<T> {
+impl<T: 'static> Future<T> {
     pub(crate) fn canceller(&self) -> Canceller {
-        let inner = Arc::clone(&self.inner);
-        Canceller(Box::new(move || inner.cancel()))
+        let cell = std::sync::Arc::clone(&self.cell);
+        Canceller(Box::new(move || cell.inner().cancel()))
     }
 }
 
 impl<T> fmt::Debug for Future<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let slot = sync::lock(&self.inner.slot);
+        let slot = sync::lock(&self.inner().slot);
         let mut d = f.debug_struct("Future");
         d.field("state", &slot.state);
         if let Some(Err(e)) = &slot.outcome {
@@ -605,13 +625,18 @@ impl<T> std::future::Future for Future<T> {
     /// Ready with the outcome once the task is terminal; the waker is woken
     /// by the completing thread.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut slot = sync::lock(&self.inner.slot);
+        let mut slot = sync::lock(&self.inner().slot);
         if slot.state.is_done() {
-            return Poll::Ready(self.inner.take_outcome(&mut slot));
+            return Poll::Ready(self.inner().take_outcome(&mut slot));
         }
-        match &slot.waker {
+        let registered = slot.listeners.iter_mut().find_map(|l| match l {
+            Listener::Waker(w) => Some(w),
+            _ => None,
+        });
+        match registered {
             Some(w) if w.will_wake(cx.waker()) => {}
-            _ => slot.waker = Some(cx.waker().clone()),
+            Some(w) => *w = cx.waker().clone(),
+            None => slot.listeners.push(Listener::Waker(cx.waker().clone())),
         }
         Poll::Pending
     }
@@ -633,12 +658,12 @@ impl<T> std::future::Future for Future<T> {
 /// assert_eq!(fut.result(), Ok(42));
 /// ```
 pub struct Promise<T> {
-    inner: Arc<Inner<T>>,
+    cell: std::sync::Arc<dyn Cell<T>>,
     /// `complete` ran: the drop has nothing to do (saves a lock per task).
     completed: bool,
 }
 
-impl<T> Promise<T> {
+impl<T: Send + 'static> Promise<T> {
     /// A new pending future and the promise that completes it.
     ///
     /// ```
@@ -652,14 +677,20 @@ impl<T> Promise<T> {
     }
 
     pub(crate) fn with_stop(stop: Option<StopToken>) -> (Promise<T>, Future<T>) {
-        let inner = Arc::new(Inner::new(stop));
+        let cell: std::sync::Arc<dyn Cell<T>> = std::sync::Arc::new(Inner::new(stop));
         (
             Promise {
-                inner: Arc::clone(&inner),
+                cell: std::sync::Arc::clone(&cell),
                 completed: false,
             },
-            Future::from_inner(inner),
+            Future::from_cell(cell),
         )
+    }
+}
+
+impl<T> Promise<T> {
+    fn inner(&self) -> &Inner<T> {
+        self.cell.inner()
     }
 
     /// Marks the task as started (Pending → Running). Returns false if the
@@ -671,7 +702,7 @@ impl<T> Promise<T> {
     /// assert!(!fut.cancel()); // running: too late to cancel
     /// ```
     pub fn set_running(&self) -> bool {
-        self.inner.set_running()
+        self.inner().set_running()
     }
 
     /// True if the future was cancelled.
@@ -682,7 +713,7 @@ impl<T> Promise<T> {
     /// assert!(promise.is_cancelled());
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        self.inner.state() == State::Cancelled
+        self.inner().state() == State::Cancelled
     }
 
     /// Completes the future with `outcome`. Returns false if it was already
@@ -695,7 +726,7 @@ impl<T> Promise<T> {
     /// ```
     pub fn complete(mut self, outcome: Result<T, TaskError>) -> bool {
         self.completed = true;
-        self.inner.complete(outcome)
+        self.inner().complete(outcome)
     }
 
     /// Cancels the future if it is still pending (see [`Future::cancel`]).
@@ -706,7 +737,7 @@ impl<T> Promise<T> {
     /// assert_eq!(fut.result(), Err(hilo::TaskError::Cancelled));
     /// ```
     pub fn cancel(&self) -> bool {
-        self.inner.cancel()
+        self.inner().cancel()
     }
 }
 
@@ -716,9 +747,9 @@ impl<T> Drop for Promise<T> {
             return;
         }
         // Not completed: the future fails instead of hanging.
-        let slot = sync::lock(&self.inner.slot);
+        let slot = sync::lock(&self.inner().slot);
         if !slot.state.is_done() {
-            self.inner
+            self.inner()
                 .finish(slot, State::Finished, Err(TaskError::Abandoned));
         }
     }
@@ -727,7 +758,7 @@ impl<T> Drop for Promise<T> {
 impl<T> fmt::Debug for Promise<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Promise")
-            .field("state", &self.inner.state())
+            .field("state", &self.inner().state())
             .finish()
     }
 }

@@ -87,7 +87,7 @@ pub struct Map<'e, I: Iterator, T> {
 /// Submits one item's job; boxed so that [`Map`] is a nameable type.
 type Submit<'e, X, T> = Box<dyn FnMut(X) -> Result<Future<T>, SubmitError> + 'e>;
 
-impl<'e, I: Iterator, T> Map<'e, I, T> {
+impl<'e, I: Iterator, T: Send + 'static> Map<'e, I, T> {
     pub(crate) fn new(items: I, submit: Submit<'e, I::Item, T>, window: usize) -> Self {
         Map {
             items: items.fuse(),
@@ -175,7 +175,7 @@ impl<'e, I: Iterator, T> Map<'e, I, T> {
     }
 }
 
-impl<I: Iterator, T> Iterator for Map<'_, I, T> {
+impl<I: Iterator, T: Send + 'static> Iterator for Map<'_, I, T> {
     type Item = Result<T, TaskError>;
 
     fn next(&mut self) -> Option<Self::Item> {

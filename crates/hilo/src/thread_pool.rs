@@ -26,51 +26,68 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::error::{panic_message, BuildError, SubmitError, TaskError};
 use crate::executor::Executor;
-use crate::future::{Future, Promise};
+use crate::future::{Cell, Future, Inner};
 use crate::stop::StopToken;
 
 type Initializer = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
 /// A queued unit of work, type-erased.
-trait Job: Send {
+trait Job: Send + Sync {
     /// Runs the task unless its future was cancelled; marks the worker idle
     /// as soon as the task body returns, then completes the future.
-    fn run(self: Box<Self>, idle: &IdleMark<'_>);
+    fn run(&self, idle: &IdleMark<'_>);
     /// Cancels the future (used by `shutdown` with `cancel_pending`).
-    fn cancel(self: Box<Self>);
+    fn cancel(&self);
     /// Fails the future without running the task (broken pool).
-    fn fail(self: Box<Self>, error: TaskError);
+    fn fail(&self, error: TaskError);
 }
 
-struct Task<F, T> {
-    f: F,
-    promise: Promise<T>,
+type JobRef = Arc<dyn Job>;
+
+/// One submitted task: its future's state and the closure, in a single
+/// allocation shared by the queue (as a `Job`) and the `Future` (as a
+/// `Cell`). The worker only drops its reference, so the memory is freed by
+/// the thread that drops the future, usually the one that allocated it.
+struct TaskCell<F, T> {
+    inner: Inner<T>,
+    task: Mutex<Option<F>>,
 }
 
-impl<F, T> Job for Task<F, T>
+impl<F: Send, T: Send> Cell<T> for TaskCell<F, T> {
+    fn inner(&self) -> &Inner<T> {
+        &self.inner
+    }
+}
+
+impl<F, T> Job for TaskCell<F, T>
 where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    fn run(self: Box<Self>, idle: &IdleMark<'_>) {
-        let Task { f, promise } = *self;
-        if !promise.set_running() {
+    fn run(&self, idle: &IdleMark<'_>) {
+        if !self.inner.set_running() {
             return; // cancelled while queued
         }
+        // set_running admits one runner, so the closure is still here.
+        let Some(f) = lock(&self.task).take() else {
+            return;
+        };
         let outcome = catch_unwind(AssertUnwindSafe(f)).map_err(TaskError::from_panic);
         // Idle before completing: a submitter woken by this completion must
         // see this worker as free, or sequential submit+result would start
         // a new thread every time.
         idle.mark();
-        promise.complete(outcome);
+        self.inner.complete(outcome);
     }
 
-    fn cancel(self: Box<Self>) {
-        self.promise.cancel();
+    fn cancel(&self) {
+        self.inner.cancel();
+        drop(lock(&self.task).take());
     }
 
-    fn fail(self: Box<Self>, error: TaskError) {
-        self.promise.complete(Err(error));
+    fn fail(&self, error: TaskError) {
+        self.inner.complete(Err(error));
+        drop(lock(&self.task).take());
     }
 }
 
@@ -118,8 +135,8 @@ struct Shared {
     /// `None` once the pool takes no more tasks. Submitters hold the read
     /// lock while sending, so after `shutdown` takes the write lock no task
     /// can slip into a queue whose workers are leaving.
-    sender: RwLock<Option<Sender<Box<dyn Job>>>>,
-    receiver: Receiver<Box<dyn Job>>,
+    sender: RwLock<Option<Sender<JobRef>>>,
+    receiver: Receiver<JobRef>,
     max_workers: usize,
     name_prefix: String,
     stack_size: Option<usize>,
@@ -250,17 +267,32 @@ impl Shared {
     }
 }
 
+impl Drop for Shared {
+    /// Workers leave only once the queue is closed and empty, so nothing
+    /// should be left here; if something is, its future fails rather than
+    /// hanging.
+    fn drop(&mut self) {
+        while let Ok(job) = self.receiver.try_recv() {
+            job.fail(TaskError::Abandoned);
+        }
+    }
+}
+
 /// Counts a worker back as idle, once: when its task body returns, or when
 /// the job is over if that came first (cancelled, failed).
+/// `None` once every worker has started: nobody reads the count any more,
+/// and skipping it keeps two atomic writes per task off the hot path.
 struct IdleMark<'a> {
-    idle: &'a AtomicUsize,
+    idle: Option<&'a AtomicUsize>,
     marked: std::cell::Cell<bool>,
 }
 
 impl IdleMark<'_> {
     fn mark(&self) {
-        if !self.marked.replace(true) {
-            self.idle.fetch_add(1, Ordering::SeqCst);
+        if let Some(idle) = self.idle {
+            if !self.marked.replace(true) {
+                idle.fetch_add(1, Ordering::SeqCst);
+            }
         }
     }
 }
@@ -296,9 +328,14 @@ fn worker_main(shared: Arc<Shared>) {
             shared.idle.fetch_sub(1, Ordering::SeqCst);
             return; // queue closed and empty: shutdown
         };
-        shared.idle.fetch_sub(1, Ordering::SeqCst);
+        // Each job takes this worker out of `idle` and its IdleMark puts it
+        // back; once the pool is full, neither happens.
+        let counting = shared.started.load(Ordering::Relaxed) < shared.max_workers;
+        if counting {
+            shared.idle.fetch_sub(1, Ordering::SeqCst);
+        }
         let idle = IdleMark {
-            idle: &shared.idle,
+            idle: counting.then_some(&shared.idle),
             marked: std::cell::Cell::new(false),
         };
         if shared.is_broken.load(Ordering::Acquire) {
@@ -387,9 +424,7 @@ impl ThreadPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (promise, future) = Promise::new();
-        self.enqueue(Box::new(Task { f, promise }))?;
-        Ok(future)
+        self.enqueue_task(f, None)
     }
 
     /// Queues `f` with a fresh [`StopToken`] it can poll or block on; the
@@ -425,16 +460,29 @@ impl ThreadPool {
             shared: Arc::downgrade(&self.shared),
             id,
         };
-        let (promise, future) = Promise::with_stop(Some(token.clone()));
+        let stop = Some(token.clone());
         let f = move || {
             let _registration = registration;
             f(&token)
         };
-        self.enqueue(Box::new(Task { f, promise }))?;
+        self.enqueue_task(f, stop)
+    }
+
+    fn enqueue_task<F, T>(&self, f: F, stop: Option<StopToken>) -> Result<Future<T>, SubmitError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let cell = Arc::new(TaskCell {
+            inner: Inner::new(stop),
+            task: Mutex::new(Some(f)),
+        });
+        let future = Future::from_cell(Arc::clone(&cell) as Arc<dyn Cell<T>>);
+        self.enqueue(cell)?;
         Ok(future)
     }
 
-    fn enqueue(&self, job: Box<dyn Job>) -> Result<(), SubmitError> {
+    fn enqueue(&self, job: JobRef) -> Result<(), SubmitError> {
         let sender = self.shared.sender.read().unwrap_or_else(|e| e.into_inner());
         let Some(tx) = &*sender else {
             return Err(self.shared.closed_error());
