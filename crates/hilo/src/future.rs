@@ -38,7 +38,7 @@ use std::time::Duration;
 
 use crate::error::{log_callback_panic, TaskError};
 use crate::stop::StopToken;
-use crate::sync::{self, Arc, Condvar, Mutex, MutexGuard};
+use crate::sync::{self, Arc, AtomicBool, Condvar, Mutex, MutexGuard, Ordering};
 use crate::wait::Waiter;
 
 /// Where a future is in its life. See the module docs for the transitions.
@@ -137,6 +137,9 @@ pub(crate) struct Inner<T> {
     slot: Mutex<Slot<T>>,
     /// Signalled (notify_all) on every transition to a terminal state.
     done: Condvar,
+    /// Mirrors `slot.state.is_done()`, set under the lock with Release, so a
+    /// waiter can spin briefly on it without taking the lock.
+    terminal: AtomicBool,
     stop: Option<StopToken>,
 }
 
@@ -159,6 +162,7 @@ impl<T> Inner<T> {
                 sleepers: 0,
             }),
             done: Condvar::new(),
+            terminal: AtomicBool::new(false),
             stop,
         }
     }
@@ -212,6 +216,7 @@ impl<T> Inner<T> {
     /// check that led here and the transition are one critical section.
     fn finish(&self, mut slot: MutexGuard<'_, Slot<T>>, to: State, outcome: Result<T, TaskError>) {
         slot.state = to;
+        self.terminal.store(true, Ordering::Release);
         let listeners = std::mem::take(&mut slot.listeners);
         let status = (!listeners.is_empty()).then(|| summary(&outcome));
         slot.outcome = Some(outcome);
@@ -300,6 +305,7 @@ impl<T> Inner<T> {
 
     /// Blocks until terminal or until `deadline`; returns the guard.
     fn wait_done(&self, deadline: Option<std::time::Instant>) -> MutexGuard<'_, Slot<T>> {
+        self.spin_until_terminal();
         let mut slot = sync::lock(&self.slot);
         while !slot.state.is_done() {
             slot.sleepers += 1;
@@ -312,6 +318,23 @@ impl<T> Inner<T> {
         }
         slot
     }
+}
+
+impl<T> Inner<T> {
+    /// Spins for a few microseconds (then yields a few times) waiting for
+    /// completion before the caller sleeps on the condvar: a tiny task is
+    /// often done by then, and sleeping costs two system calls. Purely an
+    /// optimisation: the caller re-checks under the lock either way.
+    #[cfg(not(loom))]
+    fn spin_until_terminal(&self) {
+        let backoff = crossbeam_utils::Backoff::new();
+        while !self.terminal.load(Ordering::Acquire) && !backoff.is_completed() {
+            backoff.snooze();
+        }
+    }
+
+    #[cfg(loom)]
+    fn spin_until_terminal(&self) {}
 }
 
 /// The result of a task that may not have finished yet.
