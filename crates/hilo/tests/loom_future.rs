@@ -110,3 +110,33 @@ fn cancel_racing_complete_notifies_once() {
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     });
 }
+
+/// A thread blocked in `result()` is always woken by the completion (the
+/// condvar notify is skipped only when nobody sleeps).
+#[test]
+fn a_blocked_result_is_always_woken() {
+    loom::model(|| {
+        let (promise, fut) = Promise::<u32>::new();
+        let completer = thread::spawn(move || {
+            promise.complete(Ok(2));
+        });
+        assert_eq!(fut.result(), Ok(2));
+        completer.join().unwrap();
+    });
+}
+
+/// Same for a cancel from another thread.
+#[test]
+fn a_blocked_result_is_woken_by_cancel() {
+    loom::model(|| {
+        let (promise, fut) = Promise::<u32>::new();
+        let fut = Arc::new(fut);
+        let canceller = {
+            let fut = Arc::clone(&fut);
+            thread::spawn(move || assert!(fut.cancel()))
+        };
+        assert_eq!(fut.exception(), Some(TaskError::Cancelled));
+        canceller.join().unwrap();
+        drop(promise);
+    });
+}
