@@ -111,8 +111,11 @@ struct Slot<T> {
     /// `Some` once terminal, until the value is taken. An error is never
     /// taken out, only cloned, so `None` in a terminal state means "succeeded
     /// and the value was taken".
-    outcome: Option<Result<T, TaskError>>,
-    listeners: Vec<Listener<T>>,
+    outcome: Option<Stored<T>>,
+    /// Boxed so that a future nobody listens to (the common case) carries
+    /// one pointer, not a `Vec`: every byte of the slot is paid per task.
+    #[allow(clippy::box_collection)]
+    listeners: Option<Box<Vec<Listener<T>>>>,
     /// Threads blocked on `Inner::done`; completion skips the (system call)
     /// notify when there are none.
     sleepers: u32,
@@ -145,10 +148,20 @@ pub(crate) struct Inner<T> {
 
 /// What a terminal outcome looks like to callbacks and waiters: the error is
 /// cloned, the value stays in the slot.
-fn summary<T>(outcome: &Result<T, TaskError>) -> Result<(), TaskError> {
+fn summary<T>(outcome: &Stored<T>) -> Result<(), TaskError> {
     match outcome {
         Ok(_) => Ok(()),
-        Err(e) => Err(e.clone()),
+        Err(e) => Err(TaskError::clone(e)),
+    }
+}
+
+/// An outcome as the slot keeps it: the (rare) error boxed, so the slot is
+/// as small as the value allows.
+type Stored<T> = Result<T, Box<TaskError>>;
+
+impl<T> Slot<T> {
+    fn listeners_mut(&mut self) -> &mut Vec<Listener<T>> {
+        self.listeners.get_or_insert_with(Box::default)
     }
 }
 
@@ -158,7 +171,7 @@ impl<T> Inner<T> {
             slot: Mutex::new(Slot {
                 state: State::Pending,
                 outcome: None,
-                listeners: Vec::new(),
+                listeners: None,
                 sleepers: 0,
             }),
             done: Condvar::new(),
@@ -217,7 +230,8 @@ impl<T> Inner<T> {
     fn finish(&self, mut slot: MutexGuard<'_, Slot<T>>, to: State, outcome: Result<T, TaskError>) {
         slot.state = to;
         self.terminal.store(true, Ordering::Release);
-        let listeners = std::mem::take(&mut slot.listeners);
+        let listeners = slot.listeners.take().map_or_else(Vec::new, |b| *b);
+        let outcome = outcome.map_err(Box::new);
         let status = (!listeners.is_empty()).then(|| summary(&outcome));
         slot.outcome = Some(outcome);
         let sleepers = slot.sleepers;
@@ -265,8 +279,11 @@ impl<T> Inner<T> {
     /// Moves the value out of a terminal slot, or clones the error.
     fn take_outcome(&self, slot: &mut Slot<T>) -> Result<T, TaskError> {
         match &slot.outcome {
-            Some(Err(e)) => Err(e.clone()),
-            Some(Ok(_)) => slot.outcome.take().unwrap_or(Err(TaskError::AlreadyTaken)),
+            Some(Err(e)) => Err(TaskError::clone(e)),
+            Some(Ok(_)) => match slot.outcome.take() {
+                Some(Ok(v)) => Ok(v),
+                _ => Err(TaskError::AlreadyTaken),
+            },
             None => Err(TaskError::AlreadyTaken),
         }
     }
@@ -274,7 +291,7 @@ impl<T> Inner<T> {
     fn add_callback(&self, callback: Listener<T>) {
         let mut slot = sync::lock(&self.slot);
         if !slot.state.is_done() {
-            slot.listeners.push(callback);
+            slot.listeners_mut().push(callback);
             return;
         }
         let status = match &slot.outcome {
@@ -292,15 +309,16 @@ impl<T> Inner<T> {
         if slot.state.is_done() {
             return Some(matches!(&slot.outcome, Some(Err(e)) if !e.is_cancelled()));
         }
-        slot.listeners.push(Listener::Waiter(Arc::clone(waiter)));
+        slot.listeners_mut()
+            .push(Listener::Waiter(Arc::clone(waiter)));
         None
     }
 
     pub(crate) fn remove_waiter(&self, waiter: &Arc<Waiter>) {
         let key = waiter.key();
-        sync::lock(&self.slot)
-            .listeners
-            .retain(|l| !matches!(l, Listener::Waiter(w) if w.key() == key));
+        if let Some(listeners) = &mut sync::lock(&self.slot).listeners {
+            listeners.retain(|l| !matches!(l, Listener::Waiter(w) if w.key() == key));
+        }
     }
 
     /// Blocks until terminal or until `deadline`; returns the guard.
@@ -500,7 +518,7 @@ impl<T> Future<T> {
     /// ```
     pub fn exception(&self) -> Option<TaskError> {
         match &self.inner().wait_done(None).outcome {
-            Some(Err(e)) => Some(e.clone()),
+            Some(Err(e)) => Some(TaskError::clone(e)),
             _ => None,
         }
     }
@@ -652,14 +670,15 @@ impl<T> std::future::Future for Future<T> {
         if slot.state.is_done() {
             return Poll::Ready(self.inner().take_outcome(&mut slot));
         }
-        let registered = slot.listeners.iter_mut().find_map(|l| match l {
+        let listeners = slot.listeners_mut();
+        let registered = listeners.iter_mut().find_map(|l| match l {
             Listener::Waker(w) => Some(w),
             _ => None,
         });
         match registered {
             Some(w) if w.will_wake(cx.waker()) => {}
             Some(w) => *w = cx.waker().clone(),
-            None => slot.listeners.push(Listener::Waker(cx.waker().clone())),
+            None => listeners.push(Listener::Waker(cx.waker().clone())),
         }
         Poll::Pending
     }
