@@ -323,7 +323,14 @@ impl<T> Inner<T> {
 
     /// Blocks until terminal or until `deadline`; returns the guard.
     fn wait_done(&self, deadline: Option<std::time::Instant>) -> MutexGuard<'_, Slot<T>> {
-        self.spin_until_terminal();
+        // Spin only when the caller is prepared to wait a while: a zero or
+        // tiny timeout means "look, don't wait".
+        let patient = deadline.is_none_or(|d| {
+            d.saturating_duration_since(std::time::Instant::now()) >= Duration::from_millis(1)
+        });
+        if patient {
+            self.spin_until_terminal();
+        }
         let mut slot = sync::lock(&self.slot);
         while !slot.state.is_done() {
             slot.sleepers += 1;

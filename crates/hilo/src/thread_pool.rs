@@ -5,11 +5,11 @@
 //! submitter (the queue is unbounded, as in Python) and never runs a task
 //! while holding one of its own locks.
 //!
-//! Life of a task: `submit` boxes the closure with the [`Promise`] of its
-//! future and sends it down a crossbeam channel; an idle worker receives it,
-//! marks the future running (skipping it if it was cancelled meanwhile),
-//! runs it under `catch_unwind`, and completes the future, which runs the
-//! done callbacks in that worker thread.
+//! Life of a task: `submit` puts the closure and its future's slot in one
+//! allocation (a `TaskCell`) and sends a reference down a crossbeam channel;
+//! an idle worker receives it, marks the future running (skipping the task
+//! if it was cancelled meanwhile), runs it under `catch_unwind`, and
+//! completes the future, which runs the done callbacks in that worker.
 //!
 //! Life of a worker: started by `submit` when more jobs are queued than
 //! workers are idle, up to `max_workers`; runs the initializer once; then
@@ -280,9 +280,10 @@ impl Drop for Shared {
 
 /// Counts a worker back as idle, once: when its task body returns, or when
 /// the job is over if that came first (cancelled, failed).
-/// `None` once every worker has started: nobody reads the count any more,
-/// and skipping it keeps two atomic writes per task off the hot path.
 struct IdleMark<'a> {
+    /// `None` once every worker has started: nobody reads the count any
+    /// more, and skipping it keeps two atomic writes per task off the hot
+    /// path.
     idle: Option<&'a AtomicUsize>,
     marked: std::cell::Cell<bool>,
 }

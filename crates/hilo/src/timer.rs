@@ -43,18 +43,25 @@ struct Timer {
     wake: Condvar,
 }
 
-fn timer() -> &'static Timer {
-    static TIMER: OnceLock<&'static Timer> = OnceLock::new();
-    TIMER.get_or_init(|| {
+/// The process-wide timer, started on first use; `None` if its thread
+/// could not be started (the system is out of threads).
+fn timer() -> Option<&'static Timer> {
+    static TIMER: OnceLock<Option<&'static Timer>> = OnceLock::new();
+    *TIMER.get_or_init(|| {
         let t: &'static Timer = Box::leak(Box::new(Timer {
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
         }));
-        std::thread::Builder::new()
+        let started = std::thread::Builder::new()
             .name("hilo-timer".into())
-            .spawn(move || t.run())
-            .expect("hilo: cannot start the timer thread");
-        t
+            .spawn(move || t.run());
+        match started {
+            Ok(_) => Some(t),
+            Err(e) => {
+                eprintln!("hilo: cannot start the timer thread ({e}); retries will not wait");
+                None
+            }
+        }
     })
 }
 
@@ -90,9 +97,13 @@ impl Timer {
     }
 }
 
-/// Runs `action` on the timer thread at (or soon after) `at`.
+/// Runs `action` on the timer thread at (or soon after) `at`; at once, in
+/// this thread, if there is no timer thread.
 pub(crate) fn schedule(at: Instant, action: impl FnOnce() + Send + 'static) {
-    let t = timer();
+    let Some(t) = timer() else {
+        action();
+        return;
+    };
     let mut q = t.queue.lock().unwrap_or_else(|e| e.into_inner());
     q.seq += 1;
     let seq = q.seq;
