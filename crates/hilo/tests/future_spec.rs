@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-use common::{block_on, gated, Gate};
+use common::{block_on, hold, Gate};
 use hilo::{Future, Promise, State, TaskError, ThreadPool};
 
 fn one_worker(name: &str) -> ThreadPool {
@@ -21,10 +21,7 @@ fn one_worker(name: &str) -> ThreadPool {
 #[test]
 fn cancel_of_pending_task_returns_true_and_the_task_never_runs() {
     let pool = one_worker("cancel");
-    let gate = Gate::new();
-    let (started, on_start) = mpsc::channel();
-    let blocker = pool.submit(gated(&gate, &started)).unwrap();
-    on_start.recv().unwrap();
+    let held = hold(&pool, 1);
 
     let ran = Arc::new(AtomicBool::new(false));
     let r = Arc::clone(&ran);
@@ -35,8 +32,7 @@ fn cancel_of_pending_task_returns_true_and_the_task_never_runs() {
     assert!(queued.cancel());
     assert!(queued.cancelled() && queued.done() && !queued.running());
 
-    gate.open();
-    blocker.result().unwrap();
+    held.release();
     pool.shutdown(Default::default());
     assert!(!ran.load(Ordering::SeqCst), "a cancelled task ran");
     assert_eq!(queued.result(), Err(TaskError::Cancelled));
@@ -45,15 +41,12 @@ fn cancel_of_pending_task_returns_true_and_the_task_never_runs() {
 #[test]
 fn cancel_of_running_task_returns_false_and_it_finishes() {
     let pool = one_worker("running");
-    let gate = Gate::new();
-    let (started, on_start) = mpsc::channel();
-    let fut = pool.submit(gated(&gate, &started)).unwrap();
-    on_start.recv().unwrap();
+    let held = hold(&pool, 1);
+    let fut = &held.futs[0];
     assert_eq!(fut.state(), State::Running);
     assert!(!fut.cancel());
     assert!(fut.running() && !fut.cancelled());
-    gate.open();
-    assert_eq!(fut.result(), Ok(()));
+    held.release();
 }
 
 #[test]
@@ -137,16 +130,14 @@ fn result_of_cancelled_future_wakes_a_blocked_waiter() {
 #[test]
 fn callback_added_before_completion_runs_in_the_completing_worker() {
     let pool = one_worker("cbpool");
-    let gate = Gate::new();
-    let (started, on_start) = mpsc::channel();
-    let fut = pool.submit(gated(&gate, &started)).unwrap();
-    on_start.recv().unwrap();
+    let held = hold(&pool, 1);
+    let fut = &held.futs[0];
     let (tx, rx) = mpsc::channel();
     fut.add_done_callback(move |r| {
         let name = std::thread::current().name().map(str::to_owned);
         tx.send((name, r.clone())).unwrap();
     });
-    gate.open();
+    held.open();
     let (name, outcome) = rx.recv().unwrap();
     assert_eq!(name.as_deref(), Some("cbpool-0"));
     assert_eq!(outcome, Ok(()));
@@ -187,14 +178,12 @@ fn callbacks_run_in_insertion_order() {
 #[test]
 fn panicking_callback_is_skipped_the_rest_run_and_the_worker_lives() {
     let pool = one_worker("cbpanic");
-    let gate = Gate::new();
-    let (started, on_start) = mpsc::channel();
-    let fut = pool.submit(gated(&gate, &started)).unwrap();
-    on_start.recv().unwrap();
+    let held = hold(&pool, 1);
+    let fut = &held.futs[0];
     let (tx, rx) = mpsc::channel();
     fut.add_done_callback(|_| panic!("callback bug"));
     fut.add_done_callback(move |_| tx.send("second ran").unwrap());
-    gate.open();
+    held.open();
     assert_eq!(rx.recv().unwrap(), "second ran");
     let next = pool
         .submit(|| std::thread::current().name().map(str::to_owned))
@@ -258,14 +247,12 @@ fn exception_is_none_for_a_value_and_leaves_it_in_place() {
 #[test]
 fn states_go_pending_running_finished() {
     let pool = one_worker("states");
-    let gate = Gate::new();
-    let (started, on_start) = mpsc::channel();
-    let first = pool.submit(gated(&gate, &started)).unwrap();
-    on_start.recv().unwrap();
+    let held = hold(&pool, 1);
+    let first = &held.futs[0];
     let second = pool.submit(|| ()).unwrap();
     assert_eq!(second.state(), State::Pending);
     assert_eq!(first.state(), State::Running);
-    gate.open();
+    held.open();
     assert!(second.wait_timeout(Duration::from_secs(60)));
     assert_eq!(second.state(), State::Finished);
     assert_eq!(format!("{:?}", second), "Future { state: Finished }");

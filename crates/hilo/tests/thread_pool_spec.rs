@@ -5,7 +5,7 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 
-use common::{gated, thread_names, Gate};
+use common::{hold, thread_names};
 use hilo::{BuildError, Shutdown, SubmitError, TaskError, ThreadPool};
 
 #[test]
@@ -39,18 +39,14 @@ fn shutdown_is_idempotent() {
 #[test]
 fn shutdown_without_wait_returns_at_once_and_queued_work_still_runs() {
     let pool = ThreadPool::builder().max_workers(1).build().unwrap();
-    let gate = Gate::new();
-    let (started, on_start) = mpsc::channel();
-    let blocker = pool.submit(gated(&gate, &started)).unwrap();
-    on_start.recv().unwrap();
+    let held = hold(&pool, 1);
     let queued: Vec<_> = (0..5).map(|i| pool.submit(move || i).unwrap()).collect();
     // Returns although the worker is blocked: it did not wait.
     pool.shutdown(Shutdown {
         wait: false,
         cancel_pending: false,
     });
-    gate.open();
-    blocker.result().unwrap();
+    held.release();
     let got: Vec<_> = queued.into_iter().map(|f| f.result().unwrap()).collect();
     assert_eq!(got, vec![0, 1, 2, 3, 4]);
 }
@@ -122,20 +118,11 @@ fn worker_threads_carry_the_prefix_in_proc() {
         .thread_name_prefix("hilotest")
         .build()
         .unwrap();
-    let gate = Gate::new();
-    let (started, on_start) = mpsc::channel();
-    let futs: Vec<_> = (0..2)
-        .map(|_| pool.submit(gated(&gate, &started)).unwrap())
-        .collect();
-    on_start.recv().unwrap();
-    on_start.recv().unwrap();
+    let held = hold(&pool, 2);
     let names = thread_names();
     assert!(names.contains(&"hilotest-0".to_owned()), "{names:?}");
     assert!(names.contains(&"hilotest-1".to_owned()), "{names:?}");
-    gate.open();
-    for f in futs {
-        f.result().unwrap();
-    }
+    held.release();
 }
 
 #[test]
@@ -184,18 +171,9 @@ fn initializer_runs_once_in_each_thread_before_its_tasks() {
         })
         .build()
         .unwrap();
-    let gate = Gate::new();
-    let (started, on_start) = mpsc::channel();
-    let futs: Vec<_> = (0..2)
-        .map(|_| pool.submit(gated(&gate, &started)).unwrap())
-        .collect();
-    on_start.recv().unwrap();
-    on_start.recv().unwrap();
+    let held = hold(&pool, 2);
     assert_eq!(inits.load(Ordering::SeqCst), 2);
-    gate.open();
-    for f in futs {
-        f.result().unwrap();
-    }
+    held.release();
     for _ in 0..20 {
         pool.submit(|| ()).unwrap().result().unwrap();
     }

@@ -2,10 +2,9 @@
 
 mod common;
 
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{gated, Gate};
+use common::hold;
 use hilo::{
     as_completed, wait, AsCompletedTimeout, Future, Promise, ReturnWhen, TaskError, ThreadPool,
 };
@@ -29,31 +28,27 @@ fn all_completed_returns_every_future_done() {
 #[test]
 fn first_completed_returns_once_one_is_done_leaving_the_blocked_one_pending() {
     let pool = pool(2);
-    let gate = Gate::new();
-    let (started, on_start) = mpsc::channel();
-    let slow = pool.submit(gated(&gate, &started)).unwrap();
-    on_start.recv().unwrap();
+    let held = hold(&pool, 1);
+    let slow = &held.futs[0];
     let quick = pool.submit(|| ()).unwrap();
-    let w = wait([&slow, &quick], None, ReturnWhen::FirstCompleted);
+    let w = wait([slow, &quick], None, ReturnWhen::FirstCompleted);
     assert_eq!(w.done.len(), 1);
     assert!(std::ptr::eq(w.done[0], &quick));
-    assert!(std::ptr::eq(w.pending[0], &slow));
-    gate.open();
+    assert!(std::ptr::eq(w.pending[0], slow));
+    held.open();
 }
 
 #[test]
 fn first_exception_returns_on_a_panic_while_others_run() {
     let pool = pool(2);
-    let gate = Gate::new();
-    let (started, on_start) = mpsc::channel();
-    let slow = pool.submit(gated(&gate, &started)).unwrap();
-    on_start.recv().unwrap();
+    let held = hold(&pool, 1);
+    let slow = &held.futs[0];
     let bad = pool.submit(|| panic!("boom")).unwrap();
-    let w = wait([&slow, &bad], None, ReturnWhen::FirstException);
+    let w = wait([slow, &bad], None, ReturnWhen::FirstException);
     assert_eq!(w.done.len(), 1);
     assert!(std::ptr::eq(w.done[0], &bad));
     assert_eq!(w.pending.len(), 1);
-    gate.open();
+    held.open();
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 
-use hilo::StopToken;
+use hilo::{Future, StopToken, ThreadPool};
 
 /// A gate tasks block on until the test opens it. Built on a StopToken, so
 /// waiting is a condition-variable wait, not a sleep.
@@ -35,6 +35,41 @@ pub fn gated(gate: &Gate, started: &mpsc::Sender<()>) -> impl FnOnce() + Send + 
     move || {
         started.send(()).unwrap();
         gate.wait();
+    }
+}
+
+/// `n` tasks running on a pool, each blocked until released: a way to hold
+/// workers busy without sleeping.
+pub struct Held {
+    gate: Gate,
+    pub futs: Vec<Future<()>>,
+}
+
+/// Submits `n` blocked tasks to `pool` and returns once all have started.
+pub fn hold(pool: &ThreadPool, n: usize) -> Held {
+    let gate = Gate::new();
+    let (started, on_start) = mpsc::channel();
+    let futs = (0..n)
+        .map(|_| pool.submit(gated(&gate, &started)).unwrap())
+        .collect();
+    for _ in 0..n {
+        on_start.recv().unwrap();
+    }
+    Held { gate, futs }
+}
+
+impl Held {
+    /// Lets the held tasks finish (without waiting for them).
+    pub fn open(&self) {
+        self.gate.open();
+    }
+
+    /// Lets the held tasks finish and checks that each did.
+    pub fn release(self) {
+        self.gate.open();
+        for f in self.futs {
+            assert_eq!(f.result(), Ok(()));
+        }
     }
 }
 
