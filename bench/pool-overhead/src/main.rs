@@ -226,30 +226,25 @@ fn hilo_map(n: u64) -> Result<Run, String> {
     Ok(run)
 }
 
-/// `rayon::ThreadPool::spawn`, each task sending its result down a
-/// crossbeam channel; the submitting thread receives all of them.
-fn rayon_spawn_channel(n: u64) -> Result<Run, String> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(WORKERS)
-        .build()
-        .map_err(|e| format!("rayon: cannot build the pool: {e}"))?;
+/// The pattern of the pools that return no futures: `spawn(i, tx)` queues a
+/// task that sends `i` down the channel; after a warm-up, the timed part
+/// spawns `n` tasks and receives all their results on this thread.
+fn spawn_and_collect(
+    who: &str,
+    n: u64,
+    spawn: impl Fn(u64, crossbeam_channel::Sender<u64>),
+) -> Result<Run, String> {
     let (tx, rx) = crossbeam_channel::unbounded::<u64>();
     for i in 0..4 * WORKERS as u64 {
-        let tx = tx.clone();
-        pool.spawn(move || {
-            let _ = tx.send(i);
-        });
+        spawn(i, tx.clone());
     }
     for _ in 0..4 * WORKERS {
         rx.recv()
-            .map_err(|_| "rayon: warm-up result lost".to_owned())?;
+            .map_err(|_| format!("{who}: warm-up result lost"))?;
     }
     let start = Instant::now();
     for i in 0..n {
-        let tx = tx.clone();
-        pool.spawn(move || {
-            let _ = tx.send(i);
-        });
+        spawn(i, tx.clone());
     }
     drop(tx);
     let mut tally = Tally::default();
@@ -262,37 +257,29 @@ fn rayon_spawn_channel(n: u64) -> Result<Run, String> {
     Ok(tally.finish(start))
 }
 
+/// `rayon::ThreadPool::spawn`, each task sending its result down a
+/// crossbeam channel; the submitting thread receives all of them.
+fn rayon_spawn_channel(n: u64) -> Result<Run, String> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(WORKERS)
+        .build()
+        .map_err(|e| format!("rayon: cannot build the pool: {e}"))?;
+    spawn_and_collect("rayon", n, |i, tx| {
+        pool.spawn(move || {
+            let _ = tx.send(i);
+        })
+    })
+}
+
 /// The `threadpool` crate's `execute`, each task sending its result down a
 /// crossbeam channel; the submitting thread receives all of them.
 fn threadpool_channel(n: u64) -> Result<Run, String> {
     let pool = threadpool::ThreadPool::new(WORKERS);
-    let (tx, rx) = crossbeam_channel::unbounded::<u64>();
-    for i in 0..4 * WORKERS as u64 {
-        let tx = tx.clone();
+    let run = spawn_and_collect("threadpool", n, |i, tx| {
         pool.execute(move || {
             let _ = tx.send(i);
-        });
-    }
-    for _ in 0..4 * WORKERS {
-        rx.recv()
-            .map_err(|_| "threadpool: warm-up result lost".to_owned())?;
-    }
-    let start = Instant::now();
-    for i in 0..n {
-        let tx = tx.clone();
-        pool.execute(move || {
-            let _ = tx.send(i);
-        });
-    }
-    drop(tx);
-    let mut tally = Tally::default();
-    for _ in 0..n {
-        match rx.recv() {
-            Ok(v) => tally.add(v),
-            Err(_) => break,
-        }
-    }
-    let run = tally.finish(start);
+        })
+    })?;
     pool.join();
     Ok(run)
 }
