@@ -56,6 +56,66 @@ pub enum TaskError {
     /// [`Future::result_timeout`](crate::Future::result_timeout).
     #[error("the result was already taken from this future")]
     AlreadyTaken,
+    /// The worker process running the task died (it exited, aborted, was
+    /// killed or hit a resource limit). Only this task failed; the pool
+    /// replaced the worker.
+    #[error("the worker process running the task died ({})", describe_exit(*.code, *.signal))]
+    WorkerDied {
+        /// Its exit status, if it exited.
+        code: Option<i32>,
+        /// The signal that killed it, if one did.
+        signal: Option<i32>,
+    },
+    /// The task ran longer than its timeout; its worker process was killed
+    /// and replaced.
+    #[error("the task ran longer than its timeout of {after:?} and its worker was killed")]
+    TimedOut {
+        /// The timeout that was exceeded.
+        after: std::time::Duration,
+    },
+    /// The worker knows no task of this name (is it marked `#[hilo::task]`
+    /// in the program the workers run?).
+    #[error("no task named {name:?} is registered in the worker")]
+    UnknownTask {
+        /// The name that was asked for.
+        name: String,
+    },
+    /// The task's arguments or result could not be sent between processes.
+    #[error("the task could not be run: {message}")]
+    Failed {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// "exited with status 3", "killed by signal 9 (SIGKILL)".
+fn describe_exit(code: Option<i32>, signal: Option<i32>) -> String {
+    match (code, signal) {
+        (_, Some(sig)) => match signal_name(sig) {
+            Some(name) => format!("killed by signal {sig} ({name})"),
+            None => format!("killed by signal {sig}"),
+        },
+        (Some(code), None) => format!("exited with status {code}"),
+        (None, None) => "for an unknown reason".to_owned(),
+    }
+}
+
+fn signal_name(sig: i32) -> Option<&'static str> {
+    Some(match sig {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        15 => "SIGTERM",
+        24 => "SIGXCPU",
+        25 => "SIGXFSZ",
+        _ => return None,
+    })
 }
 
 impl TaskError {
@@ -159,6 +219,19 @@ pub enum BuildError {
     /// The thread name prefix contains a NUL byte, which thread names cannot hold.
     #[error("thread_name_prefix must not contain a NUL byte")]
     BadThreadName,
+    /// A process pool's first worker did not start.
+    #[error("the process pool's first worker did not start: {reason}")]
+    Worker {
+        /// Why (the message says what to do).
+        reason: String,
+    },
+    /// A process pool was built inside one of its own workers: `hilo::init()`
+    /// is missing from the top of `main`.
+    #[error(
+        "this process is a hilo worker: call hilo::init() as the first line of main \
+         (it turns worker processes into workers before your code runs)"
+    )]
+    InWorker,
 }
 
 /// `as_completed` reached its deadline with futures still unfinished.

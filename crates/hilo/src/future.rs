@@ -127,6 +127,12 @@ struct Slot<T> {
 /// whoever drops the last handle).
 pub(crate) trait Cell<T>: Send + Sync {
     fn inner(&self) -> &Inner<T>;
+
+    /// `Future::cancel`. Executors that can stop a running task (a process
+    /// pool kills its worker) override this to do so.
+    fn cancel(&self) -> bool {
+        self.inner().cancel()
+    }
 }
 
 impl<T: Send> Cell<T> for Inner<T> {
@@ -223,6 +229,17 @@ impl<T> Inner<T> {
             State::Cancelled => true,
             State::Running | State::Finished => false,
         }
+    }
+
+    /// Running → Cancelled, for an executor that has just stopped the
+    /// running task by force. False if the future is no longer running.
+    pub(crate) fn cancel_running(&self) -> bool {
+        let slot = sync::lock(&self.slot);
+        if slot.state != State::Running {
+            return false;
+        }
+        self.finish(slot, State::Cancelled, Err(TaskError::Cancelled));
+        true
     }
 
     /// The one place a future becomes terminal. Takes the locked slot so the
@@ -435,7 +452,7 @@ impl<T> Future<T> {
     /// assert!(!promise.set_running()); // the executor skips the task
     /// ```
     pub fn cancel(&self) -> bool {
-        self.inner().cancel()
+        self.cell.cancel()
     }
 
     /// True if the future is terminal: finished or cancelled.

@@ -70,6 +70,7 @@ mod executor;
 mod future;
 mod map;
 mod priority;
+pub mod process;
 mod progress;
 mod retry;
 mod stop;
@@ -88,3 +89,9 @@ pub use retry::{retry, RetryPolicy};
 pub use stop::StopToken;
 pub use thread_pool::{Shutdown, ThreadPool, ThreadPoolBuilder};
 pub use wait::{as_completed, wait, AsCompleted, ReturnWhen, Waited};
+
+pub use hilo_macros::task;
+pub use process::init;
+
+#[doc(hidden)]
+pub use inventory;

@@ -1,0 +1,56 @@
+//! [`ProcessPool`]: tasks in separate processes, with crash isolation,
+//! killing timeouts and resource limits.
+//!
+//! # The life of a task
+//!
+//! ```text
+//!  submit(square::call(7))            supervisor thread (one per slot)        worker process
+//!  ───────────────────────            ────────────────────────────────        ──────────────
+//!  args serialised (postcard)  ──▶    takes the call from the queue
+//!  Future<u64> returned               marks the future Running           ──▶  Run{id,"crate::square",args}
+//!                                     waits for the answer (timeout)           looks the name up, runs it,
+//!  fut.result() == Ok(49)     ◀──     completes the future               ◀──   Done{id, Value(bytes)}
+//! ```
+//!
+//! # The life of a worker
+//!
+//! A worker is this same program, started again with `HILO_WORKER` in its
+//! environment and a socket as stdin. `hilo::init()`, the first line of
+//! `main`, notices the marker, takes the socket (stdin becomes `/dev/null`;
+//! stdout and stderr stay the user's), asks the kernel to kill it when the
+//! pool's process dies, applies the limits, runs the initializer, says
+//! `Ready`, then serves tasks one at a time:
+//!
+//! ```text
+//!  started ──Ready──▶ serving ──Exit / socket closed──▶ exits 0, reaped
+//!                       │
+//!                       ├── task panics ─────▶ Done{Panicked}, keeps serving
+//!                       ├── exits, aborts, segfaults, is killed, hits a limit
+//!                       │      ─▶ its task fails with WorkerDied, reaped, replaced
+//!                       ├── task exceeds its timeout, or is cancelled while running
+//!                       │      ─▶ killed, reaped, replaced
+//!                       └── ran max_tasks_per_child tasks ─▶ told to Exit, replaced
+//! ```
+//!
+//! Only the task on a dead worker fails; there is no `BrokenProcessPool`.
+//! Tasks are plain functions marked [`#[hilo::task]`](crate::task), found by
+//! name, with `serde` arguments and results checked at compile time.
+
+mod pool;
+pub(crate) mod protocol;
+mod registry;
+pub(crate) mod worker;
+
+pub use pool::{ProcessPool, ProcessPoolBuilder};
+pub use protocol::{decode_frame, FrameError};
+pub use registry::{decode_args, encode_value, registered_tasks, Call, TaskEntry, TaskFn};
+pub use worker::init;
+
+/// The protocol's messages, for the fuzz target: decode untrusted bytes as
+/// either direction's message and return whether it parsed.
+#[doc(hidden)]
+pub fn fuzz_decode(bytes: &[u8]) -> bool {
+    let a = decode_frame::<protocol::ToWorker>(bytes, protocol::MAX_FRAME).is_ok();
+    let b = decode_frame::<protocol::FromWorker>(bytes, protocol::MAX_FRAME).is_ok();
+    a || b
+}

@@ -1,0 +1,806 @@
+//! [`ProcessPool`]: runs registered tasks in worker processes that can
+//! crash, be killed or time out without taking the pool down.
+//!
+//! The pool owns a queue of calls and one supervisor thread per worker
+//! slot. A supervisor owns at most one worker process at a time: it starts
+//! it (and checks the `Ready` handshake), hands it one task, waits for the
+//! answer (with the task's timeout), and when the worker dies, times out
+//! or is cancelled, reaps it and starts a new one for the next task. It
+//! never lets a child outlive it unreaped.
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::io::{self, BufReader};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+
+use super::protocol::{
+    read_frame, write_frame, FrameError, FromWorker, ToWorker, WireOutcome, MAX_FRAME,
+};
+use super::registry::Call;
+use super::worker;
+use crate::error::{BuildError, SubmitError, TaskError};
+use crate::executor::Executor;
+use crate::future::{Cell, Future, Inner};
+use crate::Shutdown;
+
+/// How long a new worker may take to say `Ready`.
+const HANDSHAKE: Duration = Duration::from_secs(3);
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A queued call, type-erased: the supervisor only sees bytes.
+trait Job: Send + Sync {
+    fn id(&self) -> u64;
+    fn name(&self) -> &'static str;
+    fn args(&self) -> &[u8];
+    fn timeout(&self) -> Option<Duration>;
+    /// Pending → Running; false if cancelled meanwhile.
+    fn start(&self, pid: u32) -> bool;
+    /// The worker no longer runs it: cancel can no longer kill for it.
+    fn detach(&self);
+    /// Completes the future from the worker's answer.
+    fn finish(&self, outcome: Result<Vec<u8>, TaskError>);
+    fn cancel_pending(&self);
+}
+
+/// One call's future and what cancelling it while it runs must kill.
+struct ProcCell<R> {
+    inner: Inner<R>,
+    id: u64,
+    name: &'static str,
+    args: Vec<u8>,
+    timeout: Option<Duration>,
+    /// The worker running the task, while it does. Held while killing, so
+    /// a kill can never reach a worker that has moved on to another task.
+    running_on: Mutex<Option<u32>>,
+}
+
+impl<R: Send> Cell<R> for ProcCell<R> {
+    fn inner(&self) -> &Inner<R> {
+        &self.inner
+    }
+
+    /// Pending: as for threads. Running: kill the worker, and the future is
+    /// cancelled (the supervisor reaps and replaces the worker).
+    fn cancel(&self) -> bool {
+        if self.inner.cancel() {
+            return true;
+        }
+        let running_on = lock(&self.running_on);
+        match *running_on {
+            Some(pid) => {
+                kill(pid);
+                self.inner.cancel_running()
+            }
+            None => false,
+        }
+    }
+}
+
+impl<R: DeserializeOwned + Send + 'static> Job for ProcCell<R> {
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn args(&self) -> &[u8] {
+        &self.args
+    }
+    fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+    fn start(&self, pid: u32) -> bool {
+        let mut running_on = lock(&self.running_on);
+        if !self.inner.set_running() {
+            return false;
+        }
+        *running_on = Some(pid);
+        true
+    }
+    fn detach(&self) {
+        *lock(&self.running_on) = None;
+    }
+    fn finish(&self, outcome: Result<Vec<u8>, TaskError>) {
+        let value = outcome.and_then(|bytes| {
+            super::protocol::from_bytes::<R>(&bytes).map_err(|e| TaskError::Failed {
+                message: format!("cannot decode the task's result: {e}"),
+            })
+        });
+        self.inner.complete(value);
+    }
+    fn cancel_pending(&self) {
+        self.inner.cancel();
+    }
+}
+
+fn kill(pid: u32) {
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    }
+}
+
+/// Settings a worker is started with.
+#[derive(Clone, Debug)]
+struct Config {
+    program: PathBuf,
+    env: Vec<(OsString, OsString)>,
+    rlimit_as: Option<u64>,
+    rlimit_cpu: Option<u64>,
+    nice: Option<u32>,
+    initializer: Option<&'static str>,
+    timeout: Option<Duration>,
+    max_tasks_per_child: Option<usize>,
+}
+
+/// A live worker process and its connection.
+struct Worker {
+    child: Child,
+    pid: u32,
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+    tasks_done: usize,
+}
+
+impl Worker {
+    fn spawn(config: &Config) -> Result<Worker, String> {
+        let (ours, theirs) =
+            UnixStream::pair().map_err(|e| format!("cannot create a socket pair: {e}"))?;
+        let mut cmd = Command::new(&config.program);
+        cmd.env(worker::ENV_WORKER, std::process::id().to_string())
+            .stdin(Stdio::from(OwnedFd::from(theirs)))
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit());
+        for (var, value) in [
+            (worker::ENV_RLIMIT_AS, config.rlimit_as),
+            (worker::ENV_RLIMIT_CPU, config.rlimit_cpu),
+            (worker::ENV_NICE, config.nice.map(u64::from)),
+        ] {
+            if let Some(v) = value {
+                cmd.env(var, v.to_string());
+            }
+        }
+        if let Some(init) = config.initializer {
+            cmd.env(worker::ENV_INIT, init);
+        }
+        cmd.envs(config.env.iter().map(|(k, v)| (k, v)));
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start a worker ({}): {e}", config.program.display()))?;
+        drop(cmd); // closes our copy of the worker's end
+        let writer = ours
+            .try_clone()
+            .map_err(|e| format!("cannot clone the worker socket: {e}"))?;
+        let mut worker = Worker {
+            pid: child.id(),
+            child,
+            reader: BufReader::new(ours),
+            writer,
+            tasks_done: 0,
+        };
+        match worker.read(Some(HANDSHAKE)) {
+            Ok(FromWorker::Ready { .. }) => Ok(worker),
+            Ok(other) => {
+                worker.kill_and_reap();
+                Err(format!("the worker sent {other:?} instead of Ready"))
+            }
+            Err(e) => {
+                let status = worker.kill_and_reap();
+                Err(format!(
+                    "the worker process did not start serving ({e}; it {status}). \
+                     Is hilo::init() the first line of main?"
+                ))
+            }
+        }
+    }
+
+    fn read(&mut self, timeout: Option<Duration>) -> Result<FromWorker, FrameError> {
+        self.reader.get_ref().set_read_timeout(timeout)?;
+        read_frame(&mut self.reader, MAX_FRAME)
+    }
+
+    /// Kills the worker (if still alive) and reaps it; describes how it
+    /// ended.
+    fn kill_and_reap(&mut self) -> String {
+        let _ = self.child.kill();
+        match self.child.wait() {
+            Ok(status) => describe(status),
+            Err(e) => format!("could not be reaped: {e}"),
+        }
+    }
+
+    /// Reaps a worker whose connection broke and reports how it ended. If
+    /// it is somehow still alive, kill it first.
+    fn reap_dead(&mut self) -> TaskError {
+        let status = match self.child.try_wait() {
+            Ok(Some(status)) => Ok(status),
+            _ => {
+                // The connection broke but the process lives on (it closed
+                // the socket): it cannot serve, so end it.
+                let _ = self.child.kill();
+                self.child.wait()
+            }
+        };
+        match status {
+            Ok(s) => TaskError::WorkerDied {
+                code: s.code(),
+                signal: s.signal(),
+            },
+            Err(_) => TaskError::WorkerDied {
+                code: None,
+                signal: None,
+            },
+        }
+    }
+
+    /// Asks the worker to exit and reaps it (killing it if it does not
+    /// exit in time).
+    fn retire(mut self) {
+        let _ = write_frame(&mut self.writer, &ToWorker::Exit);
+        let _ = self.writer.shutdown(std::net::Shutdown::Both);
+        if !exited_within(self.pid, Duration::from_secs(2)) {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits up to `timeout` for process `pid` (our child) to exit, woken by
+/// the kernel through a pidfd; true if it did. Does not reap it.
+fn exited_within(pid: u32, timeout: Duration) -> bool {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let Some(p) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    let Ok(fd) = rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()) else {
+        return false; // no pidfd (old kernel): the caller kills and reaps
+    };
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    let ts = Timespec {
+        tv_sec: timeout.as_secs().try_into().unwrap_or(i64::MAX),
+        tv_nsec: timeout.subsec_nanos().into(),
+    };
+    matches!(poll(&mut fds, Some(&ts)), Ok(n) if n > 0)
+}
+
+fn describe(status: std::process::ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (_, Some(sig)) => format!("was killed by signal {sig}"),
+        (Some(code), None) => format!("exited with status {code}"),
+        _ => "ended".to_owned(),
+    }
+}
+
+struct Queue {
+    jobs: VecDeque<Arc<dyn Job>>,
+    closed: bool,
+}
+
+struct Shared {
+    config: Config,
+    max_workers: usize,
+    queue: Mutex<Queue>,
+    work: Condvar,
+    /// Pids of the live workers, by slot (for `terminate`).
+    pids: Mutex<Vec<Option<u32>>>,
+    supervisors: Mutex<Vec<JoinHandle<()>>>,
+    next_id: AtomicU64,
+}
+
+impl Shared {
+    /// The next job, or `None` once the queue is closed and empty.
+    fn next_job(&self) -> Option<Arc<dyn Job>> {
+        let mut q = lock(&self.queue);
+        loop {
+            if let Some(job) = q.jobs.pop_front() {
+                return Some(job);
+            }
+            if q.closed {
+                return None;
+            }
+            q = self.work.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn set_pid(&self, slot: usize, pid: Option<u32>) {
+        lock(&self.pids)[slot] = pid;
+    }
+}
+
+/// What happened to one task on one worker.
+enum Ran {
+    /// The worker answered; it can take the next task.
+    Answered(Result<Vec<u8>, TaskError>),
+    /// The worker is gone (died, timed out, cancelled): it was reaped.
+    Lost(TaskError),
+}
+
+fn run_on(worker: &mut Worker, job: &dyn Job, default_timeout: Option<Duration>) -> Ran {
+    let msg = ToWorker::Run {
+        id: job.id(),
+        task: job.name().to_owned(),
+        args: job.args().to_vec(),
+    };
+    if write_frame(&mut worker.writer, &msg).is_err() {
+        return Ran::Lost(worker.reap_dead());
+    }
+    let timeout = job.timeout().or(default_timeout);
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if left == Some(Duration::ZERO) {
+            worker.kill_and_reap();
+            return Ran::Lost(TaskError::TimedOut {
+                after: timeout.unwrap_or_default(),
+            });
+        }
+        match worker.read(left) {
+            Ok(FromWorker::Done { id, outcome }) if id == job.id() => {
+                return Ran::Answered(match outcome {
+                    WireOutcome::Value(bytes) => Ok(bytes),
+                    WireOutcome::Panicked(message) => Err(TaskError::Panicked { message }),
+                    WireOutcome::UnknownTask(name) => Err(TaskError::UnknownTask { name }),
+                    WireOutcome::Failed(message) => Err(TaskError::Failed { message }),
+                });
+            }
+            Ok(other) => {
+                let status = worker.kill_and_reap();
+                return Ran::Lost(TaskError::Failed {
+                    message: format!("the worker broke the protocol (sent {other:?}) and {status}"),
+                });
+            }
+            Err(FrameError::Io(e))
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue; // the deadline check above decides
+            }
+            Err(FrameError::Closed | FrameError::Truncated | FrameError::Io(_)) => {
+                return Ran::Lost(worker.reap_dead());
+            }
+            Err(e) => {
+                let status = worker.kill_and_reap();
+                return Ran::Lost(TaskError::Failed {
+                    message: format!("the worker sent a bad frame ({e}) and {status}"),
+                });
+            }
+        }
+    }
+}
+
+/// One worker slot: keeps a worker alive and feeds it tasks.
+fn supervise(shared: Arc<Shared>, slot: usize, mut worker: Option<Worker>) {
+    while let Some(job) = shared.next_job() {
+        if worker.is_none() {
+            match Worker::spawn(&shared.config) {
+                Ok(w) => {
+                    shared.set_pid(slot, Some(w.pid));
+                    worker = Some(w);
+                }
+                Err(reason) => {
+                    job.finish(Err(TaskError::Broken { reason }));
+                    continue;
+                }
+            }
+        }
+        let Some(w) = worker.as_mut() else { continue };
+        if !job.start(w.pid) {
+            continue; // cancelled while queued
+        }
+        let ran = run_on(w, &*job, shared.config.timeout);
+        job.detach();
+        match ran {
+            Ran::Answered(outcome) => {
+                job.finish(outcome);
+                w.tasks_done += 1;
+                if shared
+                    .config
+                    .max_tasks_per_child
+                    .is_some_and(|max| w.tasks_done >= max)
+                {
+                    if let Some(w) = worker.take() {
+                        w.retire();
+                    }
+                    shared.set_pid(slot, None);
+                }
+            }
+            Ran::Lost(error) => {
+                job.finish(Err(error)); // no-op if cancel() already ended it
+                worker = None;
+                shared.set_pid(slot, None);
+            }
+        }
+    }
+    if let Some(w) = worker {
+        w.retire();
+    }
+    shared.set_pid(slot, None);
+}
+
+/// A pool of worker processes running tasks registered with
+/// `#[hilo::task]`: Python's `ProcessPoolExecutor` without
+/// `BrokenProcessPool`.
+///
+/// - A worker that panics keeps serving (`TaskError::Panicked`); one that
+///   dies fails only its own task (`TaskError::WorkerDied`) and is
+///   replaced.
+/// - Timeouts kill (`TaskError::TimedOut`), and `cancel()` of a running
+///   task kills its worker.
+/// - Workers are this same program started again; `hilo::init()` must be
+///   the first line of `main`.
+///
+/// ```
+/// #[hilo::task]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     hilo::init();
+///     let pool = hilo::process::ProcessPool::builder().max_workers(2).build()?;
+///     assert_eq!(pool.submit(square::call(7))?.result()?, 49);
+///     Ok(())
+/// }
+/// ```
+pub struct ProcessPool {
+    shared: Arc<Shared>,
+}
+
+impl ProcessPool {
+    /// A builder for the number of workers, limits and timeouts.
+    ///
+    /// ```no_run
+    /// let pool = hilo::process::ProcessPool::builder().max_workers(4).build().unwrap();
+    /// # drop(pool);
+    /// ```
+    pub fn builder() -> ProcessPoolBuilder {
+        ProcessPoolBuilder::default()
+    }
+
+    /// Queues `call` (made by a task's generated `call` function) and
+    /// returns the future of its result.
+    ///
+    /// # Errors
+    /// [`SubmitError::Shutdown`] after `shutdown`.
+    ///
+    /// ```no_run
+    /// #[hilo::task]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// # fn main() {
+    /// # hilo::init();
+    /// # let pool = hilo::process::ProcessPool::builder().build().unwrap();
+    /// let fut = pool.submit(square::call(3)).unwrap();
+    /// assert_eq!(fut.result(), Ok(9));
+    /// # }
+    /// ```
+    pub fn submit<R>(&self, call: Call<R>) -> Result<Future<R>, SubmitError>
+    where
+        R: DeserializeOwned + Send + 'static,
+    {
+        let args = match call.args {
+            Ok(args) => args,
+            Err(message) => {
+                return Ok(Future::ready(Err(TaskError::Failed {
+                    message: format!("cannot encode the task's arguments: {message}"),
+                })))
+            }
+        };
+        let cell = Arc::new(ProcCell {
+            inner: Inner::new(None),
+            id: self.shared.next_id.fetch_add(1, Ordering::Relaxed),
+            name: call.name,
+            args,
+            timeout: call.timeout,
+            running_on: Mutex::new(None),
+        });
+        let future = Future::from_cell(Arc::clone(&cell) as Arc<dyn Cell<R>>);
+        let mut q = lock(&self.shared.queue);
+        if q.closed {
+            return Err(SubmitError::Shutdown);
+        }
+        q.jobs.push_back(cell);
+        drop(q);
+        self.shared.work.notify_one();
+        Ok(future)
+    }
+
+    /// Stops taking tasks. With `cancel_pending`, queued tasks are
+    /// cancelled (running ones finish); with `wait`, blocks until every
+    /// worker has exited and been reaped. Idempotent.
+    ///
+    /// ```no_run
+    /// let pool = hilo::process::ProcessPool::builder().build().unwrap();
+    /// pool.shutdown(hilo::Shutdown::default());
+    /// ```
+    pub fn shutdown(&self, how: Shutdown) {
+        let cancelled: Vec<_> = {
+            let mut q = lock(&self.shared.queue);
+            q.closed = true;
+            if how.cancel_pending {
+                q.jobs.drain(..).collect()
+            } else {
+                Vec::new()
+            }
+        };
+        self.shared.work.notify_all();
+        for job in cancelled {
+            job.cancel_pending();
+        }
+        if how.wait {
+            let handles: Vec<_> = lock(&self.shared.supervisors).drain(..).collect();
+            for h in handles {
+                let _ = h.join();
+            }
+        }
+    }
+
+    /// Shuts down at once: cancels queued tasks, kills the workers (their
+    /// running tasks fail with `WorkerDied`), and reaps them.
+    ///
+    /// ```no_run
+    /// let pool = hilo::process::ProcessPool::builder().build().unwrap();
+    /// pool.terminate();
+    /// ```
+    pub fn terminate(&self) {
+        self.shutdown(Shutdown {
+            wait: false,
+            cancel_pending: true,
+        });
+        for pid in lock(&self.shared.pids).iter().flatten() {
+            kill(*pid);
+        }
+        self.shutdown(Shutdown::default());
+    }
+
+    /// How many worker processes the pool runs at most.
+    ///
+    /// ```no_run
+    /// let pool = hilo::process::ProcessPool::builder().max_workers(3).build().unwrap();
+    /// assert_eq!(pool.max_workers(), 3);
+    /// ```
+    pub fn max_workers(&self) -> usize {
+        self.shared.max_workers
+    }
+
+    /// The process ids of the workers alive now.
+    ///
+    /// ```no_run
+    /// let pool = hilo::process::ProcessPool::builder().build().unwrap();
+    /// assert!(!pool.worker_pids().is_empty()); // the first worker starts with the pool
+    /// ```
+    pub fn worker_pids(&self) -> Vec<u32> {
+        lock(&self.shared.pids).iter().flatten().copied().collect()
+    }
+}
+
+impl Drop for ProcessPool {
+    fn drop(&mut self) {
+        self.shutdown(Shutdown::default());
+    }
+}
+
+impl std::fmt::Debug for ProcessPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessPool")
+            .field("max_workers", &self.shared.max_workers)
+            .field("workers", &self.worker_pids())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R> Executor<Call<R>> for ProcessPool
+where
+    R: DeserializeOwned + Send + 'static,
+{
+    type Output = R;
+
+    fn submit(&self, job: Call<R>) -> Result<Future<R>, SubmitError> {
+        ProcessPool::submit(self, job)
+    }
+
+    fn max_workers(&self) -> usize {
+        self.shared.max_workers
+    }
+}
+
+/// Settings for a [`ProcessPool`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// let pool = hilo::process::ProcessPool::builder()
+///     .max_workers(4)
+///     .timeout(Duration::from_secs(30))   // per task, kills the worker
+///     .max_tasks_per_child(1000)
+///     .memory_limit(512 << 20)            // RLIMIT_AS per worker
+///     .build()?;
+/// # Ok::<(), hilo::BuildError>(())
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct ProcessPoolBuilder {
+    max_workers: Option<usize>,
+    timeout: Option<Duration>,
+    max_tasks_per_child: Option<usize>,
+    rlimit_as: Option<u64>,
+    rlimit_cpu: Option<u64>,
+    nice: Option<u32>,
+    env: Vec<(OsString, OsString)>,
+    initializer: Option<&'static str>,
+    program: Option<PathBuf>,
+}
+
+impl ProcessPoolBuilder {
+    /// The most worker processes (default: the cores available).
+    pub fn max_workers(mut self, n: usize) -> Self {
+        self.max_workers = Some(n);
+        self
+    }
+
+    /// Default timeout of every task; a task over it is killed with its
+    /// worker (`TaskError::TimedOut`). A call's own timeout wins.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Replace a worker after it has run `n` tasks (at least 1).
+    pub fn max_tasks_per_child(mut self, n: usize) -> Self {
+        self.max_tasks_per_child = Some(n.max(1));
+        self
+    }
+
+    /// Address-space limit of each worker in bytes (`RLIMIT_AS`).
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
+        self.rlimit_as = Some(bytes);
+        self
+    }
+
+    /// CPU-time limit of each worker in seconds (`RLIMIT_CPU`).
+    pub fn cpu_limit(mut self, seconds: u64) -> Self {
+        self.rlimit_cpu = Some(seconds);
+        self
+    }
+
+    /// Niceness added to each worker (0–19: higher is lower priority).
+    pub fn nice(mut self, increment: u32) -> Self {
+        self.nice = Some(increment.min(19));
+        self
+    }
+
+    /// An extra environment variable for the workers.
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// A registered task without arguments (`#[hilo::task] fn setup()`),
+    /// run once in each worker before its first task; give its generated
+    /// `NAME`, e.g. `setup::NAME`. If it fails, the worker does not start
+    /// and the pool's tasks fail with a `Broken` error naming it.
+    pub fn initializer(mut self, task_name: &'static str) -> Self {
+        self.initializer = Some(task_name);
+        self
+    }
+
+    /// Builds the pool and starts its first worker, so a program that does
+    /// not call `hilo::init()` first gets an error here.
+    ///
+    /// # Errors
+    /// [`BuildError::ZeroWorkers`]; [`BuildError::Worker`] if the first
+    /// worker does not start (the message says why); and
+    /// [`BuildError::InWorker`] when called inside a worker process.
+    pub fn build(self) -> Result<ProcessPool, BuildError> {
+        if worker::is_worker_process() {
+            return Err(BuildError::InWorker);
+        }
+        if self.max_workers == Some(0) {
+            return Err(BuildError::ZeroWorkers);
+        }
+        let program = match self.program {
+            Some(p) => p,
+            None => std::env::current_exe().map_err(|e| BuildError::Worker {
+                reason: format!("cannot find this program's executable: {e}"),
+            })?,
+        };
+        let max_workers = self
+            .max_workers
+            .unwrap_or_else(crate::thread_pool::default_workers);
+        let shared = Arc::new(Shared {
+            config: Config {
+                program,
+                env: self.env,
+                rlimit_as: self.rlimit_as,
+                rlimit_cpu: self.rlimit_cpu,
+                nice: self.nice,
+                initializer: self.initializer,
+                timeout: self.timeout,
+                max_tasks_per_child: self.max_tasks_per_child,
+            },
+            max_workers,
+            queue: Mutex::new(Queue {
+                jobs: VecDeque::new(),
+                closed: false,
+            }),
+            work: Condvar::new(),
+            pids: Mutex::new(vec![None; max_workers]),
+            supervisors: Mutex::new(Vec::new()),
+            next_id: AtomicU64::new(0),
+        });
+        // The first worker is started by its own supervisor thread (a
+        // worker dies with the thread that started it), which reports back.
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let first = {
+            let shared = Arc::clone(&shared);
+            thread::Builder::new()
+                .name("hilo-proc-0".into())
+                .spawn(move || match Worker::spawn(&shared.config) {
+                    Ok(w) => {
+                        shared.set_pid(0, Some(w.pid));
+                        let _ = ready_tx.send(Ok(()));
+                        supervise(shared, 0, Some(w));
+                    }
+                    Err(reason) => {
+                        let _ = ready_tx.send(Err(reason));
+                    }
+                })
+                .map_err(|e| BuildError::Worker {
+                    reason: format!("cannot start a supervisor thread: {e}"),
+                })?
+        };
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(reason)) => {
+                let _ = first.join();
+                return Err(BuildError::Worker { reason });
+            }
+            Err(_) => {
+                let _ = first.join();
+                return Err(BuildError::Worker {
+                    reason: "the supervisor thread died".into(),
+                });
+            }
+        }
+        let mut supervisors = vec![first];
+        for slot in 1..max_workers {
+            let s = Arc::clone(&shared);
+            let spawned = thread::Builder::new()
+                .name(format!("hilo-proc-{slot}"))
+                .spawn(move || supervise(s, slot, None));
+            match spawned {
+                Ok(h) => supervisors.push(h),
+                Err(_) => break, // fewer slots; the ones we have still serve
+            }
+        }
+        *lock(&shared.supervisors) = supervisors;
+        Ok(ProcessPool { shared })
+    }
+
+    #[doc(hidden)]
+    /// Run workers from another executable (tests; the default is this one).
+    pub fn program(mut self, path: impl Into<PathBuf>) -> Self {
+        self.program = Some(path.into());
+        self
+    }
+}

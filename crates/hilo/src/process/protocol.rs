@@ -1,0 +1,264 @@
+//! Frames on the socket between a process pool and one of its workers.
+//!
+//! A frame is a little-endian `u32` length followed by that many bytes of a
+//! postcard-encoded message. This module owns the encoding and its limits;
+//! it never trusts a length or a byte it reads: a frame that is too large,
+//! cut short or not a valid message is an error, never a panic, a huge
+//! allocation or a hang.
+
+use std::io::{self, Read, Write};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// The largest frame either side accepts by default (64 MiB).
+pub(crate) const MAX_FRAME: usize = 64 << 20;
+
+/// Pool → worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum ToWorker {
+    /// Run the registered task `task` on `args` (postcard bytes).
+    Run {
+        id: u64,
+        task: String,
+        args: Vec<u8>,
+    },
+    /// Finish and exit with status 0.
+    Exit,
+}
+
+/// Worker → pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum FromWorker {
+    /// Sent once, when `hilo::init()` has turned the process into a worker.
+    Ready { pid: u32 },
+    /// The outcome of task `id`.
+    Done { id: u64, outcome: WireOutcome },
+}
+
+/// How a task ended, as the worker reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum WireOutcome {
+    /// The task returned; its value, postcard-encoded.
+    Value(Vec<u8>),
+    /// The task panicked with this message.
+    Panicked(String),
+    /// No task of this name is registered in the worker.
+    UnknownTask(String),
+    /// The arguments or the result could not be (de)serialised.
+    Failed(String),
+}
+
+/// What can go wrong reading or writing a frame.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// The other side closed the connection cleanly, between frames.
+    #[error("the connection was closed")]
+    Closed,
+    /// The connection ended in the middle of a frame.
+    #[error("the connection ended in the middle of a frame")]
+    Truncated,
+    /// A frame announced more bytes than allowed.
+    #[error("a frame of {len} bytes is larger than the limit of {max} bytes")]
+    TooLarge {
+        /// The announced length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The bytes are not a valid message.
+    #[error("a frame could not be decoded: {0}")]
+    Decode(String),
+    /// Reading or writing failed.
+    #[error("i/o error on the worker connection: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// Encodes `msg` as one frame (length prefix included).
+pub(crate) fn encode<M: Serialize>(msg: &M) -> Result<Vec<u8>, FrameError> {
+    let mut out = vec![0u8; 4];
+    let body =
+        postcard::to_extend(msg, Vec::new()).map_err(|e| FrameError::Decode(e.to_string()))?;
+    if body.len() > MAX_FRAME {
+        return Err(FrameError::TooLarge {
+            len: body.len(),
+            max: MAX_FRAME,
+        });
+    }
+    // Cannot truncate: MAX_FRAME fits in a u32.
+    out[..4].copy_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// Writes `msg` as one frame and flushes.
+pub(crate) fn write_frame<W: Write, M: Serialize>(w: &mut W, msg: &M) -> Result<(), FrameError> {
+    w.write_all(&encode(msg)?)?;
+    w.flush()?;
+    Ok(())
+}
+
+/// Decodes one message from the start of `bytes`, which must hold one whole
+/// frame; returns the message and the bytes the frame used.
+///
+/// This is the decoder the fuzz target and property tests drive: for any
+/// input it returns a message or an error.
+pub fn decode_frame<M: DeserializeOwned>(
+    bytes: &[u8],
+    max: usize,
+) -> Result<(M, usize), FrameError> {
+    let Some(head) = bytes.get(..4) else {
+        return Err(if bytes.is_empty() {
+            FrameError::Closed
+        } else {
+            FrameError::Truncated
+        });
+    };
+    let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
+    if len > max {
+        return Err(FrameError::TooLarge { len, max });
+    }
+    let body = bytes.get(4..4 + len).ok_or(FrameError::Truncated)?;
+    Ok((decode_body(body)?, 4 + len))
+}
+
+fn decode_body<M: DeserializeOwned>(body: &[u8]) -> Result<M, FrameError> {
+    let (msg, rest) =
+        postcard::take_from_bytes(body).map_err(|e| FrameError::Decode(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(FrameError::Decode(format!(
+            "{} unexpected bytes after the message",
+            rest.len()
+        )));
+    }
+    Ok(msg)
+}
+
+/// Reads one frame from `r` and decodes it.
+pub(crate) fn read_frame<R: Read, M: DeserializeOwned>(
+    r: &mut R,
+    max: usize,
+) -> Result<M, FrameError> {
+    let mut head = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        match r.read(&mut head[got..]) {
+            Ok(0) if got == 0 => return Err(FrameError::Closed),
+            Ok(0) => return Err(FrameError::Truncated),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let len = u32::from_le_bytes(head) as usize;
+    if len > max {
+        return Err(FrameError::TooLarge { len, max });
+    }
+    let mut body = vec![0u8; len];
+    r.read_exact(&mut body).map_err(|e| match e.kind() {
+        io::ErrorKind::UnexpectedEof => FrameError::Truncated,
+        _ => FrameError::Io(e),
+    })?;
+    decode_body(&body)
+}
+
+/// Serialises task arguments or a task's value.
+pub(crate) fn to_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, String> {
+    postcard::to_allocvec(value).map_err(|e| e.to_string())
+}
+
+/// Deserialises task arguments or a task's value; trailing bytes are an error.
+pub(crate) fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    decode_body(bytes).map_err(|e| match e {
+        FrameError::Decode(m) => m,
+        other => other.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn sample() -> ToWorker {
+        ToWorker::Run {
+            id: 7,
+            task: "crate::square".into(),
+            args: vec![1, 2, 3],
+        }
+    }
+
+    #[test]
+    fn a_frame_round_trips_through_a_pipe() {
+        let mut buf = Vec::new();
+        write_frame(&mut buf, &sample()).unwrap();
+        write_frame(&mut buf, &ToWorker::Exit).unwrap();
+        let mut r = &buf[..];
+        assert_eq!(
+            read_frame::<_, ToWorker>(&mut r, MAX_FRAME).unwrap(),
+            sample()
+        );
+        assert_eq!(
+            read_frame::<_, ToWorker>(&mut r, MAX_FRAME).unwrap(),
+            ToWorker::Exit
+        );
+        assert!(matches!(
+            read_frame::<_, ToWorker>(&mut r, MAX_FRAME),
+            Err(FrameError::Closed)
+        ));
+    }
+
+    #[test]
+    fn a_truncated_frame_is_an_error() {
+        let frame = encode(&sample()).unwrap();
+        for cut in 1..frame.len() {
+            let mut r = &frame[..cut];
+            assert!(matches!(
+                read_frame::<_, ToWorker>(&mut r, MAX_FRAME),
+                Err(FrameError::Truncated)
+            ));
+            assert!(decode_frame::<ToWorker>(&frame[..cut], MAX_FRAME).is_err());
+        }
+    }
+
+    #[test]
+    fn an_oversized_length_is_refused_before_allocating() {
+        let bytes = [0xff, 0xff, 0xff, 0x7f];
+        let mut r = &bytes[..];
+        assert!(matches!(
+            read_frame::<_, ToWorker>(&mut r, MAX_FRAME),
+            Err(FrameError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn trailing_bytes_inside_a_frame_are_an_error() {
+        let mut frame = encode(&ToWorker::Exit).unwrap();
+        frame.push(0);
+        let len = (frame.len() - 4) as u32;
+        frame[..4].copy_from_slice(&len.to_le_bytes());
+        assert!(matches!(
+            decode_frame::<ToWorker>(&frame, MAX_FRAME),
+            Err(FrameError::Decode(_))
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decode_frame::<ToWorker>(&bytes, MAX_FRAME);
+            let _ = decode_frame::<FromWorker>(&bytes, MAX_FRAME);
+            let mut r = &bytes[..];
+            let _ = read_frame::<_, FromWorker>(&mut r, 1024);
+        }
+
+        #[test]
+        fn any_message_round_trips(id in any::<u64>(), task in ".{0,40}", args in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let msg = ToWorker::Run { id, task, args };
+            let frame = encode(&msg).unwrap();
+            let (back, used) = decode_frame::<ToWorker>(&frame, MAX_FRAME).unwrap();
+            prop_assert_eq!(back, msg);
+            prop_assert_eq!(used, frame.len());
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! The worker side: what `hilo::init()` does in a process the pool started.
+//!
+//! It owns the worker's life: take the connection (handed over as stdin),
+//! arrange to die with the parent, apply the limits the pool asked for,
+//! say `Ready`, then run tasks one at a time until told to exit or the
+//! connection closes. Stdout and stderr stay the user's.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::BufReader;
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use rustix::process::{Resource, Rlimit, Signal};
+
+use super::protocol::{read_frame, write_frame, FromWorker, ToWorker, WireOutcome, MAX_FRAME};
+use super::registry;
+use crate::error::panic_message;
+
+/// Set in a worker's environment: the pid of the pool's process.
+pub(crate) const ENV_WORKER: &str = "HILO_WORKER";
+/// Optional: address-space limit in bytes.
+pub(crate) const ENV_RLIMIT_AS: &str = "HILO_WORKER_RLIMIT_AS";
+/// Optional: CPU-time limit in seconds.
+pub(crate) const ENV_RLIMIT_CPU: &str = "HILO_WORKER_RLIMIT_CPU";
+/// Optional: niceness increment.
+pub(crate) const ENV_NICE: &str = "HILO_WORKER_NICE";
+/// Optional: name of a registered task to run once before serving.
+pub(crate) const ENV_INIT: &str = "HILO_WORKER_INIT";
+
+/// True in a process started as a hilo worker.
+pub(crate) fn is_worker_process() -> bool {
+    std::env::var_os(ENV_WORKER).is_some()
+}
+
+/// Turns this process into a pool worker if it was started as one, and
+/// never returns then; returns at once otherwise.
+///
+/// Call it first thing in `main` of every program that uses a
+/// [`ProcessPool`](crate::process::ProcessPool): the pool's workers are
+/// this same program, started again with a marker in the environment.
+///
+/// ```
+/// // The first line of `main`: in a worker process this serves tasks and
+/// // exits; in the program itself it returns at once.
+/// hilo::init();
+/// // ... build a ProcessPool, submit tasks ...
+/// ```
+pub fn init() {
+    let Some(parent) = std::env::var_os(ENV_WORKER) else {
+        return;
+    };
+    let code = match serve(&parent) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("hilo worker {}: {e}", std::process::id());
+            3
+        }
+    };
+    std::process::exit(code);
+}
+
+fn serve(parent: &OsString) -> Result<(), String> {
+    die_with_parent(parent)?;
+    let chan = take_connection()?;
+    apply_limits()?;
+    if let Some(init) = std::env::var_os(ENV_INIT) {
+        let name = init.to_string_lossy().into_owned();
+        match run_task(&name, &encode_unit()) {
+            WireOutcome::Value(_) => {}
+            WireOutcome::Panicked(m) => {
+                return Err(format!("the initializer {name} panicked: {m}"))
+            }
+            WireOutcome::UnknownTask(n) => {
+                return Err(format!("the initializer {n} is not a registered task"))
+            }
+            WireOutcome::Failed(m) => return Err(format!("the initializer {name} failed: {m}")),
+        }
+    }
+    let mut writer = &chan;
+    write_frame(
+        &mut writer,
+        &FromWorker::Ready {
+            pid: std::process::id(),
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let mut reader = BufReader::new(&chan);
+    loop {
+        match read_frame::<_, ToWorker>(&mut reader, MAX_FRAME) {
+            Ok(ToWorker::Run { id, task, args }) => {
+                let outcome = run_task(&task, &args);
+                write_frame(&mut writer, &FromWorker::Done { id, outcome })
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(ToWorker::Exit) | Err(super::protocol::FrameError::Closed) => return Ok(()),
+            Err(e) => return Err(format!("bad message from the pool: {e}")),
+        }
+    }
+}
+
+fn encode_unit() -> Vec<u8> {
+    super::protocol::to_bytes(&()).unwrap_or_default()
+}
+
+/// Asks the kernel to kill this process when the thread that started it
+/// exits, then checks the parent did not die before that took effect.
+fn die_with_parent(parent: &OsString) -> Result<(), String> {
+    rustix::process::set_parent_process_death_signal(Some(Signal::KILL))
+        .map_err(|e| format!("cannot arrange to die with the pool: {e}"))?;
+    let expected = parent.to_string_lossy();
+    let actual = rustix::process::getppid().map(|p| p.as_raw_nonzero().get().to_string());
+    if actual.as_deref() != Some(expected.as_ref()) {
+        // The pool is already gone: nothing to serve.
+        std::process::exit(0);
+    }
+    Ok(())
+}
+
+/// The pool hands the connection over as stdin; keep it on a new
+/// descriptor and give stdin `/dev/null`, so a task that reads stdin cannot
+/// steal frames.
+fn take_connection() -> Result<UnixStream, String> {
+    let stdin = std::io::stdin();
+    let fd = rustix::io::dup(stdin.as_fd())
+        .map_err(|e| format!("cannot take the pool connection: {e}"))?;
+    let devnull = File::open("/dev/null").map_err(|e| format!("cannot open /dev/null: {e}"))?;
+    rustix::stdio::dup2_stdin(&devnull).map_err(|e| format!("cannot replace stdin: {e}"))?;
+    Ok(UnixStream::from(fd))
+}
+
+fn env_u64(name: &str) -> Result<Option<u64>, String> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{name}={v:?} is not a number")),
+        Err(_) => Ok(None),
+    }
+}
+
+fn apply_limits() -> Result<(), String> {
+    for (var, resource, what) in [
+        (ENV_RLIMIT_AS, Resource::As, "memory"),
+        (ENV_RLIMIT_CPU, Resource::Cpu, "CPU time"),
+    ] {
+        if let Some(limit) = env_u64(var)? {
+            let lim = Rlimit {
+                current: Some(limit),
+                maximum: Some(limit),
+            };
+            rustix::process::setrlimit(resource, lim)
+                .map_err(|e| format!("cannot set the {what} limit to {limit}: {e}"))?;
+        }
+    }
+    if let Some(inc) = env_u64(ENV_NICE)? {
+        let inc = i32::try_from(inc).map_err(|_| format!("nice value {inc} is too large"))?;
+        rustix::process::nice(inc).map_err(|e| format!("cannot set nice {inc}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Runs one registered task, catching its panic.
+fn run_task(name: &str, args: &[u8]) -> WireOutcome {
+    let Some(entry) = registry::find(name) else {
+        return WireOutcome::UnknownTask(name.to_owned());
+    };
+    match catch_unwind(AssertUnwindSafe(|| entry.run(args))) {
+        Ok(Ok(value)) => WireOutcome::Value(value),
+        Ok(Err(message)) => WireOutcome::Failed(message),
+        Err(payload) => WireOutcome::Panicked(panic_message(&*payload)),
+    }
+}

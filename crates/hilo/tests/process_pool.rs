@@ -1,0 +1,660 @@
+//! ProcessPool behaviour, with its crash matrix (spec sections 7 and 9).
+//!
+//! This test binary is its own worker program, so it has its own `main`
+//! (`harness = false`): `hilo::init()` first, then the tests in order. It
+//! also plays helper programs for the tests that need a separate process
+//! (`--helper NAME`).
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hilo::process::{Call, ProcessPool};
+use hilo::{BuildError, Shutdown, SubmitError, TaskError};
+use rustix::process::Signal;
+
+// ---- tasks the workers run ------------------------------------------------
+
+#[hilo::task]
+fn square(x: u64) -> u64 {
+    x * x
+}
+
+#[hilo::task]
+fn my_pid() -> u32 {
+    std::process::id()
+}
+
+#[hilo::task]
+fn boom(message: String) -> u64 {
+    panic!("{message}")
+}
+
+#[hilo::task]
+fn exit_with(code: i32) {
+    std::process::exit(code)
+}
+
+#[hilo::task]
+fn abort_now() {
+    std::process::abort()
+}
+
+#[hilo::task]
+fn segfault() {
+    // Rust's runtime handles SIGSEGV to report stack overflows; for a
+    // signal that is not a fault its handler restores the default action
+    // and returns, so the second one kills.
+    for _ in 0..2 {
+        let _ = rustix::process::kill_process(rustix::process::getpid(), Signal::SEGV);
+    }
+    std::process::exit(99)
+}
+
+#[hilo::task]
+fn sleep_ms(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+/// Opens `fifo` for reading (so the test knows the task runs), then
+/// sleeps for a minute.
+#[hilo::task]
+fn signal_then_sleep(fifo: String) {
+    let _ = std::fs::File::open(&fifo);
+    std::thread::sleep(Duration::from_secs(60));
+}
+
+#[hilo::task]
+fn allocate_mb(mb: usize) -> usize {
+    let v = vec![1u8; mb << 20];
+    v.iter().map(|&b| usize::from(b)).sum()
+}
+
+#[hilo::task]
+fn spin_forever() {
+    let mut x = 0u64;
+    loop {
+        x = std::hint::black_box(x.wrapping_add(1));
+    }
+}
+
+#[hilo::task]
+fn print_lots(mb: usize) -> usize {
+    let line = "x".repeat(1023) + "\n";
+    let mut out = std::io::stdout().lock();
+    let mut err = std::io::stderr().lock();
+    for _ in 0..mb * 1024 {
+        out.write_all(line.as_bytes()).unwrap();
+        err.write_all(line.as_bytes()).unwrap();
+    }
+    mb * 1024 * 1024
+}
+
+// ---- helpers ----------------------------------------------------------------
+
+fn pool(workers: usize) -> ProcessPool {
+    ProcessPool::builder().max_workers(workers).build().unwrap()
+}
+
+fn pid_alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Children of this process that are zombies (state `Z` in /proc).
+fn zombie_children() -> Vec<u32> {
+    let me = std::process::id();
+    let mut zombies = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...; comm may hold spaces: split after ')'.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.len() > 1 && fields[0] == "Z" && fields[1] == me.to_string() {
+            zombies.push(entry.file_name().to_string_lossy().parse().unwrap_or(0));
+        }
+    }
+    zombies
+}
+
+/// Blocks until process `pid` has exited (pidfd: woken by the kernel, no
+/// polling), or `timeout` passes; true if it exited.
+fn wait_exit(pid: u32, timeout: Duration) -> bool {
+    let Some(p) = rustix::process::Pid::from_raw(pid as i32) else {
+        return true;
+    };
+    let Ok(fd) = rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()) else {
+        return !pid_alive(pid); // already gone
+    };
+    let mut fds = [rustix::event::PollFd::new(
+        &fd,
+        rustix::event::PollFlags::IN,
+    )];
+    let ts = rustix::event::Timespec {
+        tv_sec: timeout.as_secs() as i64,
+        tv_nsec: i64::from(timeout.subsec_nanos()),
+    };
+    matches!(rustix::event::poll(&mut fds, Some(&ts)), Ok(n) if n > 0)
+}
+
+/// The pool still works: the next 100 tasks succeed with the right values.
+fn next_hundred_succeed(pool: &ProcessPool) {
+    let futs: Vec<_> = (0..100u64)
+        .map(|i| pool.submit(square::call(i)).unwrap())
+        .collect();
+    for (i, f) in futs.into_iter().enumerate() {
+        let i = i as u64;
+        assert_eq!(f.result(), Ok(i * i));
+    }
+}
+
+fn assert_no_zombies() {
+    let z = zombie_children();
+    assert!(z.is_empty(), "zombie children: {z:?}");
+}
+
+// ---- tests --------------------------------------------------------------------
+
+fn results_come_back_from_worker_processes() {
+    let pool = pool(2);
+    let futs: Vec<_> = (0..200u64)
+        .map(|i| pool.submit(square::call(i)).unwrap())
+        .collect();
+    let got: Vec<u64> = futs.into_iter().map(|f| f.result().unwrap()).collect();
+    assert_eq!(got, (0..200u64).map(|i| i * i).collect::<Vec<_>>());
+    let pid = pool.submit(my_pid::call()).unwrap().result().unwrap();
+    assert_ne!(pid, std::process::id(), "the task ran in the parent");
+    assert!(pool.worker_pids().contains(&pid));
+}
+
+fn a_panicking_task_is_an_error_and_its_worker_keeps_serving() {
+    let pool = pool(1);
+    let before = pool.submit(my_pid::call()).unwrap().result().unwrap();
+    let err = pool
+        .submit(boom::call("bad input".into()))
+        .unwrap()
+        .result();
+    assert_eq!(
+        err,
+        Err(TaskError::Panicked {
+            message: "bad input".into()
+        })
+    );
+    let after = pool.submit(my_pid::call()).unwrap().result().unwrap();
+    assert_eq!(before, after, "a panic must not cost the worker");
+    next_hundred_succeed(&pool);
+}
+
+fn crash(
+    name: &str,
+    pool: &ProcessPool,
+    call: impl FnOnce() -> Result<TaskError, ()>,
+    check: impl Fn(&TaskError) -> bool,
+) {
+    let err = call().unwrap_or_else(|()| panic!("{name}: the task did not fail"));
+    assert!(check(&err), "{name}: unexpected error {err:?}");
+    next_hundred_succeed(pool);
+    assert_no_zombies();
+}
+
+fn fail_of<R: serde::de::DeserializeOwned + Send + 'static + std::fmt::Debug>(
+    pool: &ProcessPool,
+    call: Call<R>,
+) -> Result<TaskError, ()> {
+    pool.submit(call)
+        .unwrap()
+        .result()
+        .map(|_| ())
+        .err()
+        .ok_or(())
+}
+
+fn crash_matrix_each_crash_fails_only_its_task() {
+    let pool = ProcessPool::builder().max_workers(2).build().unwrap();
+    crash(
+        "exit(3)",
+        &pool,
+        || fail_of(&pool, exit_with::call(3)),
+        |e| {
+            *e == TaskError::WorkerDied {
+                code: Some(3),
+                signal: None,
+            }
+        },
+    );
+    crash(
+        "abort",
+        &pool,
+        || fail_of(&pool, abort_now::call()),
+        |e| {
+            matches!(
+                e,
+                TaskError::WorkerDied {
+                    signal: Some(6),
+                    ..
+                }
+            )
+        },
+    );
+    crash(
+        "SIGSEGV",
+        &pool,
+        || fail_of(&pool, segfault::call()),
+        |e| {
+            matches!(
+                e,
+                TaskError::WorkerDied {
+                    signal: Some(11),
+                    ..
+                }
+            )
+        },
+    );
+
+    // kill -9 from outside, on a one-worker pool so we know the pid.
+    let one = ProcessPool::builder().max_workers(1).build().unwrap();
+    let pid = one.worker_pids()[0];
+    let fut = one.submit(sleep_ms::call(60_000)).unwrap();
+    let status = Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let err = fut.result().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TaskError::WorkerDied {
+                signal: Some(9),
+                ..
+            }
+        ),
+        "kill -9: {err:?}"
+    );
+    assert!(wait_exit(pid, Duration::from_secs(5)));
+    next_hundred_succeed(&one);
+    assert_no_zombies();
+
+    // RLIMIT_AS: allocating past it aborts the worker.
+    let limited = ProcessPool::builder()
+        .max_workers(1)
+        .memory_limit(256 << 20)
+        .build()
+        .unwrap();
+    let err = fail_of(&limited, allocate_mb::call(1024)).expect("the allocation succeeded");
+    assert!(
+        matches!(err, TaskError::WorkerDied { .. }),
+        "RLIMIT_AS: {err:?}"
+    );
+    assert_eq!(
+        limited.submit(allocate_mb::call(8)).unwrap().result(),
+        Ok(8 << 20)
+    );
+    next_hundred_succeed(&limited);
+    assert_no_zombies();
+
+    // RLIMIT_CPU: a spinning task is killed by SIGXCPU (or SIGKILL at the hard limit).
+    let cpu = ProcessPool::builder()
+        .max_workers(1)
+        .cpu_limit(1)
+        .build()
+        .unwrap();
+    let err = fail_of(&cpu, spin_forever::call()).expect("spin_forever returned");
+    assert!(
+        matches!(
+            err,
+            TaskError::WorkerDied {
+                signal: Some(24 | 9),
+                ..
+            }
+        ),
+        "RLIMIT_CPU: {err:?}"
+    );
+    next_hundred_succeed(&cpu);
+    assert_no_zombies();
+}
+
+fn a_timeout_kills_the_task_and_its_worker() {
+    let pool = pool(1);
+    let pid = pool.worker_pids()[0];
+    let start = Instant::now();
+    let fut = pool
+        .submit(sleep_ms::call(60_000).timeout(Duration::from_millis(200)))
+        .unwrap();
+    assert_eq!(
+        fut.result(),
+        Err(TaskError::TimedOut {
+            after: Duration::from_millis(200)
+        })
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert!(!pid_alive(pid), "the timed-out worker {pid} is still there");
+    next_hundred_succeed(&pool);
+    assert_no_zombies();
+}
+
+fn the_pool_default_timeout_applies_to_every_task() {
+    let pool = ProcessPool::builder()
+        .max_workers(1)
+        .timeout(Duration::from_millis(150))
+        .build()
+        .unwrap();
+    let err = pool.submit(sleep_ms::call(60_000)).unwrap().result();
+    assert!(matches!(err, Err(TaskError::TimedOut { .. })));
+    // A call's own timeout wins over the pool's.
+    let ok = pool.submit(sleep_ms::call(300).timeout(Duration::from_secs(30)));
+    assert_eq!(ok.unwrap().result(), Ok(300));
+}
+
+fn cancel_of_a_running_task_kills_its_worker() {
+    let pool = pool(1);
+    let dir = std::env::temp_dir().join(format!("hilo-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("started");
+    let _ = std::fs::remove_file(&fifo);
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let pid = pool.worker_pids()[0];
+    let fut = pool
+        .submit(signal_then_sleep::call(fifo.to_string_lossy().into_owned()))
+        .unwrap();
+    // Opening the FIFO for writing blocks until the task opens it: then it runs.
+    drop(std::fs::OpenOptions::new().write(true).open(&fifo).unwrap());
+    assert!(fut.running());
+    assert!(
+        fut.cancel(),
+        "cancel of a running process task must kill it"
+    );
+    assert_eq!(fut.result(), Err(TaskError::Cancelled));
+    assert!(
+        wait_exit(pid, Duration::from_secs(5)),
+        "worker {pid} survived the cancel"
+    );
+    next_hundred_succeed(&pool);
+    assert_no_zombies();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn an_unknown_task_name_fails_that_task_only() {
+    let pool = pool(1);
+    let call: Call<u64> = Call::new("no::such::task", &(1u64,));
+    assert_eq!(
+        pool.submit(call).unwrap().result(),
+        Err(TaskError::UnknownTask {
+            name: "no::such::task".into()
+        })
+    );
+    next_hundred_succeed(&pool);
+}
+
+fn max_tasks_per_child_replaces_workers_without_deadlock() {
+    let pool = ProcessPool::builder()
+        .max_workers(1)
+        .max_tasks_per_child(3)
+        .build()
+        .unwrap();
+    let pids: Vec<u32> = (0..9)
+        .map(|_| pool.submit(my_pid::call()).unwrap())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|f| f.result().unwrap())
+        .collect();
+    let distinct: HashSet<_> = pids.iter().collect();
+    assert_eq!(distinct.len(), 3, "{pids:?}");
+    for chunk in pids.chunks(3) {
+        assert!(chunk.iter().all(|p| *p == chunk[0]), "{pids:?}");
+    }
+    // The last worker is retired after its third answer: joined by shutdown.
+    pool.shutdown(Shutdown::default());
+    assert_no_zombies();
+}
+
+fn shutdown_reaps_every_worker_and_refuses_new_tasks() {
+    let pool = pool(2);
+    let futs: Vec<_> = (0..10u64)
+        .map(|i| pool.submit(square::call(i)).unwrap())
+        .collect();
+    let pids = pool.worker_pids();
+    pool.shutdown(Shutdown::default());
+    for (i, f) in futs.into_iter().enumerate() {
+        assert_eq!(
+            f.result(),
+            Ok((i * i) as u64),
+            "queued work runs before shutdown"
+        );
+    }
+    assert!(matches!(
+        pool.submit(square::call(1)),
+        Err(SubmitError::Shutdown)
+    ));
+    for pid in pids {
+        assert!(!pid_alive(pid), "worker {pid} outlived shutdown");
+    }
+    assert_no_zombies();
+}
+
+fn terminate_kills_running_work() {
+    let pool = pool(1);
+    let fut = pool.submit(sleep_ms::call(60_000)).unwrap();
+    let queued = pool.submit(square::call(2)).unwrap();
+    let start = Instant::now();
+    pool.terminate();
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert!(fut.result().is_err());
+    assert_eq!(queued.result(), Err(TaskError::Cancelled));
+    assert_no_zombies();
+}
+
+fn map_runs_over_the_process_pool_unchanged() {
+    let pool = pool(2);
+    let out: Vec<u64> = hilo::map(&pool, 0..50u64, square::call)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(out, (0..50u64).map(|i| i * i).collect::<Vec<_>>());
+}
+
+fn a_program_without_init_gets_a_clear_error_quickly() {
+    for program in ["/bin/true", "/bin/cat"] {
+        let start = Instant::now();
+        let err = ProcessPool::builder().program(program).build().unwrap_err();
+        assert!(
+            matches!(err, BuildError::Worker { .. }),
+            "{program}: {err:?}"
+        );
+        assert!(err.to_string().contains("hilo::init()"), "{err}");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{program}: {:?}",
+            start.elapsed()
+        );
+    }
+    assert_no_zombies();
+}
+
+fn megabytes_on_stdout_and_stderr_do_not_disturb_the_pool() {
+    // In a helper process whose output goes to /dev/null, to keep the log small.
+    let status = Command::new(std::env::current_exe().unwrap())
+        .args(["--helper", "spam"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the spam helper failed: {status}");
+}
+
+fn workers_die_with_their_parent() {
+    let mut helper = Command::new(std::env::current_exe().unwrap())
+        .args(["--helper", "parent"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(helper.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let pids: Vec<u32> = line
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 2, "helper said {line:?}");
+    helper.kill().unwrap(); // SIGKILL
+    helper.wait().unwrap();
+    for pid in pids {
+        assert!(
+            wait_exit(pid, Duration::from_secs(10)),
+            "worker {pid} outlived its parent"
+        );
+    }
+}
+
+// ---- helper programs ------------------------------------------------------------
+
+fn helper(name: &str) {
+    match name {
+        "spam" => {
+            let pool = pool(1);
+            let fut = pool.submit(print_lots::call(4)).unwrap();
+            assert_eq!(fut.result(), Ok(4 << 20));
+            next_hundred_succeed(&pool);
+        }
+        "parent" => {
+            let pool = pool(2);
+            // Make sure both slots have a worker.
+            let futs: Vec<_> = (0..2)
+                .map(|_| pool.submit(sleep_ms::call(300)).unwrap())
+                .collect();
+            for f in futs {
+                f.result().unwrap();
+            }
+            let pids = pool.worker_pids();
+            println!(
+                "{}",
+                pids.iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            std::io::stdout().flush().unwrap();
+            // Wait to be killed (read stdin until EOF: it never comes).
+            let mut sink = Vec::new();
+            let _ = std::io::stdin().read_to_end(&mut sink);
+            std::thread::sleep(Duration::from_secs(60));
+        }
+        other => panic!("unknown helper {other}"),
+    }
+}
+
+fn main() {
+    hilo::init();
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--helper") {
+        helper(&args[i + 1]);
+        return;
+    }
+    let tests: &[(&str, fn())] = &[
+        (
+            "results_come_back_from_worker_processes",
+            results_come_back_from_worker_processes,
+        ),
+        (
+            "a_panicking_task_is_an_error_and_its_worker_keeps_serving",
+            a_panicking_task_is_an_error_and_its_worker_keeps_serving,
+        ),
+        (
+            "crash_matrix_each_crash_fails_only_its_task",
+            crash_matrix_each_crash_fails_only_its_task,
+        ),
+        (
+            "a_timeout_kills_the_task_and_its_worker",
+            a_timeout_kills_the_task_and_its_worker,
+        ),
+        (
+            "the_pool_default_timeout_applies_to_every_task",
+            the_pool_default_timeout_applies_to_every_task,
+        ),
+        (
+            "cancel_of_a_running_task_kills_its_worker",
+            cancel_of_a_running_task_kills_its_worker,
+        ),
+        (
+            "an_unknown_task_name_fails_that_task_only",
+            an_unknown_task_name_fails_that_task_only,
+        ),
+        (
+            "max_tasks_per_child_replaces_workers_without_deadlock",
+            max_tasks_per_child_replaces_workers_without_deadlock,
+        ),
+        (
+            "shutdown_reaps_every_worker_and_refuses_new_tasks",
+            shutdown_reaps_every_worker_and_refuses_new_tasks,
+        ),
+        ("terminate_kills_running_work", terminate_kills_running_work),
+        (
+            "map_runs_over_the_process_pool_unchanged",
+            map_runs_over_the_process_pool_unchanged,
+        ),
+        (
+            "a_program_without_init_gets_a_clear_error_quickly",
+            a_program_without_init_gets_a_clear_error_quickly,
+        ),
+        (
+            "megabytes_on_stdout_and_stderr_do_not_disturb_the_pool",
+            megabytes_on_stdout_and_stderr_do_not_disturb_the_pool,
+        ),
+        (
+            "workers_die_with_their_parent",
+            workers_die_with_their_parent,
+        ),
+    ];
+    // `cargo test -- --ignored` runs only ignored tests: none here.
+    if args.iter().any(|a| a == "--ignored") && !args.iter().any(|a| a == "--include-ignored") {
+        println!("0 passed, 0 failed");
+        return;
+    }
+    if args.iter().any(|a| a == "--list") {
+        for (name, _) in tests {
+            println!("{name}: test");
+        }
+        return;
+    }
+    let filter: Vec<&String> = args
+        .iter()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let (mut passed, mut failed) = (0, 0);
+    for (name, test) in tests {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        let start = Instant::now();
+        match catch_unwind(AssertUnwindSafe(test)) {
+            Ok(()) => {
+                passed += 1;
+                println!("test {name} ... ok ({:.2?})", start.elapsed());
+            }
+            Err(_) => {
+                failed += 1;
+                println!("test {name} ... FAILED");
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 {
+        std::process::exit(101);
+    }
+}
