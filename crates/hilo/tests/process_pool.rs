@@ -94,6 +94,54 @@ fn print_lots(mb: usize) -> usize {
     mb * 1024 * 1024
 }
 
+#[hilo::task]
+fn panic_if_odd(x: u64) -> u64 {
+    assert!(x % 2 == 0, "odd {x}");
+    x
+}
+
+#[hilo::task]
+fn exit_if(x: u64, bad: u64) -> u64 {
+    if x == bad {
+        std::process::exit(4);
+    }
+    x
+}
+
+static INITIALIZED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+#[hilo::task]
+fn mark_initialized() {
+    INITIALIZED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+#[hilo::task]
+fn failing_initializer() {
+    panic!("no database")
+}
+
+#[hilo::task]
+fn initialized() -> bool {
+    INITIALIZED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[hilo::task]
+fn env_var(name: String) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// This process's nice value, field 19 of /proc/self/stat.
+#[hilo::task]
+fn my_nice() -> i64 {
+    nice_of("self")
+}
+
+fn nice_of(pid: &str) -> i64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let rest = stat.rsplit_once(')').unwrap().1;
+    rest.split_whitespace().nth(16).unwrap().parse().unwrap()
+}
+
 // ---- helpers ----------------------------------------------------------------
 
 fn pool(workers: usize) -> ProcessPool {
@@ -467,6 +515,102 @@ fn map_runs_over_the_process_pool_unchanged() {
     assert_eq!(out, (0..50u64).map(|i| i * i).collect::<Vec<_>>());
 }
 
+fn chunked_map_gives_one_result_per_item_in_order() {
+    let pool = pool(2);
+    let out: Vec<u64> = pool
+        .map_chunked(0..10_000u64, 100, square::call)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(out, (0..10_000u64).map(|i| i * i).collect::<Vec<_>>());
+    // Chunk size 1 and a chunk larger than the input work too.
+    let small: Vec<_> = pool.map_chunked(0..3u64, 1, square::call).collect();
+    assert_eq!(small, vec![Ok(0), Ok(1), Ok(4)]);
+    let big: Vec<_> = pool.map_chunked(0..3u64, 1000, square::call).collect();
+    assert_eq!(big, vec![Ok(0), Ok(1), Ok(4)]);
+}
+
+fn a_panic_in_a_chunk_fails_only_its_item() {
+    let pool = pool(2);
+    let out: Vec<_> = pool.map_chunked(0..40u64, 8, panic_if_odd::call).collect();
+    for (i, r) in out.into_iter().enumerate() {
+        if i % 2 == 0 {
+            assert_eq!(r, Ok(i as u64));
+        } else {
+            assert_eq!(
+                r,
+                Err(TaskError::Panicked {
+                    message: format!("odd {i}")
+                })
+            );
+        }
+    }
+}
+
+fn a_worker_death_in_a_chunk_fails_that_chunk_only() {
+    let pool = pool(2);
+    let out: Vec<_> = pool
+        .map_chunked(0..40u64, 10, |x| exit_if::call(x, 25))
+        .collect();
+    for (i, r) in out.into_iter().enumerate() {
+        if (20..30).contains(&i) {
+            assert_eq!(
+                r,
+                Err(TaskError::WorkerDied {
+                    code: Some(4),
+                    signal: None
+                }),
+                "item {i}"
+            );
+        } else {
+            assert_eq!(r, Ok(i as u64), "item {i}");
+        }
+    }
+    next_hundred_succeed(&pool);
+}
+
+fn the_initializer_runs_in_every_worker_before_tasks() {
+    let plain = pool(1);
+    assert_eq!(
+        plain.submit(initialized::call()).unwrap().result(),
+        Ok(false)
+    );
+    let pool = ProcessPool::builder()
+        .max_workers(2)
+        .initializer(mark_initialized::NAME)
+        .build()
+        .unwrap();
+    for f in (0..10)
+        .map(|_| pool.submit(initialized::call()).unwrap())
+        .collect::<Vec<_>>()
+    {
+        assert_eq!(f.result(), Ok(true));
+    }
+    let err = ProcessPool::builder()
+        .initializer(failing_initializer::NAME)
+        .build()
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("failing_initializer") && msg.contains("no database"),
+        "{msg}"
+    );
+    assert_no_zombies();
+}
+
+fn workers_get_extra_env_vars_and_nice() {
+    let pool = ProcessPool::builder()
+        .max_workers(1)
+        .env("HILO_TEST_VAR", "42")
+        .nice(5)
+        .build()
+        .unwrap();
+    let var = pool.submit(env_var::call("HILO_TEST_VAR".into())).unwrap();
+    assert_eq!(var.result(), Ok(Some("42".to_owned())));
+    let nice = pool.submit(my_nice::call()).unwrap().result().unwrap();
+    let ours = nice_of("self");
+    assert_eq!(nice, (ours + 5).min(19));
+}
+
 fn a_program_without_init_gets_a_clear_error_quickly() {
     for program in ["/bin/true", "/bin/cat"] {
         let start = Instant::now();
@@ -558,6 +702,13 @@ fn helper(name: &str) {
     }
 }
 
+/// `(name, function)` pairs for the runner in `main`.
+macro_rules! tests {
+    ($($test:ident),* $(,)?) => {
+        &[$((stringify!($test), $test as fn())),*]
+    };
+}
+
 fn main() {
     hilo::init();
     let args: Vec<String> = std::env::args().collect();
@@ -565,60 +716,26 @@ fn main() {
         helper(&args[i + 1]);
         return;
     }
-    let tests: &[(&str, fn())] = &[
-        (
-            "results_come_back_from_worker_processes",
-            results_come_back_from_worker_processes,
-        ),
-        (
-            "a_panicking_task_is_an_error_and_its_worker_keeps_serving",
-            a_panicking_task_is_an_error_and_its_worker_keeps_serving,
-        ),
-        (
-            "crash_matrix_each_crash_fails_only_its_task",
-            crash_matrix_each_crash_fails_only_its_task,
-        ),
-        (
-            "a_timeout_kills_the_task_and_its_worker",
-            a_timeout_kills_the_task_and_its_worker,
-        ),
-        (
-            "the_pool_default_timeout_applies_to_every_task",
-            the_pool_default_timeout_applies_to_every_task,
-        ),
-        (
-            "cancel_of_a_running_task_kills_its_worker",
-            cancel_of_a_running_task_kills_its_worker,
-        ),
-        (
-            "an_unknown_task_name_fails_that_task_only",
-            an_unknown_task_name_fails_that_task_only,
-        ),
-        (
-            "max_tasks_per_child_replaces_workers_without_deadlock",
-            max_tasks_per_child_replaces_workers_without_deadlock,
-        ),
-        (
-            "shutdown_reaps_every_worker_and_refuses_new_tasks",
-            shutdown_reaps_every_worker_and_refuses_new_tasks,
-        ),
-        ("terminate_kills_running_work", terminate_kills_running_work),
-        (
-            "map_runs_over_the_process_pool_unchanged",
-            map_runs_over_the_process_pool_unchanged,
-        ),
-        (
-            "a_program_without_init_gets_a_clear_error_quickly",
-            a_program_without_init_gets_a_clear_error_quickly,
-        ),
-        (
-            "megabytes_on_stdout_and_stderr_do_not_disturb_the_pool",
-            megabytes_on_stdout_and_stderr_do_not_disturb_the_pool,
-        ),
-        (
-            "workers_die_with_their_parent",
-            workers_die_with_their_parent,
-        ),
+    let tests: &[(&str, fn())] = tests![
+        results_come_back_from_worker_processes,
+        a_panicking_task_is_an_error_and_its_worker_keeps_serving,
+        crash_matrix_each_crash_fails_only_its_task,
+        a_timeout_kills_the_task_and_its_worker,
+        the_pool_default_timeout_applies_to_every_task,
+        cancel_of_a_running_task_kills_its_worker,
+        an_unknown_task_name_fails_that_task_only,
+        max_tasks_per_child_replaces_workers_without_deadlock,
+        shutdown_reaps_every_worker_and_refuses_new_tasks,
+        terminate_kills_running_work,
+        map_runs_over_the_process_pool_unchanged,
+        chunked_map_gives_one_result_per_item_in_order,
+        a_panic_in_a_chunk_fails_only_its_item,
+        a_worker_death_in_a_chunk_fails_that_chunk_only,
+        the_initializer_runs_in_every_worker_before_tasks,
+        workers_get_extra_env_vars_and_nice,
+        a_program_without_init_gets_a_clear_error_quickly,
+        megabytes_on_stdout_and_stderr_do_not_disturb_the_pool,
+        workers_die_with_their_parent,
     ];
     // `cargo test -- --ignored` runs only ignored tests: none here.
     if args.iter().any(|a| a == "--ignored") && !args.iter().any(|a| a == "--include-ignored") {

@@ -41,7 +41,7 @@ pub(crate) mod protocol;
 mod registry;
 pub(crate) mod worker;
 
-pub use pool::{ProcessPool, ProcessPoolBuilder};
+pub use pool::{ChunkedMap, ProcessPool, ProcessPoolBuilder};
 pub use protocol::{decode_frame, FrameError};
 pub use registry::{decode_args, encode_value, registered_tasks, Call, TaskEntry, TaskFn};
 pub use worker::init;

@@ -40,35 +40,44 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A queued call, type-erased: the supervisor only sees bytes.
+/// A queued call or chunk of calls, type-erased: the supervisor only sees
+/// bytes.
 trait Job: Send + Sync {
     fn id(&self) -> u64;
     fn name(&self) -> &'static str;
-    fn args(&self) -> &[u8];
+    /// One entry per call (one for `submit`, several for a chunk).
+    fn args(&self) -> &[Vec<u8>];
     fn timeout(&self) -> Option<Duration>;
     /// Pending → Running; false if cancelled meanwhile.
     fn start(&self, pid: u32) -> bool;
     /// The worker no longer runs it: cancel can no longer kill for it.
     fn detach(&self);
-    /// Completes the future from the worker's answer.
-    fn finish(&self, outcome: Result<Vec<u8>, TaskError>);
+    /// Completes the future from the worker's answer (one outcome per
+    /// call) or from what happened to the worker.
+    fn finish(&self, outcome: Result<Vec<WireOutcome>, TaskError>);
     fn cancel_pending(&self);
 }
 
-/// One call's future and what cancelling it while it runs must kill.
-struct ProcCell<R> {
-    inner: Inner<R>,
+/// Turns a run's outcomes into the future's value; the `usize` is how
+/// many calls the run had.
+type Convert<O> = fn(Result<Vec<WireOutcome>, TaskError>, usize) -> Result<O, TaskError>;
+
+/// One run's future (a call's, or a chunk's) and what cancelling it while
+/// it runs must kill.
+struct ProcCell<O> {
+    inner: Inner<O>,
     id: u64,
     name: &'static str,
-    args: Vec<u8>,
+    args: Vec<Vec<u8>>,
     timeout: Option<Duration>,
+    convert: Convert<O>,
     /// The worker running the task, while it does. Held while killing, so
     /// a kill can never reach a worker that has moved on to another task.
     running_on: Mutex<Option<u32>>,
 }
 
-impl<R: Send> Cell<R> for ProcCell<R> {
-    fn inner(&self) -> &Inner<R> {
+impl<O: Send> Cell<O> for ProcCell<O> {
+    fn inner(&self) -> &Inner<O> {
         &self.inner
     }
 
@@ -89,14 +98,14 @@ impl<R: Send> Cell<R> for ProcCell<R> {
     }
 }
 
-impl<R: DeserializeOwned + Send + 'static> Job for ProcCell<R> {
+impl<O: Send + 'static> Job for ProcCell<O> {
     fn id(&self) -> u64 {
         self.id
     }
     fn name(&self) -> &'static str {
         self.name
     }
-    fn args(&self) -> &[u8] {
+    fn args(&self) -> &[Vec<u8>] {
         &self.args
     }
     fn timeout(&self) -> Option<Duration> {
@@ -113,17 +122,63 @@ impl<R: DeserializeOwned + Send + 'static> Job for ProcCell<R> {
     fn detach(&self) {
         *lock(&self.running_on) = None;
     }
-    fn finish(&self, outcome: Result<Vec<u8>, TaskError>) {
-        let value = outcome.and_then(|bytes| {
-            super::protocol::from_bytes::<R>(&bytes).map_err(|e| TaskError::Failed {
-                message: format!("cannot decode the task's result: {e}"),
-            })
-        });
-        self.inner.complete(value);
+    fn finish(&self, outcome: Result<Vec<WireOutcome>, TaskError>) {
+        self.inner
+            .complete((self.convert)(outcome, self.args.len()));
     }
     fn cancel_pending(&self) {
         self.inner.cancel();
     }
+}
+
+/// One call's outcome as the caller sees it.
+fn from_wire<R: DeserializeOwned>(outcome: WireOutcome) -> Result<R, TaskError> {
+    match outcome {
+        WireOutcome::Value(bytes) => {
+            super::protocol::from_bytes(&bytes).map_err(|e| TaskError::Failed {
+                message: format!("cannot decode the task's result: {e}"),
+            })
+        }
+        WireOutcome::Panicked(message) => Err(TaskError::Panicked { message }),
+        WireOutcome::UnknownTask(name) => Err(TaskError::UnknownTask { name }),
+        WireOutcome::Failed(message) => Err(TaskError::Failed { message }),
+    }
+}
+
+fn miscount(got: usize, want: usize) -> TaskError {
+    TaskError::Failed {
+        message: format!("the worker answered {got} outcomes for {want} calls"),
+    }
+}
+
+/// `n` copies of one error, one per call.
+fn every<R>(error: TaskError, n: usize) -> Vec<Result<R, TaskError>> {
+    (0..n).map(|_| Err(error.clone())).collect()
+}
+
+/// `submit`: one call, one value.
+fn convert_one<R: DeserializeOwned>(
+    outcome: Result<Vec<WireOutcome>, TaskError>,
+    _calls: usize,
+) -> Result<R, TaskError> {
+    let mut outcomes = outcome?;
+    match (outcomes.pop(), outcomes.len()) {
+        (Some(one), 0) => from_wire(one),
+        (_, n) => Err(miscount(n + 1, 1)),
+    }
+}
+
+/// A chunk: one `Result` per call; a failure of the whole run (the worker
+/// died, timed out) is every call's result.
+fn convert_chunk<R: DeserializeOwned>(
+    outcome: Result<Vec<WireOutcome>, TaskError>,
+    calls: usize,
+) -> Result<Vec<Result<R, TaskError>>, TaskError> {
+    Ok(match outcome {
+        Ok(outcomes) if outcomes.len() == calls => outcomes.into_iter().map(from_wire).collect(),
+        Ok(outcomes) => every(miscount(outcomes.len(), calls), calls),
+        Err(e) => every(e, calls),
+    })
 }
 
 fn kill(pid: u32) {
@@ -195,6 +250,10 @@ impl Worker {
         };
         match worker.read(Some(HANDSHAKE)) {
             Ok(FromWorker::Ready { .. }) => Ok(worker),
+            Ok(FromWorker::SetupFailed { reason }) => {
+                worker.kill_and_reap();
+                Err(reason)
+            }
             Ok(other) => {
                 worker.kill_and_reap();
                 Err(format!("the worker sent {other:?} instead of Ready"))
@@ -328,7 +387,7 @@ impl Shared {
 /// What happened to one task on one worker.
 enum Ran {
     /// The worker answered; it can take the next task.
-    Answered(Result<Vec<u8>, TaskError>),
+    Answered(Result<Vec<WireOutcome>, TaskError>),
     /// The worker is gone (died, timed out, cancelled): it was reaped.
     Lost(TaskError),
 }
@@ -353,13 +412,8 @@ fn run_on(worker: &mut Worker, job: &dyn Job, default_timeout: Option<Duration>)
             });
         }
         match worker.read(left) {
-            Ok(FromWorker::Done { id, outcome }) if id == job.id() => {
-                return Ran::Answered(match outcome {
-                    WireOutcome::Value(bytes) => Ok(bytes),
-                    WireOutcome::Panicked(message) => Err(TaskError::Panicked { message }),
-                    WireOutcome::UnknownTask(name) => Err(TaskError::UnknownTask { name }),
-                    WireOutcome::Failed(message) => Err(TaskError::Failed { message }),
-                });
+            Ok(FromWorker::Done { id, outcomes }) if id == job.id() => {
+                return Ran::Answered(Ok(outcomes));
             }
             Ok(other) => {
                 let status = worker.kill_and_reap();
@@ -501,22 +555,117 @@ impl ProcessPool {
         R: DeserializeOwned + Send + 'static,
     {
         let args = match call.args {
-            Ok(args) => args,
+            Ok(args) => vec![args],
             Err(message) => {
                 return Ok(Future::ready(Err(TaskError::Failed {
                     message: format!("cannot encode the task's arguments: {message}"),
                 })))
             }
         };
+        self.enqueue(call.name, args, call.timeout, convert_one::<R>)
+    }
+
+    /// Runs several calls of one task in a single round trip to one
+    /// worker, as `map_chunked` does: one `Result` per call, in order. A
+    /// panic fails only its call; a worker death or timeout fails the
+    /// whole chunk (each call gets the error). The first call's timeout
+    /// applies to the chunk.
+    ///
+    /// # Errors
+    /// [`SubmitError::Shutdown`] after `shutdown`.
+    ///
+    /// ```no_run
+    /// #[hilo::task]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    /// # fn main() {
+    /// # let pool = hilo::process::ProcessPool::builder().build().unwrap();
+    /// let chunk = pool.submit_chunk((0..4).map(square::call).collect()).unwrap();
+    /// assert_eq!(chunk.result().unwrap(), vec![Ok(0), Ok(1), Ok(4), Ok(9)]);
+    /// # }
+    /// ```
+    pub fn submit_chunk<R>(&self, calls: Vec<Call<R>>) -> Result<ChunkFuture<R>, SubmitError>
+    where
+        R: DeserializeOwned + Send + 'static,
+    {
+        let Some(first) = calls.first() else {
+            return Ok(Future::ready(Ok(Vec::new())));
+        };
+        let (name, timeout, n) = (first.name, first.timeout, calls.len());
+        let mut args = Vec::with_capacity(n);
+        for call in calls {
+            let problem = if call.name != name {
+                Some(format!(
+                    "a chunk must call one task, not both {name} and {}",
+                    call.name
+                ))
+            } else {
+                call.args.map(|a| args.push(a)).err()
+            };
+            if let Some(message) = problem {
+                let error = TaskError::Failed { message };
+                return Ok(Future::ready(Ok(every(error, n))));
+            }
+        }
+        self.enqueue(name, args, timeout, convert_chunk::<R>)
+    }
+
+    /// Maps `make_call` over `items` on the workers in chunks of
+    /// `chunk_size` items per round trip (Python's `map(chunksize=)`),
+    /// lazily, with at most `window` chunks in flight (default 2 ×
+    /// workers): one `Result` per item, in input order. Dropping the
+    /// iterator cancels the chunks not yet started.
+    ///
+    /// ```no_run
+    /// #[hilo::task]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    /// # fn main() {
+    /// # let pool = hilo::process::ProcessPool::builder().build().unwrap();
+    /// let total: u64 = pool.map_chunked(0..100_000u64, 100, square::call).map(Result::unwrap).sum();
+    /// # }
+    /// ```
+    pub fn map_chunked<I, M, R>(
+        &self,
+        items: I,
+        chunk_size: usize,
+        make_call: M,
+    ) -> ChunkedMap<'_, I::IntoIter, M, R>
+    where
+        I: IntoIterator,
+        M: FnMut(I::Item) -> Call<R>,
+        R: DeserializeOwned + Send + 'static,
+    {
+        ChunkedMap {
+            pool: self,
+            items: items.into_iter().fuse(),
+            make_call,
+            chunk_size: chunk_size.max(1),
+            window: 2 * self.shared.max_workers,
+            in_flight: VecDeque::new(),
+            ready: VecDeque::new(),
+        }
+    }
+
+    fn enqueue<O: Send + 'static>(
+        &self,
+        name: &'static str,
+        args: Vec<Vec<u8>>,
+        timeout: Option<Duration>,
+        convert: Convert<O>,
+    ) -> Result<Future<O>, SubmitError> {
         let cell = Arc::new(ProcCell {
             inner: Inner::new(None),
             id: self.shared.next_id.fetch_add(1, Ordering::Relaxed),
-            name: call.name,
+            name,
             args,
-            timeout: call.timeout,
+            timeout,
+            convert,
             running_on: Mutex::new(None),
         });
-        let future = Future::from_cell(Arc::clone(&cell) as Arc<dyn Cell<R>>);
+        let future = Future::from_cell(Arc::clone(&cell) as Arc<dyn Cell<O>>);
         let mut q = lock(&self.shared.queue);
         if q.closed {
             return Err(SubmitError::Shutdown);
@@ -802,5 +951,98 @@ impl ProcessPoolBuilder {
     pub fn program(mut self, path: impl Into<PathBuf>) -> Self {
         self.program = Some(path.into());
         self
+    }
+}
+
+/// The future of a chunk: one `Result` per call.
+type ChunkFuture<R> = Future<Vec<Result<R, TaskError>>>;
+
+/// The iterator of [`ProcessPool::map_chunked`]: one `Result` per item.
+pub struct ChunkedMap<'p, I: Iterator, M, R> {
+    pool: &'p ProcessPool,
+    items: std::iter::Fuse<I>,
+    make_call: M,
+    chunk_size: usize,
+    window: usize,
+    /// Chunks submitted, oldest first, with how many items each holds.
+    in_flight: VecDeque<(usize, ChunkFuture<R>)>,
+    /// Results of the oldest finished chunk not yet yielded.
+    ready: VecDeque<Result<R, TaskError>>,
+}
+
+impl<I, M, R> ChunkedMap<'_, I, M, R>
+where
+    I: Iterator,
+    M: FnMut(I::Item) -> Call<R>,
+    R: DeserializeOwned + Send + 'static,
+{
+    /// At most `n` chunks queued or running at once (at least 1).
+    pub fn window(mut self, n: usize) -> Self {
+        self.window = n.max(1);
+        self
+    }
+
+    fn fill(&mut self) {
+        while self.in_flight.len() < self.window {
+            let calls: Vec<Call<R>> = self
+                .items
+                .by_ref()
+                .take(self.chunk_size)
+                .map(&mut self.make_call)
+                .collect();
+            if calls.is_empty() {
+                return;
+            }
+            let n = calls.len();
+            let fut = self
+                .pool
+                .submit_chunk(calls)
+                .unwrap_or_else(|e| Future::ready(Err(e.into())));
+            self.in_flight.push_back((n, fut));
+        }
+    }
+}
+
+impl<I, M, R> Iterator for ChunkedMap<'_, I, M, R>
+where
+    I: Iterator,
+    M: FnMut(I::Item) -> Call<R>,
+    R: DeserializeOwned + Send + 'static,
+{
+    type Item = Result<R, TaskError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(r) = self.ready.pop_front() {
+            return Some(r);
+        }
+        self.fill();
+        let (n, fut) = self.in_flight.pop_front()?;
+        match fut.result() {
+            Ok(results) => self.ready.extend(results),
+            Err(e) => self.ready.extend(every(e, n)),
+        }
+        self.ready.pop_front()
+    }
+}
+
+impl<I: Iterator, M, R> Drop for ChunkedMap<'_, I, M, R> {
+    fn drop(&mut self) {
+        for (_, fut) in &self.in_flight {
+            // Pending chunks only: a running one finishes (killing a worker
+            // for a dropped iterator would be a surprise).
+            if !fut.running() {
+                fut.cancel();
+            }
+        }
+    }
+}
+
+impl<I: Iterator, M, R> std::fmt::Debug for ChunkedMap<'_, I, M, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChunkedMap")
+            .field("chunk_size", &self.chunk_size)
+            .field("window", &self.window)
+            .field("chunks_in_flight", &self.in_flight.len())
+            .finish_non_exhaustive()
     }
 }

@@ -17,11 +17,13 @@ pub(crate) const MAX_FRAME: usize = 64 << 20;
 /// Pool → worker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum ToWorker {
-    /// Run the registered task `task` on `args` (postcard bytes).
+    /// Run the registered task `task` once per entry of `args` (each the
+    /// postcard bytes of one call's arguments): one call, or a chunk of a
+    /// chunked map.
     Run {
         id: u64,
         task: String,
-        args: Vec<u8>,
+        args: Vec<Vec<u8>>,
     },
     /// Finish and exit with status 0.
     Exit,
@@ -32,8 +34,11 @@ pub(crate) enum ToWorker {
 pub(crate) enum FromWorker {
     /// Sent once, when `hilo::init()` has turned the process into a worker.
     Ready { pid: u32 },
-    /// The outcome of task `id`.
-    Done { id: u64, outcome: WireOutcome },
+    /// Sent instead of `Ready` when the worker cannot serve (its limits
+    /// could not be set or its initializer failed); it then exits.
+    SetupFailed { reason: String },
+    /// The outcomes of run `id`, one per entry of its `args`, in order.
+    Done { id: u64, outcomes: Vec<WireOutcome> },
 }
 
 /// How a task ended, as the worker reports it.
@@ -184,7 +189,7 @@ mod tests {
         ToWorker::Run {
             id: 7,
             task: "crate::square".into(),
-            args: vec![1, 2, 3],
+            args: vec![vec![1, 2, 3], vec![]],
         }
     }
 
@@ -253,7 +258,7 @@ mod tests {
         }
 
         #[test]
-        fn any_message_round_trips(id in any::<u64>(), task in ".{0,40}", args in proptest::collection::vec(any::<u8>(), 0..64)) {
+        fn any_message_round_trips(id in any::<u64>(), task in ".{0,40}", args in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..16), 0..8)) {
             let msg = ToWorker::Run { id, task, args };
             let frame = encode(&msg).unwrap();
             let (back, used) = decode_frame::<ToWorker>(&frame, MAX_FRAME).unwrap();

@@ -64,21 +64,17 @@ pub fn init() {
 fn serve(parent: &OsString) -> Result<(), String> {
     die_with_parent(parent)?;
     let chan = take_connection()?;
-    apply_limits()?;
-    if let Some(init) = std::env::var_os(ENV_INIT) {
-        let name = init.to_string_lossy().into_owned();
-        match run_task(&name, &encode_unit()) {
-            WireOutcome::Value(_) => {}
-            WireOutcome::Panicked(m) => {
-                return Err(format!("the initializer {name} panicked: {m}"))
-            }
-            WireOutcome::UnknownTask(n) => {
-                return Err(format!("the initializer {n} is not a registered task"))
-            }
-            WireOutcome::Failed(m) => return Err(format!("the initializer {name} failed: {m}")),
-        }
-    }
     let mut writer = &chan;
+    if let Err(reason) = apply_limits().and_then(|()| run_initializer()) {
+        // Tell the pool why, so its error names the cause.
+        let _ = write_frame(
+            &mut writer,
+            &FromWorker::SetupFailed {
+                reason: reason.clone(),
+            },
+        );
+        return Err(reason);
+    }
     write_frame(
         &mut writer,
         &FromWorker::Ready {
@@ -90,13 +86,27 @@ fn serve(parent: &OsString) -> Result<(), String> {
     loop {
         match read_frame::<_, ToWorker>(&mut reader, MAX_FRAME) {
             Ok(ToWorker::Run { id, task, args }) => {
-                let outcome = run_task(&task, &args);
-                write_frame(&mut writer, &FromWorker::Done { id, outcome })
+                let outcomes = args.iter().map(|a| run_task(&task, a)).collect();
+                write_frame(&mut writer, &FromWorker::Done { id, outcomes })
                     .map_err(|e| e.to_string())?;
             }
             Ok(ToWorker::Exit) | Err(super::protocol::FrameError::Closed) => return Ok(()),
             Err(e) => return Err(format!("bad message from the pool: {e}")),
         }
+    }
+}
+
+/// Runs the initializer task named in the environment, if any.
+fn run_initializer() -> Result<(), String> {
+    let Some(init) = std::env::var_os(ENV_INIT) else {
+        return Ok(());
+    };
+    let name = init.to_string_lossy().into_owned();
+    match run_task(&name, &encode_unit()) {
+        WireOutcome::Value(_) => Ok(()),
+        WireOutcome::Panicked(m) => Err(format!("the initializer {name} panicked: {m}")),
+        WireOutcome::UnknownTask(n) => Err(format!("the initializer {n} is not a registered task")),
+        WireOutcome::Failed(m) => Err(format!("the initializer {name} failed: {m}")),
     }
 }
 
