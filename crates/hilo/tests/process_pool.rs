@@ -611,6 +611,40 @@ fn workers_get_extra_env_vars_and_nice() {
     assert_eq!(nice, (ours + 5).min(19));
 }
 
+fn a_queued_task_is_pending_until_a_worker_has_it_and_cancel_skips_it() {
+    let pool = pool(1);
+    let busy = pool.submit(sleep_ms::call(300)).unwrap();
+    let queued = pool.submit(my_pid::call()).unwrap();
+    assert_eq!(queued.state(), hilo::State::Pending);
+    assert!(queued.cancel());
+    assert_eq!(busy.result(), Ok(300));
+    assert_eq!(queued.result(), Err(TaskError::Cancelled));
+    next_hundred_succeed(&pool);
+}
+
+fn a_result_of_the_wrong_type_is_a_clear_error() {
+    let pool = pool(1);
+    // Built by hand with a result type the task does not return.
+    let call: Call<Vec<String>> = Call::new(square::NAME, &(3u64,));
+    match pool.submit(call).unwrap().result() {
+        Err(TaskError::Failed { message }) => {
+            assert!(
+                message.contains("cannot decode the task's result"),
+                "{message}"
+            )
+        }
+        other => panic!("expected a decode failure, got {other:?}"),
+    }
+    next_hundred_succeed(&pool);
+}
+
+fn zero_workers_is_a_build_error() {
+    let err = ProcessPool::builder().max_workers(0).build().unwrap_err();
+    assert!(matches!(err, BuildError::ZeroWorkers));
+    let cores = std::thread::available_parallelism().unwrap().get();
+    assert_eq!(ProcessPool::builder().build().unwrap().max_workers(), cores);
+}
+
 fn a_program_without_init_gets_a_clear_error_quickly() {
     for program in ["/bin/true", "/bin/cat"] {
         let start = Instant::now();
@@ -733,6 +767,9 @@ fn main() {
         a_worker_death_in_a_chunk_fails_that_chunk_only,
         the_initializer_runs_in_every_worker_before_tasks,
         workers_get_extra_env_vars_and_nice,
+        a_queued_task_is_pending_until_a_worker_has_it_and_cancel_skips_it,
+        a_result_of_the_wrong_type_is_a_clear_error,
+        zero_workers_is_a_build_error,
         a_program_without_init_gets_a_clear_error_quickly,
         megabytes_on_stdout_and_stderr_do_not_disturb_the_pool,
         workers_die_with_their_parent,
