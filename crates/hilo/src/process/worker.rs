@@ -58,6 +58,8 @@ pub fn init() {
             3
         }
     };
+    // What tasks printed without a final newline would otherwise be lost.
+    let _ = std::io::Write::flush(&mut std::io::stdout());
     std::process::exit(code);
 }
 
