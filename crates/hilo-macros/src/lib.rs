@@ -3,7 +3,7 @@
 //!
 //! For
 //!
-//! ```ignore
+//! ```text
 //! #[hilo::task]
 //! fn count_primes(lo: u64, hi: u64) -> u64 { /* ... */ }
 //! ```
