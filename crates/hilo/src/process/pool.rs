@@ -34,7 +34,7 @@ use crate::future::{Cell, Future, Inner};
 use crate::Shutdown;
 
 /// How long a new worker may take to say `Ready`.
-const HANDSHAKE: Duration = Duration::from_secs(3);
+const HANDSHAKE: Duration = Duration::from_secs(2);
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
