@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 
 use super::protocol::{
-    read_frame, write_frame, FrameError, FromWorker, ToWorker, WireOutcome, MAX_FRAME,
+    read_frame, write_frame, FrameError, FromWorker, ToWorker, ToWorkerRef, WireOutcome, MAX_FRAME,
 };
 use super::registry::Call;
 use super::worker;
@@ -393,10 +393,10 @@ enum Ran {
 }
 
 fn run_on(worker: &mut Worker, job: &dyn Job, default_timeout: Option<Duration>) -> Ran {
-    let msg = ToWorker::Run {
+    let msg = ToWorkerRef::Run {
         id: job.id(),
-        task: job.name().to_owned(),
-        args: job.args().to_vec(),
+        task: job.name(),
+        args: job.args(),
     };
     if write_frame(&mut worker.writer, &msg).is_err() {
         return Ran::Lost(worker.reap_dead());

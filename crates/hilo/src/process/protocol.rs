@@ -29,6 +29,17 @@ pub(crate) enum ToWorker {
     Exit,
 }
 
+/// `ToWorker::Run` by reference, for the pool's side: encodes to the same
+/// bytes without copying the arguments.
+#[derive(Serialize)]
+pub(crate) enum ToWorkerRef<'a> {
+    Run {
+        id: u64,
+        task: &'a str,
+        args: &'a [Vec<u8>],
+    },
+}
+
 /// Worker → pool.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum FromWorker {
@@ -81,18 +92,18 @@ pub enum FrameError {
 
 /// Encodes `msg` as one frame (length prefix included).
 pub(crate) fn encode<M: Serialize>(msg: &M) -> Result<Vec<u8>, FrameError> {
-    let mut out = vec![0u8; 4];
-    let body =
-        postcard::to_extend(msg, Vec::new()).map_err(|e| FrameError::Decode(e.to_string()))?;
-    if body.len() > MAX_FRAME {
+    // Encode straight after a placeholder for the length: one buffer, no copy.
+    let mut out =
+        postcard::to_extend(msg, vec![0u8; 4]).map_err(|e| FrameError::Decode(e.to_string()))?;
+    let len = out.len() - 4;
+    if len > MAX_FRAME {
         return Err(FrameError::TooLarge {
-            len: body.len(),
+            len,
             max: MAX_FRAME,
         });
     }
     // Cannot truncate: MAX_FRAME fits in a u32.
-    out[..4].copy_from_slice(&(body.len() as u32).to_le_bytes());
-    out.extend_from_slice(&body);
+    out[..4].copy_from_slice(&(len as u32).to_le_bytes());
     Ok(out)
 }
 
@@ -211,6 +222,17 @@ mod tests {
             read_frame::<_, ToWorker>(&mut r, MAX_FRAME),
             Err(FrameError::Closed)
         ));
+    }
+
+    #[test]
+    fn the_borrowed_run_encodes_like_the_owned_one() {
+        let args = vec![vec![1, 2, 3], vec![]];
+        let by_ref = ToWorkerRef::Run {
+            id: 7,
+            task: "crate::square",
+            args: &args,
+        };
+        assert_eq!(encode(&by_ref).unwrap(), encode(&sample()).unwrap());
     }
 
     #[test]

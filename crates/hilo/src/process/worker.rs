@@ -88,7 +88,8 @@ fn serve(parent: &OsString) -> Result<(), String> {
     loop {
         match read_frame::<_, ToWorker>(&mut reader, MAX_FRAME) {
             Ok(ToWorker::Run { id, task, args }) => {
-                let outcomes = args.iter().map(|a| run_task(&task, a)).collect();
+                let entry = registry::find(&task);
+                let outcomes = args.iter().map(|a| run_entry(entry, &task, a)).collect();
                 write_frame(&mut writer, &FromWorker::Done { id, outcomes })
                     .map_err(|e| e.to_string())?;
             }
@@ -175,7 +176,12 @@ fn apply_limits() -> Result<(), String> {
 
 /// Runs one registered task, catching its panic.
 fn run_task(name: &str, args: &[u8]) -> WireOutcome {
-    let Some(entry) = registry::find(name) else {
+    run_entry(registry::find(name), name, args)
+}
+
+/// Runs the task `entry` (looked up once for a whole chunk).
+fn run_entry(entry: Option<&registry::TaskEntry>, name: &str, args: &[u8]) -> WireOutcome {
+    let Some(entry) = entry else {
         return WireOutcome::UnknownTask(name.to_owned());
     };
     match catch_unwind(AssertUnwindSafe(|| entry.run(args))) {
