@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 
 use super::protocol::{
-    read_frame, write_frame, FrameError, FromWorker, ToWorker, ToWorkerRef, WireOutcome, MAX_FRAME,
+    decode_body, read_body, read_frame, write_frame, FrameError, FromWorker, FromWorkerIn,
+    ToWorker, ToWorkerRef, WireOutcomeIn, MAX_FRAME,
 };
 use super::registry::Call;
 use super::worker;
@@ -54,13 +55,13 @@ trait Job: Send + Sync {
     fn detach(&self);
     /// Completes the future from the worker's answer (one outcome per
     /// call) or from what happened to the worker.
-    fn finish(&self, outcome: Result<Vec<WireOutcome>, TaskError>);
+    fn finish(&self, outcome: Result<&[WireOutcomeIn<'_>], TaskError>);
     fn cancel_pending(&self);
 }
 
 /// Turns a run's outcomes into the future's value; the `usize` is how
 /// many calls the run had.
-type Convert<O> = fn(Result<Vec<WireOutcome>, TaskError>, usize) -> Result<O, TaskError>;
+type Convert<O> = fn(Result<&[WireOutcomeIn<'_>], TaskError>, usize) -> Result<O, TaskError>;
 
 /// One run's future (a call's, or a chunk's) and what cancelling it while
 /// it runs must kill.
@@ -122,7 +123,7 @@ impl<O: Send + 'static> Job for ProcCell<O> {
     fn detach(&self) {
         *lock(&self.running_on) = None;
     }
-    fn finish(&self, outcome: Result<Vec<WireOutcome>, TaskError>) {
+    fn finish(&self, outcome: Result<&[WireOutcomeIn<'_>], TaskError>) {
         self.inner
             .complete((self.convert)(outcome, self.args.len()));
     }
@@ -132,16 +133,20 @@ impl<O: Send + 'static> Job for ProcCell<O> {
 }
 
 /// One call's outcome as the caller sees it.
-fn from_wire<R: DeserializeOwned>(outcome: WireOutcome) -> Result<R, TaskError> {
+fn from_wire<R: DeserializeOwned>(outcome: &WireOutcomeIn<'_>) -> Result<R, TaskError> {
     match outcome {
-        WireOutcome::Value(bytes) => {
-            super::protocol::from_bytes(&bytes).map_err(|e| TaskError::Failed {
+        WireOutcomeIn::Value(bytes) => {
+            super::protocol::from_bytes(bytes).map_err(|e| TaskError::Failed {
                 message: format!("cannot decode the task's result: {e}"),
             })
         }
-        WireOutcome::Panicked(message) => Err(TaskError::Panicked { message }),
-        WireOutcome::UnknownTask(name) => Err(TaskError::UnknownTask { name }),
-        WireOutcome::Failed(message) => Err(TaskError::Failed { message }),
+        WireOutcomeIn::Panicked(message) => Err(TaskError::Panicked {
+            message: message.clone(),
+        }),
+        WireOutcomeIn::UnknownTask(name) => Err(TaskError::UnknownTask { name: name.clone() }),
+        WireOutcomeIn::Failed(message) => Err(TaskError::Failed {
+            message: message.clone(),
+        }),
     }
 }
 
@@ -158,24 +163,23 @@ fn every<R>(error: TaskError, n: usize) -> Vec<Result<R, TaskError>> {
 
 /// `submit`: one call, one value.
 fn convert_one<R: DeserializeOwned>(
-    outcome: Result<Vec<WireOutcome>, TaskError>,
+    outcome: Result<&[WireOutcomeIn<'_>], TaskError>,
     _calls: usize,
 ) -> Result<R, TaskError> {
-    let mut outcomes = outcome?;
-    match (outcomes.pop(), outcomes.len()) {
-        (Some(one), 0) => from_wire(one),
-        (_, n) => Err(miscount(n + 1, 1)),
+    match outcome? {
+        [one] => from_wire(one),
+        many => Err(miscount(many.len(), 1)),
     }
 }
 
 /// A chunk: one `Result` per call; a failure of the whole run (the worker
 /// died, timed out) is every call's result.
 fn convert_chunk<R: DeserializeOwned>(
-    outcome: Result<Vec<WireOutcome>, TaskError>,
+    outcome: Result<&[WireOutcomeIn<'_>], TaskError>,
     calls: usize,
 ) -> Result<Vec<Result<R, TaskError>>, TaskError> {
     Ok(match outcome {
-        Ok(outcomes) if outcomes.len() == calls => outcomes.into_iter().map(from_wire).collect(),
+        Ok(outcomes) if outcomes.len() == calls => outcomes.iter().map(from_wire).collect(),
         Ok(outcomes) => every(miscount(outcomes.len(), calls), calls),
         Err(e) => every(e, calls),
     })
@@ -271,6 +275,12 @@ impl Worker {
     fn read(&mut self, timeout: Option<Duration>) -> Result<FromWorker, FrameError> {
         self.reader.get_ref().set_read_timeout(timeout)?;
         read_frame(&mut self.reader, MAX_FRAME)
+    }
+
+    /// One frame's body, undecoded.
+    fn read_body(&mut self, timeout: Option<Duration>) -> Result<Vec<u8>, FrameError> {
+        self.reader.get_ref().set_read_timeout(timeout)?;
+        read_body(&mut self.reader, MAX_FRAME)
     }
 
     /// Kills the worker (if still alive) and reaps it; describes how it
@@ -386,8 +396,9 @@ impl Shared {
 
 /// What happened to one task on one worker.
 enum Ran {
-    /// The worker answered; it can take the next task.
-    Answered(Result<Vec<WireOutcome>, TaskError>),
+    /// The worker answered (the future is complete); it can take the
+    /// next task.
+    Answered,
     /// The worker is gone (died, timed out, cancelled): it was reaped.
     Lost(TaskError),
 }
@@ -411,16 +422,8 @@ fn run_on(worker: &mut Worker, job: &dyn Job, default_timeout: Option<Duration>)
                 after: timeout.unwrap_or_default(),
             });
         }
-        match worker.read(left) {
-            Ok(FromWorker::Done { id, outcomes }) if id == job.id() => {
-                return Ran::Answered(Ok(outcomes));
-            }
-            Ok(other) => {
-                let status = worker.kill_and_reap();
-                return Ran::Lost(TaskError::Failed {
-                    message: format!("the worker broke the protocol (sent {other:?}) and {status}"),
-                });
-            }
+        let body = match worker.read_body(left) {
+            Ok(body) => body,
             Err(FrameError::Io(e))
                 if matches!(
                     e.kind(),
@@ -432,14 +435,33 @@ fn run_on(worker: &mut Worker, job: &dyn Job, default_timeout: Option<Duration>)
             Err(FrameError::Closed | FrameError::Truncated | FrameError::Io(_)) => {
                 return Ran::Lost(worker.reap_dead());
             }
-            Err(e) => {
+            Err(e) => return bad_frame(worker, e),
+        };
+        match decode_body::<FromWorkerIn<'_>>(&body) {
+            Ok(FromWorkerIn::Done { id, outcomes }) if id == job.id() => {
+                // Detach first: once the future is complete, a cancel must
+                // not find this worker to kill.
+                job.detach();
+                job.finish(Ok(&outcomes));
+                return Ran::Answered;
+            }
+            Ok(other) => {
                 let status = worker.kill_and_reap();
                 return Ran::Lost(TaskError::Failed {
-                    message: format!("the worker sent a bad frame ({e}) and {status}"),
+                    message: format!("the worker broke the protocol (sent {other:?}) and {status}"),
                 });
             }
+            Err(e) => return bad_frame(worker, e),
         }
     }
+}
+
+/// A worker that sent something undecodable cannot be trusted: end it.
+fn bad_frame(worker: &mut Worker, e: FrameError) -> Ran {
+    let status = worker.kill_and_reap();
+    Ran::Lost(TaskError::Failed {
+        message: format!("the worker sent a bad frame ({e}) and {status}"),
+    })
 }
 
 /// One worker slot: keeps a worker alive and feeds it tasks.
@@ -461,11 +483,8 @@ fn supervise(shared: Arc<Shared>, slot: usize, mut worker: Option<Worker>) {
         if !job.start(w.pid) {
             continue; // cancelled while queued
         }
-        let ran = run_on(w, &*job, shared.config.timeout);
-        job.detach();
-        match ran {
-            Ran::Answered(outcome) => {
-                job.finish(outcome);
+        match run_on(w, &*job, shared.config.timeout) {
+            Ran::Answered => {
                 w.tasks_done += 1;
                 if shared
                     .config
@@ -479,6 +498,7 @@ fn supervise(shared: Arc<Shared>, slot: usize, mut worker: Option<Worker>) {
                 }
             }
             Ran::Lost(error) => {
+                job.detach();
                 job.finish(Err(error)); // no-op if cancel() already ended it
                 worker = None;
                 shared.set_pid(slot, None);

@@ -40,6 +40,47 @@ pub(crate) enum ToWorkerRef<'a> {
     },
 }
 
+/// `ToWorker` as the worker decodes it, borrowing from the frame.
+#[derive(Debug, Deserialize)]
+pub(crate) enum ToWorkerIn<'a> {
+    Run {
+        id: u64,
+        #[serde(borrow)]
+        task: &'a str,
+        #[serde(borrow)]
+        args: Vec<&'a [u8]>,
+    },
+    Exit,
+}
+
+/// `FromWorker` as the pool decodes it, borrowing from the frame. Only
+/// `Done` is expected here (the handshake reads the owned type); the other
+/// variants keep the layout identical.
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+pub(crate) enum FromWorkerIn<'a> {
+    Ready {
+        pid: u32,
+    },
+    SetupFailed {
+        reason: String,
+    },
+    Done {
+        id: u64,
+        #[serde(borrow)]
+        outcomes: Vec<WireOutcomeIn<'a>>,
+    },
+}
+
+/// `WireOutcome` borrowing its value from the frame.
+#[derive(Debug, Deserialize)]
+pub(crate) enum WireOutcomeIn<'a> {
+    Value(#[serde(borrow)] &'a [u8]),
+    Panicked(String),
+    UnknownTask(String),
+    Failed(String),
+}
+
 /// Worker → pool.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum FromWorker {
@@ -138,7 +179,7 @@ pub fn decode_frame<M: DeserializeOwned>(
     Ok((decode_body(body)?, 4 + len))
 }
 
-fn decode_body<M: DeserializeOwned>(body: &[u8]) -> Result<M, FrameError> {
+pub(crate) fn decode_body<'de, M: Deserialize<'de>>(body: &'de [u8]) -> Result<M, FrameError> {
     let (msg, rest) =
         postcard::take_from_bytes(body).map_err(|e| FrameError::Decode(e.to_string()))?;
     if !rest.is_empty() {
@@ -155,6 +196,12 @@ pub(crate) fn read_frame<R: Read, M: DeserializeOwned>(
     r: &mut R,
     max: usize,
 ) -> Result<M, FrameError> {
+    decode_body(&read_body(r, max)?)
+}
+
+/// Reads one frame from `r` and returns its body, to decode with borrowed
+/// types (no allocation per argument or value).
+pub(crate) fn read_body<R: Read>(r: &mut R, max: usize) -> Result<Vec<u8>, FrameError> {
     let mut head = [0u8; 4];
     let mut got = 0;
     while got < 4 {
@@ -175,7 +222,7 @@ pub(crate) fn read_frame<R: Read, M: DeserializeOwned>(
         io::ErrorKind::UnexpectedEof => FrameError::Truncated,
         _ => FrameError::Io(e),
     })?;
-    decode_body(&body)
+    Ok(body)
 }
 
 /// Serialises task arguments or a task's value.
@@ -233,6 +280,38 @@ mod tests {
             args: &args,
         };
         assert_eq!(encode(&by_ref).unwrap(), encode(&sample()).unwrap());
+    }
+
+    #[test]
+    fn the_borrowed_decoders_read_what_the_owned_types_wrote() {
+        let frame = encode(&sample()).unwrap();
+        match decode_body::<ToWorkerIn<'_>>(&frame[4..]).unwrap() {
+            ToWorkerIn::Run { id, task, args } => {
+                assert_eq!((id, task), (7, "crate::square"));
+                assert_eq!(args, vec![&[1u8, 2, 3][..], &[][..]]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let done = FromWorker::Done {
+            id: 9,
+            outcomes: vec![
+                WireOutcome::Value(vec![4, 5]),
+                WireOutcome::Panicked("p".into()),
+                WireOutcome::UnknownTask("u".into()),
+                WireOutcome::Failed("f".into()),
+            ],
+        };
+        let frame = encode(&done).unwrap();
+        match decode_body::<FromWorkerIn<'_>>(&frame[4..]).unwrap() {
+            FromWorkerIn::Done { id, outcomes } => {
+                assert_eq!(id, 9);
+                assert!(matches!(outcomes[0], WireOutcomeIn::Value(&[4, 5])));
+                assert!(matches!(&outcomes[1], WireOutcomeIn::Panicked(m) if m == "p"));
+                assert!(matches!(&outcomes[2], WireOutcomeIn::UnknownTask(m) if m == "u"));
+                assert!(matches!(&outcomes[3], WireOutcomeIn::Failed(m) if m == "f"));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -14,7 +14,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use rustix::process::{Resource, Rlimit, Signal};
 
-use super::protocol::{read_frame, write_frame, FromWorker, ToWorker, WireOutcome, MAX_FRAME};
+use super::protocol::{
+    decode_body, read_body, write_frame, FrameError, FromWorker, ToWorkerIn, WireOutcome, MAX_FRAME,
+};
 use super::registry;
 use crate::error::panic_message;
 
@@ -86,14 +88,19 @@ fn serve(parent: &OsString) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let mut reader = BufReader::new(&chan);
     loop {
-        match read_frame::<_, ToWorker>(&mut reader, MAX_FRAME) {
-            Ok(ToWorker::Run { id, task, args }) => {
-                let entry = registry::find(&task);
-                let outcomes = args.iter().map(|a| run_entry(entry, &task, a)).collect();
+        let body = match read_body(&mut reader, MAX_FRAME) {
+            Ok(body) => body,
+            Err(FrameError::Closed) => return Ok(()),
+            Err(e) => return Err(format!("bad message from the pool: {e}")),
+        };
+        match decode_body::<ToWorkerIn<'_>>(&body) {
+            Ok(ToWorkerIn::Run { id, task, args }) => {
+                let entry = registry::find(task);
+                let outcomes = args.iter().map(|a| run_entry(entry, task, a)).collect();
                 write_frame(&mut writer, &FromWorker::Done { id, outcomes })
                     .map_err(|e| e.to_string())?;
             }
-            Ok(ToWorker::Exit) | Err(super::protocol::FrameError::Closed) => return Ok(()),
+            Ok(ToWorkerIn::Exit) => return Ok(()),
             Err(e) => return Err(format!("bad message from the pool: {e}")),
         }
     }
