@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 
 use super::protocol::{
-    decode_body, read_body, read_frame, write_frame, FrameError, FromWorker, FromWorkerIn,
-    ToWorker, ToWorkerRef, WireOutcomeIn, MAX_FRAME,
+    decode_body, read_body, read_frame, spin_for_data, write_frame, FrameError, FromWorker,
+    FromWorkerIn, ToWorker, ToWorkerRef, WireOutcomeIn, MAX_FRAME,
 };
 use super::registry::Call;
 use super::worker;
@@ -214,6 +214,8 @@ struct Worker {
     reader: BufReader<UnixStream>,
     writer: UnixStream,
     tasks_done: usize,
+    /// The socket's read timeout as last set (a system call to change).
+    read_timeout: Option<Duration>,
 }
 
 impl Worker {
@@ -251,6 +253,7 @@ impl Worker {
             reader: BufReader::new(ours),
             writer,
             tasks_done: 0,
+            read_timeout: None,
         };
         match worker.read(Some(HANDSHAKE)) {
             Ok(FromWorker::Ready { .. }) => Ok(worker),
@@ -273,13 +276,27 @@ impl Worker {
     }
 
     fn read(&mut self, timeout: Option<Duration>) -> Result<FromWorker, FrameError> {
-        self.reader.get_ref().set_read_timeout(timeout)?;
+        self.set_read_timeout(timeout)?;
         read_frame(&mut self.reader, MAX_FRAME)
+    }
+
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        // A zero timeout means "none" to the socket; the caller checks its
+        // deadline before reading, so round a spent one up to 1 ns.
+        let timeout = timeout.map(|t| t.max(Duration::from_nanos(1)));
+        if timeout != self.read_timeout {
+            self.reader.get_ref().set_read_timeout(timeout)?;
+            self.read_timeout = timeout;
+        }
+        Ok(())
     }
 
     /// One frame's body, undecoded.
     fn read_body(&mut self, timeout: Option<Duration>) -> Result<Vec<u8>, FrameError> {
-        self.reader.get_ref().set_read_timeout(timeout)?;
+        if self.reader.buffer().is_empty() {
+            spin_for_data(self.reader.get_ref());
+        }
+        self.set_read_timeout(timeout)?;
         read_body(&mut self.reader, MAX_FRAME)
     }
 

@@ -15,7 +15,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use rustix::process::{Resource, Rlimit, Signal};
 
 use super::protocol::{
-    decode_body, read_body, write_frame, FrameError, FromWorker, ToWorkerIn, WireOutcome, MAX_FRAME,
+    decode_body, read_body, spin_for_data, write_frame, FrameError, FromWorker, ToWorkerIn,
+    WireOutcome, MAX_FRAME,
 };
 use super::registry;
 use crate::error::panic_message;
@@ -88,6 +89,9 @@ fn serve(parent: &OsString) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let mut reader = BufReader::new(&chan);
     loop {
+        if reader.buffer().is_empty() {
+            spin_for_data(&chan);
+        }
         let body = match read_body(&mut reader, MAX_FRAME) {
             Ok(body) => body,
             Err(FrameError::Closed) => return Ok(()),
