@@ -17,6 +17,10 @@
 //!   Cancelled
 //! ```
 //!
+//! One more edge exists for process pools only: Running → Pending, when a
+//! worker that had been sent the task (behind another one) died before
+//! starting it, and the task goes back to the queue.
+//!
 //! Every transition happens in one critical section of the slot's mutex, so
 //! each is atomic: `cancel()` racing `set_running()` has exactly one winner,
 //! and a callback or waiter registered concurrently with completion is either
@@ -229,6 +233,18 @@ impl<T> Inner<T> {
             State::Cancelled => true,
             State::Running | State::Finished => false,
         }
+    }
+
+    /// Running → Pending, for an executor that handed the task to a worker
+    /// which died before starting it: it will be queued again. False if
+    /// the future is no longer running (cancelled meanwhile).
+    pub(crate) fn unstart(&self) -> bool {
+        let mut slot = sync::lock(&self.slot);
+        if slot.state != State::Running {
+            return false;
+        }
+        slot.state = State::Pending;
+        true
     }
 
     /// Running → Cancelled, for an executor that has just stopped the

@@ -611,15 +611,44 @@ fn workers_get_extra_env_vars_and_nice() {
     assert_eq!(nice, (ours + 5).min(19));
 }
 
-fn a_queued_task_is_pending_until_a_worker_has_it_and_cancel_skips_it() {
+fn a_cancelled_task_that_waits_behind_another_never_returns_a_value() {
     let pool = pool(1);
     let busy = pool.submit(sleep_ms::call(300)).unwrap();
-    let queued = pool.submit(my_pid::call()).unwrap();
-    assert_eq!(queued.state(), hilo::State::Pending);
-    assert!(queued.cancel());
-    assert_eq!(busy.result(), Ok(300));
-    assert_eq!(queued.result(), Err(TaskError::Cancelled));
+    // Queued in the pool, or already sent to the busy worker (which holds
+    // the next task): either way it can be cancelled, and it is.
+    let next = pool.submit(my_pid::call()).unwrap();
+    assert!(matches!(
+        next.state(),
+        hilo::State::Pending | hilo::State::Running
+    ));
+    assert!(next.cancel());
+    assert_eq!(busy.result(), Ok(300), "the running task is left alone");
+    assert_eq!(next.result(), Err(TaskError::Cancelled));
     next_hundred_succeed(&pool);
+    assert_no_zombies();
+}
+
+fn tasks_held_by_a_worker_that_dies_run_on_the_next_one() {
+    let pool = pool(1);
+    let pid = pool.worker_pids()[0];
+    // The first task kills its worker; the second was sent to the same
+    // worker behind it and must run on the replacement, not fail.
+    let dies = pool.submit(exit_with::call(5)).unwrap();
+    let after: Vec<_> = (0..20u64)
+        .map(|i| pool.submit(square::call(i)).unwrap())
+        .collect();
+    assert_eq!(
+        dies.result(),
+        Err(TaskError::WorkerDied {
+            code: Some(5),
+            signal: None
+        })
+    );
+    for (i, f) in after.into_iter().enumerate() {
+        assert_eq!(f.result(), Ok((i * i) as u64));
+    }
+    assert!(!pool.worker_pids().contains(&pid));
+    assert_no_zombies();
 }
 
 fn a_result_of_the_wrong_type_is_a_clear_error() {
@@ -767,7 +796,8 @@ fn main() {
         a_worker_death_in_a_chunk_fails_that_chunk_only,
         the_initializer_runs_in_every_worker_before_tasks,
         workers_get_extra_env_vars_and_nice,
-        a_queued_task_is_pending_until_a_worker_has_it_and_cancel_skips_it,
+        a_cancelled_task_that_waits_behind_another_never_returns_a_value,
+        tasks_held_by_a_worker_that_dies_run_on_the_next_one,
         a_result_of_the_wrong_type_is_a_clear_error,
         zero_workers_is_a_build_error,
         a_program_without_init_gets_a_clear_error_quickly,

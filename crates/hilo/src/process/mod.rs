@@ -19,7 +19,12 @@
 //! `main`, notices the marker, takes the socket (stdin becomes `/dev/null`;
 //! stdout and stderr stay the user's), asks the kernel to kill it when the
 //! pool's process dies, applies the limits, runs the initializer, says
-//! `Ready`, then serves tasks one at a time:
+//! `Ready`, then serves tasks one at a time. Its supervisor keeps it
+//! holding two: the one it runs and the next, already sent, so the worker
+//! never waits for the pool between tasks (a task counts as running from
+//! the moment a worker holds it; cancelling one that waits behind another
+//! kills the worker the moment it gets to it, and tasks a dying worker held
+//! but never started go back to the queue):
 //!
 //! ```text
 //!  started ──Ready──▶ serving ──Exit / socket closed──▶ exits 0, reaped

@@ -49,10 +49,18 @@ trait Job: Send + Sync {
     /// One entry per call (one for `submit`, several for a chunk).
     fn args(&self) -> &[Vec<u8>];
     fn timeout(&self) -> Option<Duration>;
-    /// Pending → Running; false if cancelled meanwhile.
+    /// Pending → Running as it is sent to worker `pid`; false if it was
+    /// cancelled meanwhile (then it must not be sent).
     fn start(&self, pid: u32) -> bool;
-    /// The worker no longer runs it: cancel can no longer kill for it.
+    /// It is the oldest task its worker holds: the one running now. False
+    /// if it was cancelled while it waited in the worker: the supervisor
+    /// then kills the worker before the task gets anywhere.
+    fn promote(&self) -> bool;
+    /// The worker no longer holds it: cancel can no longer kill for it.
     fn detach(&self);
+    /// Running → Pending for a task a dead worker held but never started,
+    /// so it can be queued again; false if it was cancelled.
+    fn unstart(&self) -> bool;
     /// Completes the future from the worker's answer (one outcome per
     /// call) or from what happened to the worker.
     fn finish(&self, outcome: Result<&[WireOutcomeIn<'_>], TaskError>);
@@ -63,6 +71,17 @@ trait Job: Send + Sync {
 /// many calls the run had.
 type Convert<O> = fn(Result<&[WireOutcomeIn<'_>], TaskError>, usize) -> Result<O, TaskError>;
 
+/// Where a running task is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// In the pool's queue, or done.
+    Here,
+    /// Sent to worker `pid`, behind another task.
+    Waiting(u32),
+    /// The task worker `pid` is running.
+    Running(u32),
+}
+
 /// One run's future (a call's, or a chunk's) and what cancelling it while
 /// it runs must kill.
 struct ProcCell<O> {
@@ -72,9 +91,9 @@ struct ProcCell<O> {
     args: Vec<Vec<u8>>,
     timeout: Option<Duration>,
     convert: Convert<O>,
-    /// The worker running the task, while it does. Held while killing, so
-    /// a kill can never reach a worker that has moved on to another task.
-    running_on: Mutex<Option<u32>>,
+    /// Held while killing, so a kill can never reach a worker that has
+    /// moved on to another task.
+    place: Mutex<Place>,
 }
 
 impl<O: Send> Cell<O> for ProcCell<O> {
@@ -82,19 +101,23 @@ impl<O: Send> Cell<O> for ProcCell<O> {
         &self.inner
     }
 
-    /// Pending: as for threads. Running: kill the worker, and the future is
-    /// cancelled (the supervisor reaps and replaces the worker).
+    /// Pending: as for threads. Running: the future is cancelled and the
+    /// task killed with its worker — at once if the worker is running it,
+    /// or the moment the worker gets to it if it waits behind another task
+    /// (which is left to finish). The supervisor reaps and replaces the
+    /// worker.
     fn cancel(&self) -> bool {
         if self.inner.cancel() {
             return true;
         }
-        let running_on = lock(&self.running_on);
-        match *running_on {
-            Some(pid) => {
+        let place = lock(&self.place);
+        match *place {
+            Place::Running(pid) => {
                 kill(pid);
                 self.inner.cancel_running()
             }
-            None => false,
+            Place::Waiting(_) => self.inner.cancel_running(),
+            Place::Here => false,
         }
     }
 }
@@ -113,15 +136,26 @@ impl<O: Send + 'static> Job for ProcCell<O> {
         self.timeout
     }
     fn start(&self, pid: u32) -> bool {
-        let mut running_on = lock(&self.running_on);
+        let mut place = lock(&self.place);
         if !self.inner.set_running() {
             return false;
         }
-        *running_on = Some(pid);
+        *place = Place::Waiting(pid);
         true
     }
+    fn promote(&self) -> bool {
+        let mut place = lock(&self.place);
+        if let Place::Waiting(pid) = *place {
+            *place = Place::Running(pid);
+        }
+        self.inner.state() == crate::State::Running
+    }
     fn detach(&self) {
-        *lock(&self.running_on) = None;
+        *lock(&self.place) = Place::Here;
+    }
+    fn unstart(&self) -> bool {
+        *lock(&self.place) = Place::Here;
+        self.inner.unstart()
     }
     fn finish(&self, outcome: Result<&[WireOutcomeIn<'_>], TaskError>) {
         self.inner
@@ -313,15 +347,13 @@ impl Worker {
     /// Reaps a worker whose connection broke and reports how it ended. If
     /// it is somehow still alive, kill it first.
     fn reap_dead(&mut self) -> TaskError {
-        let status = match self.child.try_wait() {
-            Ok(Some(status)) => Ok(status),
-            _ => {
-                // The connection broke but the process lives on (it closed
-                // the socket): it cannot serve, so end it.
-                let _ = self.child.kill();
-                self.child.wait()
-            }
-        };
+        // The socket closes while the process exits, a moment before it can
+        // be reaped: give it a second to finish dying before deciding it
+        // lives on (it closed the socket but kept running) and ending it.
+        if !exited_within(self.pid, Duration::from_secs(1)) {
+            let _ = self.child.kill();
+        }
+        let status = self.child.wait();
         match status {
             Ok(s) => TaskError::WorkerDied {
                 code: s.code(),
@@ -378,6 +410,8 @@ fn describe(status: std::process::ExitStatus) -> String {
 struct Queue {
     jobs: VecDeque<Arc<dyn Job>>,
     closed: bool,
+    /// `terminate` was called: tasks of killed workers are not run again.
+    terminated: bool,
 }
 
 struct Shared {
@@ -406,126 +440,250 @@ impl Shared {
         }
     }
 
+    /// The next job if one is queued now.
+    fn try_next_job(&self) -> Option<Arc<dyn Job>> {
+        lock(&self.queue).jobs.pop_front()
+    }
+
     fn set_pid(&self, slot: usize, pid: Option<u32>) {
         lock(&self.pids)[slot] = pid;
     }
 }
 
-/// What happened to one task on one worker.
-enum Ran {
-    /// The worker answered (the future is complete); it can take the
-    /// next task.
-    Answered,
-    /// The worker is gone (died, timed out, cancelled): it was reaped.
-    Lost(TaskError),
+/// How many tasks a worker holds at most: the one it runs and the next,
+/// already sent, so it never waits for the pool between tasks.
+const PIPELINE: usize = 2;
+
+/// One worker slot's state, owned by its supervisor thread.
+struct Slot {
+    shared: Arc<Shared>,
+    index: usize,
+    worker: Option<Worker>,
+    /// Tasks sent to the worker, oldest (the running one) first.
+    held: VecDeque<Arc<dyn Job>>,
+    /// When the oldest held task became the running one.
+    head_since: Instant,
 }
 
-fn run_on(worker: &mut Worker, job: &dyn Job, default_timeout: Option<Duration>) -> Ran {
-    let msg = ToWorkerRef::Run {
-        id: job.id(),
-        task: job.name(),
-        args: job.args(),
-    };
-    if write_frame(&mut worker.writer, &msg).is_err() {
-        return Ran::Lost(worker.reap_dead());
-    }
-    let timeout = job.timeout().or(default_timeout);
-    let deadline = timeout.map(|t| Instant::now() + t);
-    loop {
-        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        if left == Some(Duration::ZERO) {
-            worker.kill_and_reap();
-            return Ran::Lost(TaskError::TimedOut {
-                after: timeout.unwrap_or_default(),
-            });
+impl Slot {
+    /// Sends tasks until the worker holds `PIPELINE` (or its
+    /// `max_tasks_per_child` allowance). Blocks for work only when it holds
+    /// none; false once the queue is closed and drained and nothing is held.
+    fn fill(&mut self) -> bool {
+        while self.held.len() < PIPELINE && self.room_in_worker() {
+            let job = if self.held.is_empty() {
+                match self.shared.next_job() {
+                    Some(job) => job,
+                    None => return false,
+                }
+            } else {
+                match self.shared.try_next_job() {
+                    Some(job) => job,
+                    None => break,
+                }
+            };
+            self.send(job);
         }
-        let body = match worker.read_body(left) {
-            Ok(body) => body,
-            Err(FrameError::Io(e))
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                continue; // the deadline check above decides
-            }
-            Err(FrameError::Closed | FrameError::Truncated | FrameError::Io(_)) => {
-                return Ran::Lost(worker.reap_dead());
-            }
-            Err(e) => return bad_frame(worker, e),
-        };
-        match decode_body::<FromWorkerIn<'_>>(&body) {
-            Ok(FromWorkerIn::Done { id, outcomes }) if id == job.id() => {
-                // Detach first: once the future is complete, a cancel must
-                // not find this worker to kill.
-                job.detach();
-                job.finish(Ok(&outcomes));
-                return Ran::Answered;
-            }
-            Ok(other) => {
-                let status = worker.kill_and_reap();
-                return Ran::Lost(TaskError::Failed {
-                    message: format!("the worker broke the protocol (sent {other:?}) and {status}"),
-                });
-            }
-            Err(e) => return bad_frame(worker, e),
-        }
+        true
     }
-}
 
-/// A worker that sent something undecodable cannot be trusted: end it.
-fn bad_frame(worker: &mut Worker, e: FrameError) -> Ran {
-    let status = worker.kill_and_reap();
-    Ran::Lost(TaskError::Failed {
-        message: format!("the worker sent a bad frame ({e}) and {status}"),
-    })
-}
+    fn room_in_worker(&self) -> bool {
+        let done = self.worker.as_ref().map_or(0, |w| w.tasks_done);
+        self.shared
+            .config
+            .max_tasks_per_child
+            .is_none_or(|max| done + self.held.len() < max)
+    }
 
-/// One worker slot: keeps a worker alive and feeds it tasks.
-fn supervise(shared: Arc<Shared>, slot: usize, mut worker: Option<Worker>) {
-    while let Some(job) = shared.next_job() {
-        if worker.is_none() {
-            match Worker::spawn(&shared.config) {
+    fn send(&mut self, job: Arc<dyn Job>) {
+        if self.worker.is_none() {
+            match Worker::spawn(&self.shared.config) {
                 Ok(w) => {
-                    shared.set_pid(slot, Some(w.pid));
-                    worker = Some(w);
+                    self.shared.set_pid(self.index, Some(w.pid));
+                    self.worker = Some(w);
                 }
                 Err(reason) => {
                     job.finish(Err(TaskError::Broken { reason }));
-                    continue;
+                    return;
                 }
             }
         }
-        let Some(w) = worker.as_mut() else { continue };
+        let Some(w) = self.worker.as_mut() else {
+            return;
+        };
         if !job.start(w.pid) {
-            continue; // cancelled while queued
+            return; // cancelled while queued
         }
-        match run_on(w, &*job, shared.config.timeout) {
-            Ran::Answered => {
-                w.tasks_done += 1;
-                if shared
-                    .config
-                    .max_tasks_per_child
-                    .is_some_and(|max| w.tasks_done >= max)
-                {
-                    if let Some(w) = worker.take() {
-                        w.retire();
-                    }
-                    shared.set_pid(slot, None);
-                }
+        let msg = ToWorkerRef::Run {
+            id: job.id(),
+            task: job.name(),
+            args: job.args(),
+        };
+        if write_frame(&mut w.writer, &msg).is_err() {
+            // The worker is gone: this task never reached it; the one it
+            // was running (if any) learns how it died.
+            let died = w.reap_dead();
+            self.requeue(vec![job]);
+            self.lose_worker(Some(died));
+            return;
+        }
+        self.held.push_back(job);
+        if self.held.len() == 1 {
+            self.promote_head();
+        }
+    }
+
+    /// Makes the oldest held task the running one. One cancelled while it
+    /// waited in the worker is killed with the worker right away.
+    fn promote_head(&mut self) {
+        let Some(head) = self.held.front() else {
+            return;
+        };
+        self.head_since = Instant::now();
+        if !head.promote() {
+            if let Some(w) = self.worker.as_mut() {
+                w.kill_and_reap();
             }
-            Ran::Lost(error) => {
-                job.detach();
-                job.finish(Err(error)); // no-op if cancel() already ended it
-                worker = None;
-                shared.set_pid(slot, None);
+            self.lose_worker(None);
+        }
+    }
+
+    /// Waits for the running task's answer, its timeout or its worker's
+    /// death, and completes its future.
+    fn await_head(&mut self) {
+        let (Some(head), Some(w)) = (self.held.front().cloned(), self.worker.as_mut()) else {
+            return;
+        };
+        let timeout = head.timeout().or(self.shared.config.timeout);
+        let deadline = timeout.map(|t| self.head_since + t);
+        loop {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left == Some(Duration::ZERO) {
+                w.kill_and_reap();
+                let after = timeout.unwrap_or_default();
+                self.lose_worker(Some(TaskError::TimedOut { after }));
+                return;
+            }
+            let body = match w.read_body(left) {
+                Ok(body) => body,
+                Err(FrameError::Io(e))
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    continue; // the deadline check above decides
+                }
+                Err(FrameError::Closed | FrameError::Truncated | FrameError::Io(_)) => {
+                    let died = w.reap_dead();
+                    self.lose_worker(Some(died));
+                    return;
+                }
+                Err(e) => return self.bad_frame(e.to_string()),
+            };
+            match decode_body::<FromWorkerIn<'_>>(&body) {
+                Ok(FromWorkerIn::Done { id, outcomes }) if id == head.id() => {
+                    // Detach first: once the future is complete, a cancel
+                    // must not find this worker to kill.
+                    head.detach();
+                    head.finish(Ok(&outcomes));
+                    self.held.pop_front();
+                    w.tasks_done += 1;
+                    self.after_answer();
+                    return;
+                }
+                Ok(other) => return self.bad_frame(format!("it sent {other:?}")),
+                Err(e) => return self.bad_frame(e.to_string()),
             }
         }
     }
-    if let Some(w) = worker {
+
+    /// After an answer: retire a worker that has done its share, or start
+    /// timing the next held task.
+    fn after_answer(&mut self) {
+        let done = self.worker.as_ref().map_or(0, |w| w.tasks_done);
+        let retire = self
+            .shared
+            .config
+            .max_tasks_per_child
+            .is_some_and(|max| done >= max);
+        if retire && self.held.is_empty() {
+            if let Some(w) = self.worker.take() {
+                w.retire();
+            }
+            self.shared.set_pid(self.index, None);
+        } else {
+            self.promote_head();
+        }
+    }
+
+    /// A worker that sent something undecodable cannot be trusted: end it.
+    fn bad_frame(&mut self, why: String) {
+        let status = self.worker.as_mut().map(Worker::kill_and_reap);
+        let error = TaskError::Failed {
+            message: format!(
+                "the worker broke the protocol ({why}) and {}",
+                status.unwrap_or_default()
+            ),
+        };
+        self.lose_worker(Some(error));
+    }
+
+    /// The worker is gone (reaped by the caller): the running task gets
+    /// `error` (if any), the tasks it held but never started are queued
+    /// again, and the next task will start a new worker.
+    fn lose_worker(&mut self, error: Option<TaskError>) {
+        let mut held: Vec<_> = self.held.drain(..).collect();
+        if !held.is_empty() {
+            let head = held.remove(0);
+            head.detach();
+            // A no-op if cancel() already ended it.
+            head.finish(Err(error.unwrap_or(TaskError::WorkerDied {
+                code: None,
+                signal: None,
+            })));
+        }
+        self.requeue(held);
+        self.worker = None;
+        self.shared.set_pid(self.index, None);
+    }
+
+    /// Puts tasks a worker held but never started back at the front of the
+    /// queue, in order; after `terminate` they fail instead.
+    fn requeue(&self, jobs: Vec<Arc<dyn Job>>) {
+        let mut q = lock(&self.shared.queue);
+        for job in jobs.into_iter().rev() {
+            if q.terminated {
+                job.detach();
+                job.finish(Err(TaskError::WorkerDied {
+                    code: None,
+                    signal: Some(9),
+                }));
+            } else if job.unstart() {
+                q.jobs.push_front(job);
+            }
+        }
+        drop(q);
+        self.shared.work.notify_all();
+    }
+}
+
+/// One worker slot: keeps a worker alive and feeds it tasks.
+fn supervise(shared: Arc<Shared>, index: usize, worker: Option<Worker>) {
+    let mut slot = Slot {
+        shared,
+        index,
+        worker,
+        held: VecDeque::new(),
+        head_since: Instant::now(),
+    };
+    while slot.fill() {
+        slot.await_head();
+    }
+    if let Some(w) = slot.worker.take() {
         w.retire();
     }
-    shared.set_pid(slot, None);
+    slot.shared.set_pid(slot.index, None);
 }
 
 /// A pool of worker processes running tasks registered with
@@ -700,7 +858,7 @@ impl ProcessPool {
             args,
             timeout,
             convert,
-            running_on: Mutex::new(None),
+            place: Mutex::new(Place::Here),
         });
         let future = Future::from_cell(Arc::clone(&cell) as Arc<dyn Cell<O>>);
         let mut q = lock(&self.shared.queue);
@@ -751,6 +909,7 @@ impl ProcessPool {
     /// pool.terminate();
     /// ```
     pub fn terminate(&self) {
+        lock(&self.shared.queue).terminated = true;
         self.shutdown(Shutdown {
             wait: false,
             cancel_pending: true,
@@ -928,6 +1087,7 @@ impl ProcessPoolBuilder {
             queue: Mutex::new(Queue {
                 jobs: VecDeque::new(),
                 closed: false,
+                terminated: false,
             }),
             work: Condvar::new(),
             pids: Mutex::new(vec![None; max_workers]),
