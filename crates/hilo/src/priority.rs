@@ -82,7 +82,7 @@ struct Shared<E, J, O> {
 /// executor it can own and share between threads, such as
 /// `Arc<ThreadPool>`.
 ///
-/// Jobs of different closures need one type: box them as [`BoxJob`].
+/// Jobs of different closures need one type: box them as [`BoxJob`](crate::BoxJob).
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
