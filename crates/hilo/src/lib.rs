@@ -1,7 +1,7 @@
 //! # hilo — `concurrent.futures` done right
 //!
-//! One [`Future`] handle and one [`Executor`] interface over threads (and,
-//! later, processes and many machines), with the fixes Python's
+//! One [`Future`] handle and one [`Executor`] interface over threads and
+//! processes ([`process::ProcessPool`]; many machines later), with the fixes Python's
 //! `concurrent.futures` never made: a lazy, bounded [`map`](crate::map()),
 //! errors as values, cooperative [`StopToken`]s, priorities, retries and
 //! progress.
