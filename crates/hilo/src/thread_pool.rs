@@ -23,6 +23,7 @@ use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
 use std::thread::{self, JoinHandle};
 
 use crossbeam_channel::{Receiver, Sender};
+use crossbeam_utils::CachePadded;
 
 use crate::error::{panic_message, BuildError, SubmitError, TaskError};
 use crate::executor::Executor;
@@ -135,7 +136,10 @@ struct Shared {
     /// `None` once the pool takes no more tasks. Submitters hold the read
     /// lock while sending, so after `shutdown` takes the write lock no task
     /// can slip into a queue whose workers are leaving.
-    sender: RwLock<Option<Sender<JobRef>>>,
+    ///
+    /// Padded to a cache line of its own: only submitters write it, and
+    /// workers read the fields around it for every job.
+    sender: CachePadded<RwLock<Option<Sender<JobRef>>>>,
     receiver: Receiver<JobRef>,
     max_workers: usize,
     name_prefix: String,
@@ -729,7 +733,7 @@ impl ThreadPoolBuilder {
         let (tx, rx) = crossbeam_channel::unbounded();
         ThreadPool {
             shared: Arc::new(Shared {
-                sender: RwLock::new(Some(tx)),
+                sender: CachePadded::new(RwLock::new(Some(tx))),
                 receiver: rx,
                 max_workers,
                 name_prefix,
