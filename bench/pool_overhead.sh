@@ -16,6 +16,8 @@
 set -euo pipefail
 export LC_ALL=C
 
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 TASKS="${TASKS:-1000000}"
@@ -30,25 +32,9 @@ TARGET_RAYON=1.0
 TARGET_THREADPOOL=0.8
 TARGET_CPU=1.8
 
-section() { printf '\n== %s ==\n' "$*"; }
-
-# field OUTPUT NAME KEY: the value of KEY=... on the line starting with NAME.
-field() {
-  awk -v name="$2" -v key="$3" '
-    $1 == name {
-      for (i = 2; i <= NF; i++) {
-        p = index($i, "=")
-        if (p > 0 && substr($i, 1, p - 1) == key) { print substr($i, p + 1); exit }
-      }
-    }' <<<"$1"
-}
-
 section "setup"
 echo "cores online: $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo unknown)"
-echo "rustc: $(rustc --version 2>/dev/null || echo unknown)"
-echo "building hilo-bench-pool-overhead (release)..."
-cargo build --release --quiet -p hilo-bench-pool-overhead
-bin="${CARGO_TARGET_DIR:-target}/release/hilo-bench-pool-overhead"
+build_bench hilo-bench-pool-overhead
 
 section "Rust: $TASKS no-op tasks x $RUNS runs per contender, CPU-bound workload"
 if ! rust_out="$("$bin" --tasks "$TASKS" --runs "$RUNS")"; then
@@ -59,8 +45,7 @@ printf '%s\n' "$rust_out"
 
 section "Python: $PY_TASKS no-op tasks x $PY_RUNS runs, ThreadPoolExecutor(max_workers=2)"
 py_out=""
-if command -v python3 >/dev/null 2>&1; then
-  echo "python3: $(python3 -c 'import platform; print(platform.python_implementation(), platform.python_version())')"
+if have_python; then
   if ! py_out="$(python3 - "$PY_TASKS" "$PY_RUNS" <<'PY'
 import statistics
 import sys
@@ -117,12 +102,7 @@ fi
 cpu1=$(field "$rust_out" cpu_primes_1_worker median_s)
 cpu2=$(field "$rust_out" cpu_primes_2_workers median_s)
 speedup=$(field "$rust_out" cpu_speedup value)
-for v in hilo pipelined hmap rayon tpool cpu1 cpu2 speedup; do
-  if [ -z "${!v}" ]; then
-    echo "error: no value for $v in the Rust benchmark's output" >&2
-    exit 1
-  fi
-done
+require_values Rust hilo pipelined hmap rayon tpool cpu1 cpu2 speedup
 
 section "tasks/s (median of runs, 2 workers)"
 row() { printf '  %-52s %14s\n' "$1" "$2"; }
@@ -135,34 +115,18 @@ row "Python ThreadPoolExecutor ($PY_TASKS tasks)" "${python:-skipped}"
 printf '  %-52s %14s\n' "CPU primes, hilo 1 worker / 2 workers (s)" "$cpu1 / $cpu2"
 
 section "ratios"
-below=0
-printf '  %-44s %9s %9s  %s\n' "ratio" "value" "target" "status"
-# ratio LABEL VALUE TARGET: prints one row; counts the rows below target.
-ratio() {
-  local status
-  status=$(awk -v v="$2" -v t="$3" 'BEGIN { print (v + 0 >= t + 0) ? "ok" : "BELOW TARGET" }')
-  printf '  %-44s %8.2fx %8sx  %s\n' "$1" "$2" ">=$3" "$status"
-  if [ "$status" != ok ]; then below=$((below + 1)); fi
-}
-div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
+ratios_begin 44
 if [ -n "$python" ]; then
-  ratio "hilo vs Python ThreadPoolExecutor" "$(div "$hilo" "$python")" "$TARGET_PYTHON"
+  ratio "hilo vs Python ThreadPoolExecutor" "$(div "$hilo" "$python")" ">=" "$TARGET_PYTHON"
 else
-  printf '  %-44s %9s %8sx  %s\n' "hilo vs Python ThreadPoolExecutor" "-" ">=$TARGET_PYTHON" "skipped (no python3)"
+  ratio_skipped "hilo vs Python ThreadPoolExecutor" ">=$TARGET_PYTHON"
 fi
-ratio "hilo vs rayon::spawn + channel" "$(div "$hilo" "$rayon")" "$TARGET_RAYON"
-ratio "hilo vs threadpool crate + channel" "$(div "$hilo" "$tpool")" "$TARGET_THREADPOOL"
-ratio "CPU speedup, hilo 2 workers over 1" "$speedup" "$TARGET_CPU"
+ratio "hilo vs rayon::spawn + channel" "$(div "$hilo" "$rayon")" ">=" "$TARGET_RAYON"
+ratio "hilo vs threadpool crate + channel" "$(div "$hilo" "$tpool")" ">=" "$TARGET_THREADPOOL"
+ratio "CPU speedup, hilo 2 workers over 1" "$speedup" ">=" "$TARGET_CPU"
 echo
 echo "  for information (no target):"
-printf '  %-44s %8.2fx\n' "hilo pipelined vs rayon::spawn + channel" "$(div "$pipelined" "$rayon")"
-printf '  %-44s %8.2fx\n' "hilo pipelined vs threadpool crate + channel" "$(div "$pipelined" "$tpool")"
-printf '  %-44s %8.2fx\n' "hilo map (default window) vs hilo submit-all" "$(div "$hmap" "$hilo")"
-
-if [ "$below" -gt 0 ]; then
-  echo
-  echo "$below ratio(s) below target."
-  if [ "$STRICT" = 1 ]; then
-    exit 3
-  fi
-fi
+ratio_info "hilo pipelined vs rayon::spawn + channel" "$(div "$pipelined" "$rayon")"
+ratio_info "hilo pipelined vs threadpool crate + channel" "$(div "$pipelined" "$tpool")"
+ratio_info "hilo map (default window) vs hilo submit-all" "$(div "$hmap" "$hilo")"
+ratios_end

@@ -21,6 +21,8 @@
 set -euo pipefail
 export LC_ALL=C
 
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 ROUND_TRIPS="${ROUND_TRIPS:-20000}"
@@ -39,28 +41,12 @@ TARGET_MAP=5
 TARGET_FIRST_RESULT=1.0
 TARGET_CPU=1.8
 
-section() { printf '\n== %s ==\n' "$*"; }
-
-# field OUTPUT NAME KEY: the value of KEY=... on the line starting with NAME.
-field() {
-  awk -v name="$2" -v key="$3" '
-    $1 == name {
-      for (i = 2; i <= NF; i++) {
-        p = index($i, "=")
-        if (p > 0 && substr($i, 1, p - 1) == key) { print substr($i, p + 1); exit }
-      }
-    }' <<<"$1"
-}
-
 section "setup"
 echo "cores online: $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo unknown)"
 if [ -r /proc/loadavg ]; then
   echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi
-echo "rustc: $(rustc --version 2>/dev/null || echo unknown)"
-echo "building hilo-bench-process-pool (release)..."
-cargo build --release --quiet -p hilo-bench-process-pool
-bin="${CARGO_TARGET_DIR:-target}/release/hilo-bench-process-pool"
+build_bench hilo-bench-process-pool
 
 section "Rust: hilo ProcessPool, 2 workers, $RUNS runs (CPU part $CPU_RUNS runs)"
 if ! rust_out="$("$bin" --round-trips "$ROUND_TRIPS" --map-items "$MAP_ITEMS" \
@@ -72,8 +58,7 @@ printf '%s\n' "$rust_out"
 
 section "Python: ProcessPoolExecutor(max_workers=2), $PY_RUNS runs"
 py_out=""
-if command -v python3 >/dev/null 2>&1; then
-  echo "python3: $(python3 -c 'import platform; print(platform.python_implementation(), platform.python_version())')"
+if have_python; then
   # The script goes to a file rather than stdin, so that start methods that
   # import the main module in the workers (spawn, forkserver) work too.
   py_script="$(mktemp)"
@@ -194,24 +179,14 @@ cpu_seq=$(field "$rust_out" cpu_primes_sequential median_s)
 cpu_pool=$(field "$rust_out" cpu_primes_process_pool median_s)
 cpu_primes=$(field "$rust_out" cpu_primes_process_pool primes)
 speedup=$(field "$rust_out" cpu_speedup value)
-for v in hilo_trips hilo_map hilo_first cpu_seq cpu_pool cpu_primes speedup; do
-  if [ -z "${!v}" ]; then
-    echo "error: no value for $v in the Rust benchmark's output" >&2
-    exit 1
-  fi
-done
+require_values Rust hilo_trips hilo_map hilo_first cpu_seq cpu_pool cpu_primes speedup
 py_trips="" py_map="" py_first="" py_method=""
 if [ -n "$py_out" ]; then
   py_trips=$(field "$py_out" python_round_trips tasks_per_s)
   py_map=$(field "$py_out" python_map items_per_s)
   py_first=$(field "$py_out" python_first_result median_s)
   py_method=$(field "$py_out" python_first_result start_method)
-  for v in py_trips py_map py_first; do
-    if [ -z "${!v}" ]; then
-      echo "error: no value for $v in the Python benchmark's output" >&2
-      exit 1
-    fi
-  done
+  require_values Python py_trips py_map py_first
 fi
 
 section "results (median of runs, 2 worker processes)"
@@ -225,31 +200,15 @@ printf '  %-60s %14s\n' "CPU primes below $CPU_BELOW: alone / ProcessPool (s)" "
 printf '  %-60s %14s\n' "primes counted (both ways, checked)" "$cpu_primes"
 
 section "ratios"
-below=0
-printf '  %-48s %9s %9s  %s\n' "ratio" "value" "target" "status"
-# ratio LABEL VALUE OP TARGET: prints one row (OP is >= or <=); counts the
-# rows that miss their target.
-ratio() {
-  local status
-  status=$(awk -v v="$2" -v op="$3" -v t="$4" 'BEGIN {
-    ok = (op == ">=") ? (v + 0 >= t + 0) : (v + 0 <= t + 0)
-    print ok ? "ok" : "BELOW TARGET"
-  }')
-  printf '  %-48s %8.2fx %8sx  %s\n' "$1" "$2" "$3$4" "$status"
-  if [ "$status" != ok ]; then below=$((below + 1)); fi
-}
-skipped() {
-  printf '  %-48s %9s %8sx  %s\n' "$1" "-" "$2" "skipped (no python3)"
-}
-div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
+ratios_begin 48
 if [ -n "$py_out" ]; then
   ratio "round trips, hilo vs Python (tasks/s)" "$(div "$hilo_trips" "$py_trips")" ">=" "$TARGET_ROUND_TRIPS"
   ratio "chunked map, hilo vs Python (items/s)" "$(div "$hilo_map" "$py_map")" ">=" "$TARGET_MAP"
   ratio "first result, hilo / Python time (lower wins)" "$(div "$hilo_first" "$py_first")" "<=" "$TARGET_FIRST_RESULT"
 else
-  skipped "round trips, hilo vs Python (tasks/s)" ">=$TARGET_ROUND_TRIPS"
-  skipped "chunked map, hilo vs Python (items/s)" ">=$TARGET_MAP"
-  skipped "first result, hilo / Python time (lower wins)" "<=$TARGET_FIRST_RESULT"
+  ratio_skipped "round trips, hilo vs Python (tasks/s)" ">=$TARGET_ROUND_TRIPS"
+  ratio_skipped "chunked map, hilo vs Python (items/s)" ">=$TARGET_MAP"
+  ratio_skipped "first result, hilo / Python time (lower wins)" "<=$TARGET_FIRST_RESULT"
 fi
 ratio "CPU speedup, ProcessPool (2 workers) over alone" "$speedup" ">=" "$TARGET_CPU"
 
@@ -257,10 +216,4 @@ if [ -r /proc/loadavg ]; then
   echo
   echo "load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi
-if [ "$below" -gt 0 ]; then
-  echo
-  echo "$below ratio(s) below target."
-  if [ "$STRICT" = 1 ]; then
-    exit 3
-  fi
-fi
+ratios_end

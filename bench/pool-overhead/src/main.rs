@@ -19,6 +19,11 @@ use std::collections::VecDeque;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use hilo_bench_util::{
+    count_primes, main_with, print_rows, ranges, report, report_speedup, sieve_count, sum_results,
+    to_usize, Args, Columns, Rate, Row, Tally,
+};
+
 /// Worker threads of every pool in the overhead part.
 const WORKERS: usize = 2;
 /// Futures in flight in the pipelined hilo variant.
@@ -46,18 +51,6 @@ struct Options {
     only: Option<Vec<String>>,
 }
 
-fn parse_number(flag: &str, value: Option<String>) -> Result<u64, String> {
-    let value = value.ok_or_else(|| format!("{flag} needs a value"))?;
-    let n: u64 = value
-        .replace('_', "")
-        .parse()
-        .map_err(|_| format!("{flag}: not a whole number: {value:?}"))?;
-    if n == 0 {
-        return Err(format!("{flag} must be at least 1"));
-    }
-    Ok(n)
-}
-
 fn parse_args() -> Result<Option<Options>, String> {
     let mut opts = Options {
         tasks: 1_000_000,
@@ -68,21 +61,16 @@ fn parse_args() -> Result<Option<Options>, String> {
         cpu: true,
         only: None,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) => (f.to_owned(), Some(v.to_owned())),
-            None => (arg.clone(), None),
-        };
-        let mut value = || inline.clone().or_else(|| args.next());
+    let mut args = Args::from_env();
+    while let Some(flag) = args.next_flag() {
         match flag.as_str() {
-            "--tasks" => opts.tasks = parse_number(&flag, value())?,
-            "--runs" => opts.runs = to_usize(parse_number(&flag, value())?),
-            "--cpu-below" => opts.cpu_below = parse_number(&flag, value())?,
-            "--cpu-chunks" => opts.cpu_chunks = parse_number(&flag, value())?,
-            "--cpu-runs" => opts.cpu_runs = to_usize(parse_number(&flag, value())?),
+            "--tasks" => opts.tasks = args.number()?,
+            "--runs" => opts.runs = args.count()?,
+            "--cpu-below" => opts.cpu_below = args.number()?,
+            "--cpu-chunks" => opts.cpu_chunks = args.number()?,
+            "--cpu-runs" => opts.cpu_runs = args.count()?,
             "--only" => {
-                let names = value().ok_or("--only needs a value")?;
+                let names = args.value()?;
                 let names: Vec<String> = names.split(',').map(str::to_owned).collect();
                 if let Some(bad) = names
                     .iter()
@@ -94,50 +82,26 @@ fn parse_args() -> Result<Option<Options>, String> {
             }
             "--no-cpu" => opts.cpu = false,
             "-h" | "--help" => return Ok(None),
-            _ => return Err(format!("unknown argument {arg:?}")),
+            _ => return Err(args.unknown()),
         }
     }
     Ok(Some(opts))
 }
 
-fn to_usize(n: u64) -> usize {
-    usize::try_from(n).unwrap_or(usize::MAX)
-}
-
 /// What one timed run saw.
 struct Run {
     elapsed: Duration,
-    count: u64,
-    sum: u64,
+    tally: Tally,
 }
 
-/// Sums `n` results as they are collected, so that every contender does the
-/// same bookkeeping.
-#[derive(Default)]
-struct Tally {
-    count: u64,
-    sum: u64,
-}
-
-impl Tally {
-    fn add(&mut self, v: u64) {
-        self.count += 1;
-        self.sum = self.sum.wrapping_add(v);
-    }
-
-    fn finish(self, start: Instant) -> Run {
+impl Run {
+    /// Stops the clock started at `start` on the results in `tally`.
+    fn stop(start: Instant, tally: Tally) -> Self {
         Run {
             elapsed: start.elapsed(),
-            count: self.count,
-            sum: self.sum,
+            tally,
         }
     }
-}
-
-fn expected_sum(n: u64) -> u64 {
-    // 0 + 1 + ... + (n - 1), exact in u128, then wrapped like the tallies.
-    let n = u128::from(n);
-    (n * (n - 1) / 2) as u64
 }
 
 fn hilo_pool(workers: usize) -> Result<hilo::ThreadPool, String> {
@@ -175,7 +139,7 @@ fn hilo_submit_all(n: u64) -> Result<Run, String> {
                 .map_err(|e| format!("hilo: task failed: {e}"))?,
         );
     }
-    let run = tally.finish(start);
+    let run = Run::stop(start, tally);
     drop(pool);
     Ok(run)
 }
@@ -208,7 +172,7 @@ fn hilo_pipelined(n: u64) -> Result<Run, String> {
                 .map_err(|e| format!("hilo: task failed: {e}"))?,
         );
     }
-    let run = tally.finish(start);
+    let run = Run::stop(start, tally);
     drop(pool);
     Ok(run)
 }
@@ -221,7 +185,7 @@ fn hilo_map(n: u64) -> Result<Run, String> {
     for r in pool.map(0..n, |i| i) {
         tally.add(r.map_err(|e| format!("hilo: map item failed: {e}"))?);
     }
-    let run = tally.finish(start);
+    let run = Run::stop(start, tally);
     drop(pool);
     Ok(run)
 }
@@ -254,7 +218,7 @@ fn spawn_and_collect(
             Err(_) => break, // every sender gone: results were lost
         }
     }
-    Ok(tally.finish(start))
+    Ok(Run::stop(start, tally))
 }
 
 /// `rayon::ThreadPool::spawn`, each task sending its result down a
@@ -325,32 +289,6 @@ const CONTENDERS: &[Contender] = &[
     },
 ];
 
-/// Median (upper median for an even count) and best of some durations.
-fn median_and_best(times: &[Duration]) -> (Duration, Duration) {
-    let mut sorted = times.to_vec();
-    sorted.sort();
-    (sorted[sorted.len() / 2], sorted[0])
-}
-
-fn secs(d: Duration) -> f64 {
-    d.as_secs_f64()
-}
-
-fn join_secs(times: &[Duration]) -> String {
-    times
-        .iter()
-        .map(|t| format!("{:.4}", secs(*t)))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-struct Row {
-    label: String,
-    median: Duration,
-    best: Duration,
-    rate: Option<f64>,
-}
-
 fn overhead(opts: &Options) -> Result<Vec<Row>, String> {
     let chosen: Vec<&Contender> = CONTENDERS
         .iter()
@@ -364,84 +302,25 @@ fn overhead(opts: &Options) -> Result<Vec<Row>, String> {
     for _ in 0..opts.runs {
         for (c, slot) in chosen.iter().zip(times.iter_mut()) {
             let n = (opts.tasks / c.divisor).max(1);
-            let want_sum = expected_sum(n);
             let run = (c.run)(n)?;
-            if run.count != n || run.sum != want_sum {
-                return Err(format!(
-                    "{}: results lost or wrong: got {} results summing to {}, \
-                     expected {n} summing to {want_sum}",
-                    c.name, run.count, run.sum
-                ));
-            }
+            run.tally.check(c.name, n)?;
             slot.push(run.elapsed);
         }
     }
-    let mut rows = Vec::new();
-    for (c, t) in chosen.iter().zip(&times) {
-        let n = (opts.tasks / c.divisor).max(1);
-        let (median, best) = median_and_best(t);
-        let rate = n as f64 / secs(median);
-        println!(
-            "{} tasks={n} workers={WORKERS} runs={} median_s={:.4} best_s={:.4} \
-             tasks_per_s={rate:.0} runs_s={}",
-            c.name,
-            opts.runs,
-            secs(median),
-            secs(best),
-            join_secs(t),
-        );
-        rows.push(Row {
-            label: c.label.to_owned(),
-            median,
-            best,
-            rate: Some(rate),
-        });
-    }
+    let rows = chosen
+        .iter()
+        .zip(&times)
+        .map(|(c, t)| {
+            let n = (opts.tasks / c.divisor).max(1);
+            let fields = format!("tasks={n} workers={WORKERS}");
+            let rate = Rate {
+                key: "tasks_per_s",
+                items: n,
+            };
+            report(c.name, &fields, t, Some(rate)).row(c.label)
+        })
+        .collect();
     Ok(rows)
-}
-
-fn is_prime(n: u64) -> bool {
-    if n < 4 {
-        return n >= 2;
-    }
-    if n % 2 == 0 {
-        return false;
-    }
-    let mut d = 3;
-    while d * d <= n {
-        if n % d == 0 {
-            return false;
-        }
-        d += 2;
-    }
-    true
-}
-
-/// Primes in `lo..hi`, by trial division (slow on purpose: the workload).
-fn count_primes(lo: u64, hi: u64) -> u64 {
-    (lo..hi).filter(|&n| is_prime(n)).count() as u64
-}
-
-/// Primes below `n` by a sieve: the reference the workload is checked with.
-fn sieve_count(n: u64) -> u64 {
-    let n = to_usize(n);
-    if n < 3 {
-        return 0;
-    }
-    let mut composite = vec![false; n];
-    let mut count = 0;
-    for i in 2..n {
-        if composite[i] {
-            continue;
-        }
-        count += 1;
-        let mut j = i * i;
-        while j < n {
-            composite[j] = true;
-            j += i;
-        }
-    }
-    count
 }
 
 /// One CPU run: `chunks` tasks over `0..below` on a fresh `workers`-thread
@@ -449,26 +328,17 @@ fn sieve_count(n: u64) -> u64 {
 fn cpu_run(workers: usize, below: u64, chunks: u64) -> Result<(Duration, u64), String> {
     let pool = hilo_pool(workers)?;
     let start = Instant::now();
-    let futures = (0..chunks)
-        .map(|c| {
-            let lo = below * c / chunks;
-            let hi = below * (c + 1) / chunks;
-            pool.submit(move || count_primes(lo, hi))
-        })
+    let futures = ranges(below, chunks)
+        .map(|(lo, hi)| pool.submit(move || count_primes(lo, hi)))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("hilo: submit failed: {e}"))?;
-    let mut primes = 0;
-    for fut in futures {
-        primes += fut
-            .result()
-            .map_err(|e| format!("hilo: task failed: {e}"))?;
-    }
+    let primes = sum_results(futures.into_iter().map(hilo::Future::result))?;
     let elapsed = start.elapsed();
     drop(pool);
     Ok((elapsed, primes))
 }
 
-fn cpu(opts: &Options) -> Result<Vec<Row>, String> {
+fn cpu(opts: &Options) -> Result<(Vec<Row>, f64), String> {
     let want = sieve_count(opts.cpu_below);
     let configs = [(1usize, "cpu_primes_1_worker"), (2, "cpu_primes_2_workers")];
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); configs.len()];
@@ -484,96 +354,58 @@ fn cpu(opts: &Options) -> Result<Vec<Row>, String> {
             slot.push(elapsed);
         }
     }
-    let mut rows = Vec::new();
-    let mut medians = Vec::new();
-    for (&(workers, name), t) in configs.iter().zip(&times) {
-        let (median, best) = median_and_best(t);
-        println!(
-            "{name} workers={workers} below={} chunks={} primes={want} runs={} \
-             median_s={:.4} best_s={:.4} runs_s={}",
-            opts.cpu_below,
-            opts.cpu_chunks,
-            opts.cpu_runs,
-            secs(median),
-            secs(best),
-            join_secs(t),
-        );
-        medians.push(median);
-        rows.push(Row {
-            label: format!(
+    let rows: Vec<Row> = configs
+        .iter()
+        .zip(&times)
+        .map(|(&(workers, name), t)| {
+            let fields = format!(
+                "workers={workers} below={} chunks={} primes={want}",
+                opts.cpu_below, opts.cpu_chunks
+            );
+            let label = format!(
                 "hilo CPU: primes below {} in {} chunks, {workers} worker{}",
                 opts.cpu_below,
                 opts.cpu_chunks,
                 if workers == 1 { "" } else { "s" }
-            ),
-            median,
-            best,
-            rate: None,
-        });
-    }
-    let speedup = secs(medians[0]) / secs(medians[1]);
-    println!("cpu_speedup value={speedup:.3}");
-    Ok(rows)
+            );
+            report(name, &fields, t, None).row(label)
+        })
+        .collect();
+    let speedup = report_speedup(rows[0].median, rows[1].median);
+    Ok((rows, speedup))
 }
+
+/// The table's columns: tasks/s and nanoseconds per task.
+const COLUMNS: Columns = Columns {
+    label: "contender",
+    label_width: 55,
+    rate: "tasks/s",
+    rate_width: 12,
+    per_item: "ns/task",
+    per_item_width: 8,
+    per_item_units: 1e9,
+    per_item_decimals: 0,
+};
 
 fn print_table(rows: &[Row], tasks: u64, cpu_speedup: Option<f64>) {
     println!();
     println!("Rust contenders ({WORKERS} workers unless noted, {tasks} no-op tasks per run, median of runs)");
-    println!(
-        "  {:<55} {:>9} {:>9} {:>12} {:>8}",
-        "contender", "median s", "best s", "tasks/s", "ns/task"
-    );
-    for r in rows {
-        let (rate, per_task) = match r.rate {
-            Some(rate) => (format!("{rate:.0}"), format!("{:.0}", 1e9 / rate)),
-            None => ("-".to_owned(), "-".to_owned()),
-        };
-        println!(
-            "  {:<55} {:>9.4} {:>9.4} {:>12} {:>8}",
-            r.label,
-            secs(r.median),
-            secs(r.best),
-            rate,
-            per_task
-        );
-    }
+    print_rows(rows, &COLUMNS);
     if let Some(s) = cpu_speedup {
         println!("  CPU speedup, 2 workers over 1: {s:.2}x");
     }
 }
 
 fn main() -> ExitCode {
-    let opts = match parse_args() {
-        Ok(Some(opts)) => opts,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
+    main_with(USAGE, parse_args, |opts| {
+        let mut rows = overhead(&opts)?;
+        let mut speedup = None;
+        if opts.cpu {
+            let (cpu_rows, s) = cpu(&opts)?;
+            rows.extend(cpu_rows);
+            speedup = Some(s);
         }
-        Err(e) => {
-            eprintln!("error: {e}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    let mut rows = match overhead(&opts) {
-        Ok(rows) => rows,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let mut speedup = None;
-    if opts.cpu {
-        match cpu(&opts) {
-            Ok(cpu_rows) => {
-                speedup = Some(secs(cpu_rows[0].median) / secs(cpu_rows[1].median));
-                rows.extend(cpu_rows);
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
-    print_table(&rows, opts.tasks, speedup);
-    ExitCode::SUCCESS
+        print_table(&rows, opts.tasks, speedup);
+        Ok(())
+    })
 }

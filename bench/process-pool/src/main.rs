@@ -28,6 +28,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use hilo::process::ProcessPool;
+use hilo_bench_util::{
+    main_with, print_rows, ranges, report, report_speedup, sieve_count, sum_results, to_usize,
+    Args, Columns, Rate, Row, Tally,
+};
 
 /// Worker processes of every pool.
 const WORKERS: usize = 2;
@@ -65,24 +69,7 @@ fn pause(ms: u64) -> u64 {
 /// Primes in `lo..hi`, by trial division (slow on purpose: the workload).
 #[hilo::task]
 fn count_primes(lo: u64, hi: u64) -> u64 {
-    (lo..hi).filter(|&n| is_prime(n)).count() as u64
-}
-
-fn is_prime(n: u64) -> bool {
-    if n < 4 {
-        return n >= 2;
-    }
-    if n % 2 == 0 {
-        return false;
-    }
-    let mut d = 3;
-    while d * d <= n {
-        if n % d == 0 {
-            return false;
-        }
-        d += 2;
-    }
-    true
+    hilo_bench_util::count_primes(lo, hi)
 }
 
 struct Options {
@@ -96,18 +83,6 @@ struct Options {
     cpu: bool,
 }
 
-fn parse_number(flag: &str, value: Option<String>) -> Result<u64, String> {
-    let value = value.ok_or_else(|| format!("{flag} needs a value"))?;
-    let n: u64 = value
-        .replace('_', "")
-        .parse()
-        .map_err(|_| format!("{flag}: not a whole number: {value:?}"))?;
-    if n == 0 {
-        return Err(format!("{flag} must be at least 1"));
-    }
-    Ok(n)
-}
-
 fn parse_args() -> Result<Option<Options>, String> {
     let mut opts = Options {
         round_trips: 20_000,
@@ -119,64 +94,22 @@ fn parse_args() -> Result<Option<Options>, String> {
         cpu_runs: 5,
         cpu: true,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) => (f.to_owned(), Some(v.to_owned())),
-            None => (arg.clone(), None),
-        };
-        let mut value = || inline.clone().or_else(|| args.next());
+    let mut args = Args::from_env();
+    while let Some(flag) = args.next_flag() {
         match flag.as_str() {
-            "--round-trips" => opts.round_trips = parse_number(&flag, value())?,
-            "--map-items" => opts.map_items = parse_number(&flag, value())?,
-            "--chunk-size" => opts.chunk_size = parse_number(&flag, value())?,
-            "--runs" => opts.runs = to_usize(parse_number(&flag, value())?),
-            "--cpu-below" => opts.cpu_below = parse_number(&flag, value())?,
-            "--cpu-chunks" => opts.cpu_chunks = parse_number(&flag, value())?,
-            "--cpu-runs" => opts.cpu_runs = to_usize(parse_number(&flag, value())?),
+            "--round-trips" => opts.round_trips = args.number()?,
+            "--map-items" => opts.map_items = args.number()?,
+            "--chunk-size" => opts.chunk_size = args.number()?,
+            "--runs" => opts.runs = args.count()?,
+            "--cpu-below" => opts.cpu_below = args.number()?,
+            "--cpu-chunks" => opts.cpu_chunks = args.number()?,
+            "--cpu-runs" => opts.cpu_runs = args.count()?,
             "--no-cpu" => opts.cpu = false,
             "-h" | "--help" => return Ok(None),
-            _ => return Err(format!("unknown argument {arg:?}")),
+            _ => return Err(args.unknown()),
         }
     }
     Ok(Some(opts))
-}
-
-fn to_usize(n: u64) -> usize {
-    usize::try_from(n).unwrap_or(usize::MAX)
-}
-
-/// Counts and sums results as they are collected.
-#[derive(Default)]
-struct Tally {
-    count: u64,
-    sum: u64,
-}
-
-impl Tally {
-    fn add(&mut self, v: u64) {
-        self.count += 1;
-        self.sum = self.sum.wrapping_add(v);
-    }
-
-    /// Checks that exactly `0..n` came back (by count and sum).
-    fn check(&self, who: &str, n: u64) -> Result<(), String> {
-        let want_sum = expected_sum(n);
-        if self.count != n || self.sum != want_sum {
-            return Err(format!(
-                "{who}: results lost or wrong: got {} results summing to {}, \
-                 expected {n} summing to {want_sum}",
-                self.count, self.sum
-            ));
-        }
-        Ok(())
-    }
-}
-
-fn expected_sum(n: u64) -> u64 {
-    // 0 + 1 + ... + (n - 1), exact in u128, then wrapped like the tallies.
-    let n = u128::from(n);
-    (n * (n - 1) / 2) as u64
 }
 
 fn build_pool() -> Result<ProcessPool, String> {
@@ -263,18 +196,10 @@ fn first_result() -> Result<Duration, String> {
     Ok(elapsed)
 }
 
-/// Splits `0..below` into `chunks` ranges.
-fn ranges(below: u64, chunks: u64) -> Vec<(u64, u64)> {
-    (0..chunks)
-        .map(|c| (below * c / chunks, below * (c + 1) / chunks))
-        .collect()
-}
-
 /// The CPU workload in this process, one chunk after the other.
 fn cpu_sequential(below: u64, chunks: u64) -> (Duration, u64) {
     let start = Instant::now();
     let primes = ranges(below, chunks)
-        .into_iter()
         .map(|(lo, hi)| count_primes(lo, hi))
         .sum();
     (start.elapsed(), primes)
@@ -285,69 +210,13 @@ fn cpu_pool(below: u64, chunks: u64) -> Result<(Duration, u64), String> {
     let pool = warm_pool()?;
     let start = Instant::now();
     let futures = ranges(below, chunks)
-        .into_iter()
         .map(|(lo, hi)| pool.submit(count_primes::call(lo, hi)))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("hilo: submit failed: {e}"))?;
-    let mut primes = 0;
-    for fut in futures {
-        primes += fut
-            .result()
-            .map_err(|e| format!("hilo: task failed: {e}"))?;
-    }
+    let primes = sum_results(futures.into_iter().map(hilo::Future::result))?;
     let elapsed = start.elapsed();
     drop(pool);
     Ok((elapsed, primes))
-}
-
-/// Primes below `n` by a sieve: the reference the workload is checked with.
-fn sieve_count(n: u64) -> u64 {
-    let n = to_usize(n);
-    if n < 3 {
-        return 0;
-    }
-    let mut composite = vec![false; n];
-    let mut count = 0;
-    for i in 2..n {
-        if composite[i] {
-            continue;
-        }
-        count += 1;
-        let mut j = i.saturating_mul(i);
-        while j < n {
-            composite[j] = true;
-            j += i;
-        }
-    }
-    count
-}
-
-/// Median (upper median for an even count) and best of some durations.
-fn median_and_best(times: &[Duration]) -> (Duration, Duration) {
-    let mut sorted = times.to_vec();
-    sorted.sort();
-    (sorted[sorted.len() / 2], sorted[0])
-}
-
-fn secs(d: Duration) -> f64 {
-    d.as_secs_f64()
-}
-
-fn join_secs(times: &[Duration]) -> String {
-    times
-        .iter()
-        .map(|t| format!("{:.4}", secs(*t)))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-struct Row {
-    label: String,
-    median: Duration,
-    best: Duration,
-    /// Items (tasks or mapped items) per second at the median, if a rate
-    /// means something for this row.
-    rate: Option<f64>,
 }
 
 fn pool_measurements(opts: &Options) -> Result<Vec<Row>, String> {
@@ -359,66 +228,38 @@ fn pool_measurements(opts: &Options) -> Result<Vec<Row>, String> {
         maps.push(chunked_map(opts.map_items, opts.chunk_size)?);
         firsts.push(first_result()?);
     }
-    let mut rows = Vec::new();
-
-    let (median, best) = median_and_best(&trips);
-    let rate = opts.round_trips as f64 / secs(median);
-    println!(
-        "hilo_round_trips tasks={} workers={WORKERS} runs={} median_s={:.4} best_s={:.4} \
-         tasks_per_s={rate:.0} runs_s={}",
-        opts.round_trips,
-        opts.runs,
-        secs(median),
-        secs(best),
-        join_secs(&trips),
+    let trips_fields = format!("tasks={} workers={WORKERS}", opts.round_trips);
+    let trips_rate = Rate {
+        key: "tasks_per_s",
+        items: opts.round_trips,
+    };
+    let trips_label = format!(
+        "round trips: {} no-op tasks, submit all, result() each",
+        opts.round_trips
     );
-    rows.push(Row {
-        label: format!(
-            "round trips: {} no-op tasks, submit all, result() each",
-            opts.round_trips
-        ),
-        median,
-        best,
-        rate: Some(rate),
-    });
-
-    let (median, best) = median_and_best(&maps);
-    let rate = opts.map_items as f64 / secs(median);
-    println!(
-        "hilo_map_chunked items={} chunk_size={} workers={WORKERS} runs={} median_s={:.4} \
-         best_s={:.4} items_per_s={rate:.0} runs_s={}",
-        opts.map_items,
-        opts.chunk_size,
-        opts.runs,
-        secs(median),
-        secs(best),
-        join_secs(&maps),
+    let maps_fields = format!(
+        "items={} chunk_size={} workers={WORKERS}",
+        opts.map_items, opts.chunk_size
     );
-    rows.push(Row {
-        label: format!(
-            "map_chunked: {} no-op items, chunks of {}",
-            opts.map_items, opts.chunk_size
-        ),
-        median,
-        best,
-        rate: Some(rate),
-    });
-
-    let (median, best) = median_and_best(&firsts);
-    println!(
-        "hilo_first_result workers={WORKERS} runs={} median_s={:.4} best_s={:.4} runs_s={}",
-        opts.runs,
-        secs(median),
-        secs(best),
-        join_secs(&firsts),
+    let maps_rate = Rate {
+        key: "items_per_s",
+        items: opts.map_items,
+    };
+    let maps_label = format!(
+        "map_chunked: {} no-op items, chunks of {}",
+        opts.map_items, opts.chunk_size
     );
-    rows.push(Row {
-        label: "first result: build pool, submit one no-op, result()".to_owned(),
-        median,
-        best,
-        rate: None,
-    });
-    Ok(rows)
+    Ok(vec![
+        report("hilo_round_trips", &trips_fields, &trips, Some(trips_rate)).row(trips_label),
+        report("hilo_map_chunked", &maps_fields, &maps, Some(maps_rate)).row(maps_label),
+        report(
+            "hilo_first_result",
+            &format!("workers={WORKERS}"),
+            &firsts,
+            None,
+        )
+        .row("first result: build pool, submit one no-op, result()"),
+    ])
 }
 
 fn cpu(opts: &Options) -> Result<(Vec<Row>, f64), String> {
@@ -453,9 +294,7 @@ fn cpu(opts: &Options) -> Result<(Vec<Row>, f64), String> {
             }
         }
     }
-    let mut rows = Vec::new();
-    let mut medians = Vec::new();
-    for (name, workers, label, times) in [
+    let rows: Vec<Row> = [
         ("cpu_primes_sequential", 1, "this process alone", &seq_times),
         (
             "cpu_primes_process_pool",
@@ -463,55 +302,40 @@ fn cpu(opts: &Options) -> Result<(Vec<Row>, f64), String> {
             "ProcessPool, 2 workers",
             &pool_times,
         ),
-    ] {
-        let (median, best) = median_and_best(times);
-        println!(
-            "{name} workers={workers} below={} chunks={} primes={want} runs={} \
-             median_s={:.4} best_s={:.4} runs_s={}",
-            opts.cpu_below,
-            opts.cpu_chunks,
-            opts.cpu_runs,
-            secs(median),
-            secs(best),
-            join_secs(times),
+    ]
+    .into_iter()
+    .map(|(name, workers, label, times)| {
+        let fields = format!(
+            "workers={workers} below={} chunks={} primes={want}",
+            opts.cpu_below, opts.cpu_chunks
         );
-        medians.push(median);
-        rows.push(Row {
-            label: format!(
-                "CPU: primes below {} ({} chunks), {label}",
-                opts.cpu_below, opts.cpu_chunks
-            ),
-            median,
-            best,
-            rate: None,
-        });
-    }
-    let speedup = secs(medians[0]) / secs(medians[1]);
-    println!("cpu_speedup value={speedup:.3}");
+        let label = format!(
+            "CPU: primes below {} ({} chunks), {label}",
+            opts.cpu_below, opts.cpu_chunks
+        );
+        report(name, &fields, times, None).row(label)
+    })
+    .collect();
+    let speedup = report_speedup(rows[0].median, rows[1].median);
     Ok((rows, speedup))
 }
+
+/// The table's columns: items/s and microseconds per item.
+const COLUMNS: Columns = Columns {
+    label: "measurement",
+    label_width: 64,
+    rate: "items/s",
+    rate_width: 10,
+    per_item: "us/item",
+    per_item_width: 9,
+    per_item_units: 1e6,
+    per_item_decimals: 2,
+};
 
 fn print_table(rows: &[Row], speedup: Option<f64>) {
     println!();
     println!("hilo ProcessPool ({WORKERS} worker processes, median of runs)");
-    println!(
-        "  {:<64} {:>9} {:>9} {:>10} {:>9}",
-        "measurement", "median s", "best s", "items/s", "us/item"
-    );
-    for r in rows {
-        let (rate, per_item) = match r.rate {
-            Some(rate) => (format!("{rate:.0}"), format!("{:.2}", 1e6 / rate)),
-            None => ("-".to_owned(), "-".to_owned()),
-        };
-        println!(
-            "  {:<64} {:>9.4} {:>9.4} {:>10} {:>9}",
-            r.label,
-            secs(r.median),
-            secs(r.best),
-            rate,
-            per_item
-        );
-    }
+    print_rows(rows, &COLUMNS);
     if let Some(s) = speedup {
         println!(
             "  CPU speedup, ProcessPool with {WORKERS} workers over this process alone: {s:.2}x"
@@ -523,37 +347,15 @@ fn main() -> ExitCode {
     // Worker processes are this program started again: they serve tasks
     // here and never return.
     hilo::init();
-    let opts = match parse_args() {
-        Ok(Some(opts)) => opts,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
+    main_with(USAGE, parse_args, |opts| {
+        let mut rows = pool_measurements(&opts)?;
+        let mut speedup = None;
+        if opts.cpu {
+            let (cpu_rows, s) = cpu(&opts)?;
+            rows.extend(cpu_rows);
+            speedup = Some(s);
         }
-        Err(e) => {
-            eprintln!("error: {e}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    let mut rows = match pool_measurements(&opts) {
-        Ok(rows) => rows,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let mut speedup = None;
-    if opts.cpu {
-        match cpu(&opts) {
-            Ok((cpu_rows, s)) => {
-                rows.extend(cpu_rows);
-                speedup = Some(s);
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
-    print_table(&rows, speedup);
-    ExitCode::SUCCESS
+        print_table(&rows, speedup);
+        Ok(())
+    })
 }

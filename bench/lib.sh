@@ -1,0 +1,89 @@
+# shellcheck shell=bash
+# Functions shared by the bench scripts (pool_overhead.sh, process_pool.sh).
+# Sourced, not run: `source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"`. The
+# scripts set their own shell options (set -euo pipefail).
+
+# section TITLE...: a blank line, then "== TITLE ==".
+section() { printf '\n== %s ==\n' "$*"; }
+
+# field OUTPUT NAME KEY: the value of KEY=... on the line starting with NAME.
+field() {
+  awk -v name="$2" -v key="$3" '
+    $1 == name {
+      for (i = 2; i <= NF; i++) {
+        p = index($i, "=")
+        if (p > 0 && substr($i, 1, p - 1) == key) { print substr($i, p + 1); exit }
+      }
+    }' <<<"$1"
+}
+
+# build_bench PACKAGE: prints the rustc version, builds PACKAGE in release
+# mode and sets bin to the path of its binary.
+build_bench() {
+  echo "rustc: $(rustc --version 2>/dev/null || echo unknown)"
+  echo "building $1 (release)..."
+  cargo build --release --quiet -p "$1"
+  bin="${CARGO_TARGET_DIR:-target}/release/$1"
+}
+
+# have_python: whether python3 is on the PATH; if so, prints its version.
+have_python() {
+  command -v python3 >/dev/null 2>&1 || return 1
+  echo "python3: $(python3 -c 'import platform; print(platform.python_implementation(), platform.python_version())')"
+}
+
+# require_values WHAT VAR...: exits with status 1 unless every VAR is
+# non-empty (WHAT names the benchmark whose output they came from).
+require_values() {
+  local what="$1" v
+  shift
+  for v in "$@"; do
+    if [ -z "${!v}" ]; then
+      echo "error: no value for $v in the $what benchmark's output" >&2
+      exit 1
+    fi
+  done
+}
+
+# div A B: A / B with 4 decimals.
+div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
+
+# ratios_begin WIDTH: prints the header of the ratio table, whose label
+# column is WIDTH wide, and resets the count of rows that miss their target.
+ratios_begin() {
+  ratio_width="$1"
+  below=0
+  printf "  %-${ratio_width}s %9s %9s  %s\n" "ratio" "value" "target" "status"
+}
+
+# ratio LABEL VALUE OP TARGET: prints one row (OP is >= or <=); counts the
+# rows that miss their target.
+ratio() {
+  local status
+  status=$(awk -v v="$2" -v op="$3" -v t="$4" 'BEGIN {
+    ok = (op == ">=") ? (v + 0 >= t + 0) : (v + 0 <= t + 0)
+    print ok ? "ok" : "BELOW TARGET"
+  }')
+  printf "  %-${ratio_width}s %8.2fx %8sx  %s\n" "$1" "$2" "$3$4" "$status"
+  if [ "$status" != ok ]; then below=$((below + 1)); fi
+}
+
+# ratio_skipped LABEL OPTARGET: a row whose Python side did not run.
+ratio_skipped() {
+  printf "  %-${ratio_width}s %9s %8sx  %s\n" "$1" "-" "$2" "skipped (no python3)"
+}
+
+# ratio_info LABEL VALUE: a row with no target.
+ratio_info() { printf "  %-${ratio_width}s %8.2fx\n" "$1" "$2"; }
+
+# ratios_end: says how many rows missed their target; with STRICT=1, exits
+# with status 3 if any did.
+ratios_end() {
+  if [ "$below" -gt 0 ]; then
+    echo
+    echo "$below ratio(s) below target."
+    if [ "${STRICT:-0}" = 1 ]; then
+      exit 3
+    fi
+  fi
+}

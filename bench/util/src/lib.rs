@@ -1,0 +1,450 @@
+//! What the bench programs (`hilo-bench-pool-overhead`,
+//! `hilo-bench-process-pool`) share: their command-line parsing, the check
+//! that every no-op result came back, medians and the output format (one
+//! machine-readable `name key=value ...` line per measurement, then a table),
+//! and the CPU-bound workload (counting primes by trial division, checked
+//! against a sieve).
+
+use std::fmt::Display;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Runs a bench program: parses its options with `parse`, then `run`s it.
+///
+/// `--help` (`parse` returns `Ok(None)`) prints `usage` and exits 0; a bad
+/// option prints the error and `usage` and exits 2; a failed run prints the
+/// error and exits 1.
+pub fn main_with<O>(
+    usage: &str,
+    parse: impl FnOnce() -> Result<Option<O>, String>,
+    run: impl FnOnce(O) -> Result<(), String>,
+) -> ExitCode {
+    let opts = match parse() {
+        Ok(Some(opts)) => opts,
+        Ok(None) => {
+            println!("{usage}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("error: {e}\n\n{usage}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Command-line arguments read as flags, each with its value either inline
+/// (`--flag=value`) or in the next argument (`--flag value`).
+pub struct Args {
+    args: std::vec::IntoIter<String>,
+    /// The current argument as given, for error messages.
+    arg: String,
+    /// The current flag (the argument up to any `=`).
+    flag: String,
+    /// The current argument's inline value, until taken.
+    inline: Option<String>,
+}
+
+impl Args {
+    /// The program's arguments, without the program name.
+    pub fn from_env() -> Self {
+        Self::new(std::env::args().skip(1))
+    }
+
+    /// These arguments (without a program name).
+    pub fn new(args: impl IntoIterator<Item = String>) -> Self {
+        Self {
+            args: args.into_iter().collect::<Vec<_>>().into_iter(),
+            arg: String::new(),
+            flag: String::new(),
+            inline: None,
+        }
+    }
+
+    /// Moves to the next argument and returns its flag (the part before any
+    /// `=`), or `None` when the arguments are used up.
+    pub fn next_flag(&mut self) -> Option<String> {
+        let arg = self.args.next()?;
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) => (f.to_owned(), Some(v.to_owned())),
+            None => (arg.clone(), None),
+        };
+        self.arg = arg;
+        self.flag = flag.clone();
+        self.inline = inline;
+        Some(flag)
+    }
+
+    /// The current flag's value: its inline one, or else the next argument.
+    pub fn value(&mut self) -> Result<String, String> {
+        self.inline
+            .take()
+            .or_else(|| self.args.next())
+            .ok_or_else(|| format!("{} needs a value", self.flag))
+    }
+
+    /// The current flag's value as a whole number of at least 1.
+    pub fn number(&mut self) -> Result<u64, String> {
+        let value = self.value()?;
+        parse_number(&self.flag, &value)
+    }
+
+    /// The current flag's value as a count (a whole number of at least 1).
+    pub fn count(&mut self) -> Result<usize, String> {
+        self.number().map(to_usize)
+    }
+
+    /// The error for an argument that is not a known flag.
+    pub fn unknown(&self) -> String {
+        format!("unknown argument {:?}", self.arg)
+    }
+}
+
+/// Parses `value`, given to `flag`, as a whole number of at least 1
+/// (underscores allowed: `1_000_000`).
+pub fn parse_number(flag: &str, value: &str) -> Result<u64, String> {
+    let n: u64 = value
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("{flag}: not a whole number: {value:?}"))?;
+    if n == 0 {
+        return Err(format!("{flag} must be at least 1"));
+    }
+    Ok(n)
+}
+
+/// `n` as a `usize`, saturating.
+pub fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// Counts and sums results as they are collected, so that every contender
+/// does the same bookkeeping.
+#[derive(Debug, Default)]
+pub struct Tally {
+    count: u64,
+    sum: u64,
+}
+
+impl Tally {
+    /// Counts one result and adds it to the (wrapping) sum.
+    pub fn add(&mut self, v: u64) {
+        self.count += 1;
+        self.sum = self.sum.wrapping_add(v);
+    }
+
+    /// Checks that exactly `0..n` came back (by count and sum); the error
+    /// names `who`.
+    pub fn check(&self, who: &str, n: u64) -> Result<(), String> {
+        let want_sum = expected_sum(n);
+        if self.count != n || self.sum != want_sum {
+            return Err(format!(
+                "{who}: results lost or wrong: got {} results summing to {}, \
+                 expected {n} summing to {want_sum}",
+                self.count, self.sum
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `0 + 1 + ... + (n - 1)`, exact in `u128`, then wrapped like a [`Tally`].
+pub fn expected_sum(n: u64) -> u64 {
+    let n = u128::from(n);
+    (n * n.saturating_sub(1) / 2) as u64
+}
+
+/// Median (upper median for an even count) and best of some durations.
+///
+/// # Panics
+///
+/// If `times` is empty.
+pub fn median_and_best(times: &[Duration]) -> (Duration, Duration) {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    (sorted[sorted.len() / 2], sorted[0])
+}
+
+/// `d` in seconds.
+pub fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// Every duration in seconds with 4 decimals, joined by commas.
+pub fn join_secs(times: &[Duration]) -> String {
+    times
+        .iter()
+        .map(|t| format!("{:.4}", secs(*t)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// How many items a measurement handled per run, for its rate.
+#[derive(Debug, Clone, Copy)]
+pub struct Rate<'a> {
+    /// The rate's key in the machine-readable line, e.g. `tasks_per_s`.
+    pub key: &'a str,
+    /// Items per run.
+    pub items: u64,
+}
+
+/// The median and best of a measurement's runs, and its rate at the median.
+#[derive(Debug, Clone, Copy)]
+pub struct Summary {
+    /// The median run (upper median for an even count).
+    pub median: Duration,
+    /// The fastest run.
+    pub best: Duration,
+    /// Items per second at the median, if the measurement has a rate.
+    pub rate: Option<f64>,
+}
+
+impl Summary {
+    /// This summary as a table row labelled `label`.
+    pub fn row(self, label: impl Into<String>) -> Row {
+        Row {
+            label: label.into(),
+            median: self.median,
+            best: self.best,
+            rate: self.rate,
+        }
+    }
+}
+
+/// Prints one measurement's machine-readable line,
+/// `NAME FIELDS runs=N median_s=S best_s=S [KEY=RATE] runs_s=S,S,...`, and
+/// returns its summary. `times` holds one duration per run.
+///
+/// # Panics
+///
+/// If `times` is empty.
+pub fn report(name: &str, fields: &str, times: &[Duration], rate: Option<Rate<'_>>) -> Summary {
+    let (median, best) = median_and_best(times);
+    let per_s = rate.map(|r| (r.key, r.items as f64 / secs(median)));
+    let rate_field = per_s.map_or_else(String::new, |(key, v)| format!(" {key}={v:.0}"));
+    println!(
+        "{name} {fields} runs={} median_s={:.4} best_s={:.4}{rate_field} runs_s={}",
+        times.len(),
+        secs(median),
+        secs(best),
+        join_secs(times),
+    );
+    Summary {
+        median,
+        best,
+        rate: per_s.map(|(_, v)| v),
+    }
+}
+
+/// Prints the machine-readable line `cpu_speedup value=X` for the speedup
+/// of `faster` over `alone` (both median times), and returns it.
+pub fn report_speedup(alone: Duration, faster: Duration) -> f64 {
+    let speedup = secs(alone) / secs(faster);
+    println!("cpu_speedup value={speedup:.3}");
+    speedup
+}
+
+/// One row of the table for humans.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// What was measured.
+    pub label: String,
+    /// The median run.
+    pub median: Duration,
+    /// The fastest run.
+    pub best: Duration,
+    /// Items (tasks or mapped items) per second at the median, if a rate
+    /// means something for this row.
+    pub rate: Option<f64>,
+}
+
+/// The headers and widths of a table's columns.
+#[derive(Debug, Clone, Copy)]
+pub struct Columns {
+    /// Header of the label column.
+    pub label: &'static str,
+    /// Width of the label column.
+    pub label_width: usize,
+    /// Header of the rate column (items per second).
+    pub rate: &'static str,
+    /// Width of the rate column.
+    pub rate_width: usize,
+    /// Header of the time-per-item column.
+    pub per_item: &'static str,
+    /// Width of the time-per-item column.
+    pub per_item_width: usize,
+    /// Units of the time-per-item column in a second (1e9 for ns, 1e6 for us).
+    pub per_item_units: f64,
+    /// Decimals of the time-per-item column.
+    pub per_item_decimals: usize,
+}
+
+/// Prints the table's header and one line per row (`-` where a row has no
+/// rate), each indented by two spaces.
+pub fn print_rows(rows: &[Row], cols: &Columns) {
+    let (lw, rw, pw) = (cols.label_width, cols.rate_width, cols.per_item_width);
+    println!(
+        "  {:<lw$} {:>9} {:>9} {:>rw$} {:>pw$}",
+        cols.label, "median s", "best s", cols.rate, cols.per_item
+    );
+    for r in rows {
+        let (rate, per_item) = match r.rate {
+            Some(rate) => (
+                format!("{rate:.0}"),
+                format!("{:.*}", cols.per_item_decimals, cols.per_item_units / rate),
+            ),
+            None => ("-".to_owned(), "-".to_owned()),
+        };
+        println!(
+            "  {:<lw$} {:>9.4} {:>9.4} {:>rw$} {:>pw$}",
+            r.label,
+            secs(r.median),
+            secs(r.best),
+            rate,
+            per_item
+        );
+    }
+}
+
+/// Whether `n` is prime, by trial division.
+pub fn is_prime(n: u64) -> bool {
+    if n < 4 {
+        return n >= 2;
+    }
+    if n % 2 == 0 {
+        return false;
+    }
+    let mut d = 3;
+    while d * d <= n {
+        if n % d == 0 {
+            return false;
+        }
+        d += 2;
+    }
+    true
+}
+
+/// Primes in `lo..hi`, by trial division (slow on purpose: the workload).
+pub fn count_primes(lo: u64, hi: u64) -> u64 {
+    (lo..hi).filter(|&n| is_prime(n)).count() as u64
+}
+
+/// Sums task results, taking them in order; the first failed task is the
+/// error (`hilo: task failed: ...`).
+pub fn sum_results<E: Display>(
+    results: impl IntoIterator<Item = Result<u64, E>>,
+) -> Result<u64, String> {
+    let mut sum = 0;
+    for r in results {
+        sum += r.map_err(|e| format!("hilo: task failed: {e}"))?;
+    }
+    Ok(sum)
+}
+
+/// Primes below `n` by a sieve: the reference the workload is checked with.
+pub fn sieve_count(n: u64) -> u64 {
+    let n = to_usize(n);
+    if n < 3 {
+        return 0;
+    }
+    let mut composite = vec![false; n];
+    let mut count = 0;
+    for i in 2..n {
+        if composite[i] {
+            continue;
+        }
+        count += 1;
+        let mut j = i.saturating_mul(i);
+        while j < n {
+            composite[j] = true;
+            j += i;
+        }
+    }
+    count
+}
+
+/// Splits `0..below` into `chunks` consecutive ranges `(lo, hi)`.
+pub fn ranges(below: u64, chunks: u64) -> impl Iterator<Item = (u64, u64)> {
+    (0..chunks).map(move |c| (below * c / chunks, below * (c + 1) / chunks))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Args {
+        Args::new(list.iter().map(|s| (*s).to_owned()))
+    }
+
+    #[test]
+    fn flags_take_inline_or_next_values() {
+        let mut a = args(&["--tasks=1_000", "--runs", "3", "--no-cpu", "--x=1"]);
+        assert_eq!(a.next_flag().as_deref(), Some("--tasks"));
+        assert_eq!(a.number(), Ok(1000));
+        assert_eq!(a.next_flag().as_deref(), Some("--runs"));
+        assert_eq!(a.count(), Ok(3));
+        assert_eq!(a.next_flag().as_deref(), Some("--no-cpu"));
+        assert_eq!(a.next_flag().as_deref(), Some("--x"));
+        assert_eq!(a.unknown(), "unknown argument \"--x=1\"");
+        assert_eq!(a.next_flag(), None);
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        let mut a = args(&["--runs"]);
+        a.next_flag();
+        assert_eq!(a.number(), Err("--runs needs a value".to_owned()));
+        let mut a = args(&["--runs=0", "--tasks", "x"]);
+        a.next_flag();
+        assert_eq!(a.number(), Err("--runs must be at least 1".to_owned()));
+        a.next_flag();
+        assert_eq!(
+            a.number(),
+            Err("--tasks: not a whole number: \"x\"".to_owned())
+        );
+    }
+
+    #[test]
+    fn tally_checks_count_and_sum() {
+        let mut t = Tally::default();
+        (0..10).for_each(|i| t.add(i));
+        assert_eq!(t.check("t", 10), Ok(()));
+        assert!(t.check("t", 11).is_err());
+        assert_eq!(expected_sum(0), 0);
+        assert_eq!(expected_sum(1), 0);
+    }
+
+    #[test]
+    fn median_is_the_upper_one() {
+        let t = [3, 1, 4, 2].map(Duration::from_secs);
+        assert_eq!(
+            median_and_best(&t),
+            (Duration::from_secs(3), Duration::from_secs(1))
+        );
+        assert_eq!(join_secs(&t[..2]), "3.0000,1.0000");
+    }
+
+    #[test]
+    fn sum_results_stops_at_the_first_failure() {
+        assert_eq!(sum_results([Ok::<u64, &str>(2), Ok(3)]), Ok(5));
+        assert_eq!(
+            sum_results([Ok(2), Err("boom"), Ok(3)]),
+            Err("hilo: task failed: boom".to_owned())
+        );
+    }
+
+    #[test]
+    fn trial_division_agrees_with_the_sieve() {
+        assert_eq!(count_primes(0, 10_000), sieve_count(10_000));
+        let split: u64 = ranges(10_000, 7).map(|(lo, hi)| count_primes(lo, hi)).sum();
+        assert_eq!(split, 1229);
+        assert_eq!(sieve_count(2), 0);
+        assert_eq!(sieve_count(3), 1);
+    }
+}
