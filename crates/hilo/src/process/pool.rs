@@ -520,10 +520,18 @@ impl Slot {
             args: job.args(),
         };
         if write_frame(&mut w.writer, &msg).is_err() {
-            // The worker is gone: this task never reached it; the one it
-            // was running (if any) learns how it died.
+            // The worker is gone; the task it was running (if any) learns
+            // how it died. This one never reached it and is queued again,
+            // unless the worker died before doing anything at all: then it
+            // fails, so a worker that always dies cannot make us start
+            // workers forever.
             let died = w.reap_dead();
-            self.requeue(vec![job]);
+            if self.held.is_empty() && w.tasks_done == 0 {
+                job.detach();
+                job.finish(Err(died.clone()));
+            } else {
+                self.requeue(vec![job]);
+            }
             self.lose_worker(Some(died));
             return;
         }
