@@ -41,15 +41,24 @@
 //! Tasks are plain functions marked [`#[hilo::task]`](crate::task), found by
 //! name, with `serde` arguments and results checked at compile time.
 
+mod cell;
+mod child;
 mod pool;
 pub(crate) mod protocol;
 mod registry;
+mod supervisor;
 pub(crate) mod worker;
 
 pub use pool::{ChunkedMap, ProcessPool, ProcessPoolBuilder};
 pub use protocol::{decode_frame, FrameError};
 pub use registry::{decode_args, encode_value, registered_tasks, Call, TaskEntry, TaskFn};
 pub use worker::init;
+
+/// Locks `m`, ignoring poisoning: no code of the process pool panics while
+/// holding one of its locks.
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// The protocol's messages, for the fuzz target: decode untrusted bytes as
 /// either direction's message and return whether it parsed.

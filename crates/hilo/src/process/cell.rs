@@ -1,0 +1,201 @@
+//! The record of one submitted call (or chunk of calls): its future, its
+//! arguments, where it runs and how cancelling it kills its worker; and the
+//! conversion of a worker's answer into the future's value.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use super::lock;
+use super::protocol::WireOutcomeIn;
+use crate::error::TaskError;
+use crate::future::{Cell, Inner};
+
+/// A queued call or chunk of calls, type-erased: the supervisor only sees
+/// bytes.
+pub(super) trait Job: Send + Sync {
+    fn id(&self) -> u64;
+    fn name(&self) -> &'static str;
+    /// One entry per call (one for `submit`, several for a chunk).
+    fn args(&self) -> &[Vec<u8>];
+    fn timeout(&self) -> Option<Duration>;
+    /// Pending → Running as it is sent to worker `pid`; false if it was
+    /// cancelled meanwhile (then it must not be sent).
+    fn start(&self, pid: u32) -> bool;
+    /// It is the oldest task its worker holds: the one running now. False
+    /// if it was cancelled while it waited in the worker: the supervisor
+    /// then kills the worker before the task gets anywhere.
+    fn promote(&self) -> bool;
+    /// The worker no longer holds it: cancel can no longer kill for it.
+    fn detach(&self);
+    /// Running → Pending for a task a dead worker held but never started,
+    /// so it can be queued again; false if it was cancelled.
+    fn unstart(&self) -> bool;
+    /// Completes the future from the worker's answer (one outcome per
+    /// call) or from what happened to the worker.
+    fn finish(&self, outcome: Result<&[WireOutcomeIn<'_>], TaskError>);
+    fn cancel_pending(&self);
+}
+
+/// Turns a run's outcomes into the future's value; the `usize` is how
+/// many calls the run had.
+pub(super) type Convert<O> =
+    fn(Result<&[WireOutcomeIn<'_>], TaskError>, usize) -> Result<O, TaskError>;
+
+/// Where a running task is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Place {
+    /// In the pool's queue, or done.
+    Here,
+    /// Sent to worker `pid`, behind another task.
+    Waiting(u32),
+    /// The task worker `pid` is running.
+    Running(u32),
+}
+
+/// One run's future (a call's, or a chunk's) and what cancelling it while
+/// it runs must kill.
+pub(super) struct ProcCell<O> {
+    pub(super) inner: Inner<O>,
+    pub(super) id: u64,
+    pub(super) name: &'static str,
+    pub(super) args: Vec<Vec<u8>>,
+    pub(super) timeout: Option<Duration>,
+    pub(super) convert: Convert<O>,
+    /// Held while killing, so a kill can never reach a worker that has
+    /// moved on to another task.
+    pub(super) place: Mutex<Place>,
+}
+
+impl<O: Send> Cell<O> for ProcCell<O> {
+    fn inner(&self) -> &Inner<O> {
+        &self.inner
+    }
+
+    /// Pending: as for threads. Running: the future is cancelled and the
+    /// task killed with its worker — at once if the worker is running it,
+    /// or the moment the worker gets to it if it waits behind another task
+    /// (which is left to finish). The supervisor reaps and replaces the
+    /// worker.
+    fn cancel(&self) -> bool {
+        if self.inner.cancel() {
+            return true;
+        }
+        let place = lock(&self.place);
+        match *place {
+            Place::Running(pid) => {
+                kill(pid);
+                self.inner.cancel_running()
+            }
+            Place::Waiting(_) => self.inner.cancel_running(),
+            Place::Here => false,
+        }
+    }
+}
+
+impl<O: Send + 'static> Job for ProcCell<O> {
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn args(&self) -> &[Vec<u8>] {
+        &self.args
+    }
+    fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+    fn start(&self, pid: u32) -> bool {
+        let mut place = lock(&self.place);
+        if !self.inner.set_running() {
+            return false;
+        }
+        *place = Place::Waiting(pid);
+        true
+    }
+    fn promote(&self) -> bool {
+        let mut place = lock(&self.place);
+        if let Place::Waiting(pid) = *place {
+            *place = Place::Running(pid);
+        }
+        self.inner.state() == crate::State::Running
+    }
+    fn detach(&self) {
+        *lock(&self.place) = Place::Here;
+    }
+    fn unstart(&self) -> bool {
+        *lock(&self.place) = Place::Here;
+        self.inner.unstart()
+    }
+    fn finish(&self, outcome: Result<&[WireOutcomeIn<'_>], TaskError>) {
+        self.inner
+            .complete((self.convert)(outcome, self.args.len()));
+    }
+    fn cancel_pending(&self) {
+        self.inner.cancel();
+    }
+}
+
+/// One call's outcome as the caller sees it.
+fn from_wire<R: DeserializeOwned>(outcome: &WireOutcomeIn<'_>) -> Result<R, TaskError> {
+    match outcome {
+        WireOutcomeIn::Value(bytes) => {
+            super::protocol::from_bytes(bytes).map_err(|e| TaskError::Failed {
+                message: format!("cannot decode the task's result: {e}"),
+            })
+        }
+        WireOutcomeIn::Panicked(message) => Err(TaskError::Panicked {
+            message: message.clone(),
+        }),
+        WireOutcomeIn::UnknownTask(name) => Err(TaskError::UnknownTask { name: name.clone() }),
+        WireOutcomeIn::Failed(message) => Err(TaskError::Failed {
+            message: message.clone(),
+        }),
+    }
+}
+
+fn miscount(got: usize, want: usize) -> TaskError {
+    TaskError::Failed {
+        message: format!("the worker answered {got} outcomes for {want} calls"),
+    }
+}
+
+/// `n` copies of one error, one per call.
+pub(super) fn every<R>(error: TaskError, n: usize) -> Vec<Result<R, TaskError>> {
+    (0..n).map(|_| Err(error.clone())).collect()
+}
+
+/// `submit`: one call, one value.
+pub(super) fn convert_one<R: DeserializeOwned>(
+    outcome: Result<&[WireOutcomeIn<'_>], TaskError>,
+    _calls: usize,
+) -> Result<R, TaskError> {
+    match outcome? {
+        [one] => from_wire(one),
+        many => Err(miscount(many.len(), 1)),
+    }
+}
+
+/// A chunk: one `Result` per call; a failure of the whole run (the worker
+/// died, timed out) is every call's result.
+pub(super) fn convert_chunk<R: DeserializeOwned>(
+    outcome: Result<&[WireOutcomeIn<'_>], TaskError>,
+    calls: usize,
+) -> Result<Vec<Result<R, TaskError>>, TaskError> {
+    Ok(match outcome {
+        Ok(outcomes) if outcomes.len() == calls => outcomes.iter().map(from_wire).collect(),
+        Ok(outcomes) => every(miscount(outcomes.len(), calls), calls),
+        Err(e) => every(e, calls),
+    })
+}
+
+pub(super) fn kill(pid: u32) {
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    }
+}

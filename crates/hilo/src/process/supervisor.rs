@@ -1,0 +1,305 @@
+//! The queue of calls and the supervisor threads, one per worker slot. A
+//! supervisor keeps its worker holding two tasks (the running one and the
+//! next), completes their futures from the answers, and when the worker
+//! dies, times out or is cancelled, reaps it, fails the running task, puts
+//! the one it never started back in the queue, and starts a new worker.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::cell::Job;
+use super::child::{Config, Worker};
+use super::lock;
+use super::protocol::{decode_body, write_frame, FrameError, FromWorkerIn, ToWorkerRef};
+use crate::error::TaskError;
+
+pub(super) struct Queue {
+    pub(super) jobs: VecDeque<Arc<dyn Job>>,
+    pub(super) closed: bool,
+    /// `terminate` was called: tasks of killed workers are not run again.
+    pub(super) terminated: bool,
+}
+
+pub(super) struct Shared {
+    pub(super) config: Config,
+    pub(super) max_workers: usize,
+    pub(super) queue: Mutex<Queue>,
+    pub(super) work: Condvar,
+    /// Pids of the live workers, by slot (for `terminate`).
+    pub(super) pids: Mutex<Vec<Option<u32>>>,
+    pub(super) supervisors: Mutex<Vec<JoinHandle<()>>>,
+    pub(super) next_id: AtomicU64,
+}
+
+impl Shared {
+    /// The next job, or `None` once the queue is closed and empty.
+    pub(super) fn next_job(&self) -> Option<Arc<dyn Job>> {
+        let mut q = lock(&self.queue);
+        loop {
+            if let Some(job) = q.jobs.pop_front() {
+                return Some(job);
+            }
+            if q.closed {
+                return None;
+            }
+            q = self.work.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// The next job if one is queued now.
+    pub(super) fn try_next_job(&self) -> Option<Arc<dyn Job>> {
+        lock(&self.queue).jobs.pop_front()
+    }
+
+    pub(super) fn set_pid(&self, slot: usize, pid: Option<u32>) {
+        lock(&self.pids)[slot] = pid;
+    }
+}
+
+/// How many tasks a worker holds at most: the one it runs and the next,
+/// already sent, so it never waits for the pool between tasks.
+const PIPELINE: usize = 2;
+
+/// One worker slot's state, owned by its supervisor thread.
+struct Slot {
+    shared: Arc<Shared>,
+    index: usize,
+    worker: Option<Worker>,
+    /// Tasks sent to the worker, oldest (the running one) first.
+    held: VecDeque<Arc<dyn Job>>,
+    /// When the oldest held task became the running one.
+    head_since: Instant,
+}
+
+impl Slot {
+    /// Sends tasks until the worker holds `PIPELINE` (or its
+    /// `max_tasks_per_child` allowance). Blocks for work only when it holds
+    /// none; false once the queue is closed and drained and nothing is held.
+    fn fill(&mut self) -> bool {
+        while self.held.len() < PIPELINE && self.room_in_worker() {
+            let job = if self.held.is_empty() {
+                match self.shared.next_job() {
+                    Some(job) => job,
+                    None => return false,
+                }
+            } else {
+                match self.shared.try_next_job() {
+                    Some(job) => job,
+                    None => break,
+                }
+            };
+            self.send(job);
+        }
+        true
+    }
+
+    fn room_in_worker(&self) -> bool {
+        let done = self.worker.as_ref().map_or(0, |w| w.tasks_done);
+        self.shared
+            .config
+            .max_tasks_per_child
+            .is_none_or(|max| done + self.held.len() < max)
+    }
+
+    fn send(&mut self, job: Arc<dyn Job>) {
+        if self.worker.is_none() {
+            match Worker::spawn(&self.shared.config) {
+                Ok(w) => {
+                    self.shared.set_pid(self.index, Some(w.pid));
+                    self.worker = Some(w);
+                }
+                Err(reason) => {
+                    job.finish(Err(TaskError::Broken { reason }));
+                    return;
+                }
+            }
+        }
+        let Some(w) = self.worker.as_mut() else {
+            return;
+        };
+        if !job.start(w.pid) {
+            return; // cancelled while queued
+        }
+        let msg = ToWorkerRef::Run {
+            id: job.id(),
+            task: job.name(),
+            args: job.args(),
+        };
+        if write_frame(&mut w.writer, &msg).is_err() {
+            // The worker is gone; the task it was running (if any) learns
+            // how it died. This one never reached it and is queued again,
+            // unless the worker died before doing anything at all: then it
+            // fails, so a worker that always dies cannot make us start
+            // workers forever.
+            let died = w.reap_dead();
+            if self.held.is_empty() && w.tasks_done == 0 {
+                job.detach();
+                job.finish(Err(died.clone()));
+            } else {
+                self.requeue(vec![job]);
+            }
+            self.lose_worker(Some(died));
+            return;
+        }
+        self.held.push_back(job);
+        if self.held.len() == 1 {
+            self.promote_head();
+        }
+    }
+
+    /// Makes the oldest held task the running one. One cancelled while it
+    /// waited in the worker is killed with the worker right away.
+    fn promote_head(&mut self) {
+        let Some(head) = self.held.front() else {
+            return;
+        };
+        self.head_since = Instant::now();
+        if !head.promote() {
+            if let Some(w) = self.worker.as_mut() {
+                w.kill_and_reap();
+            }
+            self.lose_worker(None);
+        }
+    }
+
+    /// Waits for the running task's answer, its timeout or its worker's
+    /// death, and completes its future.
+    fn await_head(&mut self) {
+        let (Some(head), Some(w)) = (self.held.front().cloned(), self.worker.as_mut()) else {
+            return;
+        };
+        let timeout = head.timeout().or(self.shared.config.timeout);
+        let deadline = timeout.map(|t| self.head_since + t);
+        loop {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left == Some(Duration::ZERO) {
+                w.kill_and_reap();
+                let after = timeout.unwrap_or_default();
+                self.lose_worker(Some(TaskError::TimedOut { after }));
+                return;
+            }
+            let body = match w.read_body(left) {
+                Ok(body) => body,
+                Err(FrameError::Io(e))
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    continue; // the deadline check above decides
+                }
+                Err(FrameError::Closed | FrameError::Truncated | FrameError::Io(_)) => {
+                    let died = w.reap_dead();
+                    self.lose_worker(Some(died));
+                    return;
+                }
+                Err(e) => return self.bad_frame(e.to_string()),
+            };
+            match decode_body::<FromWorkerIn<'_>>(&body) {
+                Ok(FromWorkerIn::Done { id, outcomes }) if id == head.id() => {
+                    // Detach first: once the future is complete, a cancel
+                    // must not find this worker to kill.
+                    head.detach();
+                    head.finish(Ok(&outcomes));
+                    self.held.pop_front();
+                    w.tasks_done += 1;
+                    self.after_answer();
+                    return;
+                }
+                Ok(other) => return self.bad_frame(format!("it sent {other:?}")),
+                Err(e) => return self.bad_frame(e.to_string()),
+            }
+        }
+    }
+
+    /// After an answer: retire a worker that has done its share, or start
+    /// timing the next held task.
+    fn after_answer(&mut self) {
+        let done = self.worker.as_ref().map_or(0, |w| w.tasks_done);
+        let retire = self
+            .shared
+            .config
+            .max_tasks_per_child
+            .is_some_and(|max| done >= max);
+        if retire && self.held.is_empty() {
+            if let Some(w) = self.worker.take() {
+                w.retire();
+            }
+            self.shared.set_pid(self.index, None);
+        } else {
+            self.promote_head();
+        }
+    }
+
+    /// A worker that sent something undecodable cannot be trusted: end it.
+    fn bad_frame(&mut self, why: String) {
+        let status = self.worker.as_mut().map(Worker::kill_and_reap);
+        let error = TaskError::Failed {
+            message: format!(
+                "the worker broke the protocol ({why}) and {}",
+                status.unwrap_or_default()
+            ),
+        };
+        self.lose_worker(Some(error));
+    }
+
+    /// The worker is gone (reaped by the caller): the running task gets
+    /// `error` (if any), the tasks it held but never started are queued
+    /// again, and the next task will start a new worker.
+    fn lose_worker(&mut self, error: Option<TaskError>) {
+        let mut held: Vec<_> = self.held.drain(..).collect();
+        if !held.is_empty() {
+            let head = held.remove(0);
+            head.detach();
+            // A no-op if cancel() already ended it.
+            head.finish(Err(error.unwrap_or(TaskError::WorkerDied {
+                code: None,
+                signal: None,
+            })));
+        }
+        self.requeue(held);
+        self.worker = None;
+        self.shared.set_pid(self.index, None);
+    }
+
+    /// Puts tasks a worker held but never started back at the front of the
+    /// queue, in order; after `terminate` they fail instead.
+    fn requeue(&self, jobs: Vec<Arc<dyn Job>>) {
+        let mut q = lock(&self.shared.queue);
+        for job in jobs.into_iter().rev() {
+            if q.terminated {
+                job.detach();
+                job.finish(Err(TaskError::WorkerDied {
+                    code: None,
+                    signal: Some(9),
+                }));
+            } else if job.unstart() {
+                q.jobs.push_front(job);
+            }
+        }
+        drop(q);
+        self.shared.work.notify_all();
+    }
+}
+
+/// One worker slot: keeps a worker alive and feeds it tasks.
+pub(super) fn supervise(shared: Arc<Shared>, index: usize, worker: Option<Worker>) {
+    let mut slot = Slot {
+        shared,
+        index,
+        worker,
+        held: VecDeque::new(),
+        head_since: Instant::now(),
+    };
+    while slot.fill() {
+        slot.await_head();
+    }
+    if let Some(w) = slot.worker.take() {
+        w.retire();
+    }
+    slot.shared.set_pid(slot.index, None);
+}
