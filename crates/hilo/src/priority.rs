@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use crate::error::SubmitError;
 use crate::executor::Executor;
 use crate::future::{Future, Promise};
+use crate::sync::lock_std as lock;
 
 /// Priority levels for the common three-level case; any `i32` works.
 ///
@@ -176,10 +177,6 @@ where
     pub fn queued(&self) -> usize {
         lock(&self.shared.state).heap.len()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl<E, J> Shared<E, J, E::Output>

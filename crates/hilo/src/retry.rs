@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crate::error::TaskError;
 use crate::executor::Executor;
 use crate::future::{Canceller, Future, Promise};
+use crate::sync::lock_std as lock;
 
 type Predicate<T> = Arc<dyn Fn(&Result<T, TaskError>) -> bool + Send + Sync>;
 
@@ -225,10 +226,6 @@ struct Attempts<E, M, T> {
     promise: Mutex<Option<Promise<T>>>,
     /// Cancels the attempt in flight, if it has not started.
     current: Mutex<Option<Canceller>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Runs `make_job()` on `exec`, and again after each retryable failure, as

@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use crate::sync::lock_std as lock;
+
 struct Shared {
     stopped: AtomicBool,
     lock: Mutex<()>,
@@ -89,7 +91,7 @@ impl StopToken {
         self.shared.stopped.store(true, Ordering::Release);
         // Taking the lock orders this notify after any waiter's check of the
         // flag, so a waiter cannot miss it between checking and sleeping.
-        let _guard = self.shared.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _guard = lock(&self.shared.lock);
         self.shared.wake.notify_all();
     }
 
@@ -105,7 +107,7 @@ impl StopToken {
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         let deadline = crate::sync::deadline_after(timeout);
-        let mut guard = self.shared.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = lock(&self.shared.lock);
         while !self.is_stop_requested() {
             let now = std::time::Instant::now();
             let left = match deadline {

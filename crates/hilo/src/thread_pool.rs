@@ -29,6 +29,7 @@ use crate::error::{panic_message, BuildError, SubmitError, TaskError};
 use crate::executor::Executor;
 use crate::future::{Cell, Future, Inner};
 use crate::stop::StopToken;
+use crate::sync::lock_std as lock;
 
 type Initializer = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
@@ -156,10 +157,6 @@ struct Shared {
     /// Stop tokens of tasks submitted with one and not yet finished.
     stops: Mutex<HashMap<u64, StopToken>>,
     next_stop: AtomicU64,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Shared {

@@ -7,6 +7,8 @@ use std::collections::BinaryHeap;
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Instant;
 
+use crate::sync::lock_std as lock;
+
 type Action = Box<dyn FnOnce() + Send>;
 
 struct Entry {
@@ -67,7 +69,7 @@ fn timer() -> Option<&'static Timer> {
 
 impl Timer {
     fn run(&self) {
-        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = lock(&self.queue);
         loop {
             let now = Instant::now();
             match q.heap.peek() {
@@ -81,7 +83,7 @@ impl Timer {
                     {
                         crate::error::log_callback_panic(&*p);
                     }
-                    q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+                    q = lock(&self.queue);
                 }
                 Some(Reverse(e)) => {
                     let wait = e.at - now;
@@ -104,7 +106,7 @@ pub(crate) fn schedule(at: Instant, action: impl FnOnce() + Send + 'static) {
         action();
         return;
     };
-    let mut q = t.queue.lock().unwrap_or_else(|e| e.into_inner());
+    let mut q = lock(&t.queue);
     q.seq += 1;
     let seq = q.seq;
     q.heap.push(Reverse(Entry {
