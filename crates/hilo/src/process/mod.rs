@@ -54,17 +54,15 @@ pub use protocol::{decode_frame, FrameError};
 pub use registry::{decode_args, encode_value, registered_tasks, Call, TaskEntry, TaskFn};
 pub use worker::init;
 
-/// Locks `m`, ignoring poisoning: no code of the process pool panics while
-/// holding one of its locks.
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use crate::sync::lock_std as lock;
 
-/// The protocol's messages, for the fuzz target: decode untrusted bytes as
-/// either direction's message and return whether it parsed.
+/// For the fuzz target: decode untrusted bytes with each decoder the
+/// worker, the pool and the handshake use; true if any of them parsed.
 #[doc(hidden)]
 pub fn fuzz_decode(bytes: &[u8]) -> bool {
-    let a = decode_frame::<protocol::ToWorker>(bytes, protocol::MAX_FRAME).is_ok();
-    let b = decode_frame::<protocol::FromWorker>(bytes, protocol::MAX_FRAME).is_ok();
-    a || b
+    use protocol::{FromWorker, FromWorkerIn, ToWorkerIn, MAX_FRAME};
+    let run = decode_frame::<ToWorkerIn<'_>>(bytes, MAX_FRAME).is_ok();
+    let answer = decode_frame::<FromWorkerIn<'_>>(bytes, MAX_FRAME).is_ok();
+    let hello = decode_frame::<FromWorker>(bytes, MAX_FRAME).is_ok();
+    run || answer || hello
 }

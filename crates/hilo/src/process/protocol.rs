@@ -160,8 +160,8 @@ pub(crate) fn write_frame<W: Write, M: Serialize>(w: &mut W, msg: &M) -> Result<
 ///
 /// This is the decoder the fuzz target and property tests drive: for any
 /// input it returns a message or an error.
-pub fn decode_frame<M: DeserializeOwned>(
-    bytes: &[u8],
+pub fn decode_frame<'de, M: Deserialize<'de>>(
+    bytes: &'de [u8],
     max: usize,
 ) -> Result<(M, usize), FrameError> {
     let Some(head) = bytes.get(..4) else {
@@ -369,7 +369,9 @@ mod tests {
     proptest! {
         #[test]
         fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-            let _ = decode_frame::<ToWorker>(&bytes, MAX_FRAME);
+            // The decoders the worker, the pool and the handshake use.
+            let _ = decode_frame::<ToWorkerIn<'_>>(&bytes, MAX_FRAME);
+            let _ = decode_frame::<FromWorkerIn<'_>>(&bytes, MAX_FRAME);
             let _ = decode_frame::<FromWorker>(&bytes, MAX_FRAME);
             let mut r = &bytes[..];
             let _ = read_frame::<_, FromWorker>(&mut r, 1024);
