@@ -121,23 +121,29 @@ fn hilo_pool(workers: usize) -> Result<hilo::ThreadPool, String> {
     Ok(pool)
 }
 
+/// One no-op task on a hilo pool.
+fn submit_noop(pool: &hilo::ThreadPool, i: u64) -> Result<hilo::Future<u64>, String> {
+    pool.submit(move || i)
+        .map_err(|e| format!("hilo: submit failed: {e}"))
+}
+
+/// A hilo task's value, or the error as a message.
+fn value_of(fut: hilo::Future<u64>) -> Result<u64, String> {
+    fut.result().map_err(|e| format!("hilo: task failed: {e}"))
+}
+
 /// hilo: submit every task, then `result()` every future in order.
 fn hilo_submit_all(n: u64) -> Result<Run, String> {
     let pool = hilo_pool(WORKERS)?;
     let start = Instant::now();
     let mut futures = Vec::with_capacity(to_usize(n));
     for i in 0..n {
-        let fut = pool
-            .submit(move || i)
-            .map_err(|e| format!("hilo: submit failed: {e}"))?;
+        let fut = submit_noop(&pool, i)?;
         futures.push(fut);
     }
     let mut tally = Tally::default();
     for fut in futures {
-        tally.add(
-            fut.result()
-                .map_err(|e| format!("hilo: task failed: {e}"))?,
-        );
+        tally.add(value_of(fut)?);
     }
     let run = Run::stop(start, tally);
     drop(pool);
@@ -152,25 +158,16 @@ fn hilo_pipelined(n: u64) -> Result<Run, String> {
     let mut in_flight = VecDeque::with_capacity(PIPELINE_WINDOW + 1);
     let mut tally = Tally::default();
     for i in 0..n {
-        let fut = pool
-            .submit(move || i)
-            .map_err(|e| format!("hilo: submit failed: {e}"))?;
+        let fut = submit_noop(&pool, i)?;
         in_flight.push_back(fut);
         if in_flight.len() > PIPELINE_WINDOW {
             if let Some(oldest) = in_flight.pop_front() {
-                tally.add(
-                    oldest
-                        .result()
-                        .map_err(|e| format!("hilo: task failed: {e}"))?,
-                );
+                tally.add(value_of(oldest)?);
             }
         }
     }
     for fut in in_flight {
-        tally.add(
-            fut.result()
-                .map_err(|e| format!("hilo: task failed: {e}"))?,
-        );
+        tally.add(value_of(fut)?);
     }
     let run = Run::stop(start, tally);
     drop(pool);
