@@ -7,7 +7,9 @@
 # Usage (from anywhere): bash bench/pool_overhead.sh
 # Environment knobs:
 #   TASKS=N     no-op tasks per Rust run            (default 1000000)
-#   RUNS=N      runs per Rust contender, median     (default 5)
+#   ROUNDS=N    fresh processes per Rust contender  (default 5)
+#   RUNS=N      runs per process, median            (default 3)
+#   CPU_RUNS=N  runs of each CPU measurement        (default 5)
 #   PY_TASKS=N  no-op tasks per Python run          (default 100000)
 #   PY_RUNS=N   Python runs, median                 (default 3)
 #   STRICT=1    exit with status 3 if a ratio is below its target
@@ -21,7 +23,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 TASKS="${TASKS:-1000000}"
-RUNS="${RUNS:-5}"
+ROUNDS="${ROUNDS:-5}"
+RUNS="${RUNS:-3}"
+CPU_RUNS="${CPU_RUNS:-5}"
 PY_TASKS="${PY_TASKS:-100000}"
 PY_RUNS="${PY_RUNS:-3}"
 STRICT="${STRICT:-0}"
@@ -36,12 +40,40 @@ section "setup"
 echo "cores online: $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo unknown)"
 build_bench hilo-bench-pool-overhead
 
-section "Rust: $TASKS no-op tasks x $RUNS runs per contender, CPU-bound workload"
-if ! rust_out="$("$bin" --tasks "$TASKS" --runs "$RUNS")"; then
-  echo "error: the Rust benchmark failed (see above)" >&2
+# Each overhead contender runs in fresh processes, alternating with the
+# others: in one process, every run inherits the heap the runs before it
+# left behind (pages already faulted in, free lists of another contender's
+# sizes), which moved one contender's rate by up to 2x depending on what ran
+# before it. A process runs RUNS runs and reports their median; the figure
+# for a contender is the median over its ROUNDS processes.
+contenders=(hilo_threadpool hilo_pipelined hilo_map rayon_spawn_channel threadpool_channel)
+section "Rust: $TASKS no-op tasks, $ROUNDS processes x $RUNS runs per contender"
+declare -A rates=()
+rust_out=""
+for ((round = 1; round <= ROUNDS; round++)); do
+  for c in "${contenders[@]}"; do
+    if ! line="$("$bin" --only "$c" --tasks "$TASKS" --runs "$RUNS" --no-cpu | grep "^$c ")"; then
+      echo "error: the Rust benchmark failed for $c (see above)" >&2
+      exit 1
+    fi
+    printf 'round %d: %s\n' "$round" "$line"
+    rates[$c]+="$(field "$line" "$c" tasks_per_s) "
+  done
+done
+# median WORDS...: the middle value (the upper one of the two for an even count).
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int(NR / 2) + 1] }'; }
+for c in "${contenders[@]}"; do
+  # shellcheck disable=SC2086  # one word per round
+  rust_out+="$c tasks_per_s=$(median ${rates[$c]})"$'\n'
+done
+
+section "Rust: CPU-bound workload, hilo with 1 and 2 workers"
+if ! cpu_out="$("$bin" --no-overhead --cpu-runs "$CPU_RUNS")"; then
+  echo "error: the Rust CPU benchmark failed (see above)" >&2
   exit 1
 fi
-printf '%s\n' "$rust_out"
+printf '%s\n' "$cpu_out"
+rust_out+="$cpu_out"
 
 section "Python: $PY_TASKS no-op tasks x $PY_RUNS runs, ThreadPoolExecutor(max_workers=2)"
 py_out=""
@@ -104,7 +136,7 @@ cpu2=$(field "$rust_out" cpu_primes_2_workers median_s)
 speedup=$(field "$rust_out" cpu_speedup value)
 require_values Rust hilo pipelined hmap rayon tpool cpu1 cpu2 speedup
 
-section "tasks/s (median of runs, 2 workers)"
+section "tasks/s (median over processes, 2 workers)"
 row() { printf '  %-52s %14s\n' "$1" "$2"; }
 row "hilo ThreadPool: submit all, then result() each" "$hilo"
 row "hilo ThreadPool: pipelined (result() 1024 behind)" "$pipelined"

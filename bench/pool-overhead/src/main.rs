@@ -10,7 +10,8 @@
 //! the others so that drift in the machine's speed hits all of them alike,
 //! and the median run is reported (the best one too). Pools are built and
 //! warmed up (their threads started) before the clock starts and shut down
-//! after it stops.
+//! after it stops. (`bench/pool_overhead.sh` runs each contender alone in
+//! several fresh processes instead, so no run inherits another's heap.)
 //!
 //! Output: one machine-readable line per measurement, `name key=value ...`
 //! (for `bench/pool_overhead.sh`), then a table for humans.
@@ -39,6 +40,7 @@ usage: hilo-bench-pool-overhead [options]
   --cpu-runs N     runs of each CPU measurement; the median is reported (default 5)
   --only A,B       run only these overhead contenders (names as printed)
   --no-cpu         skip the CPU part
+  --no-overhead    skip the overhead part (only the CPU part runs)
   -h, --help       this text";
 
 struct Options {
@@ -48,6 +50,7 @@ struct Options {
     cpu_chunks: u64,
     cpu_runs: usize,
     cpu: bool,
+    overhead: bool,
     only: Option<Vec<String>>,
 }
 
@@ -59,6 +62,7 @@ fn parse_args() -> Result<Option<Options>, String> {
         cpu_chunks: 64,
         cpu_runs: 5,
         cpu: true,
+        overhead: true,
         only: None,
     };
     let mut args = Args::from_env();
@@ -81,6 +85,7 @@ fn parse_args() -> Result<Option<Options>, String> {
                 opts.only = Some(names);
             }
             "--no-cpu" => opts.cpu = false,
+            "--no-overhead" => opts.overhead = false,
             "-h" | "--help" => return Ok(None),
             _ => return Err(args.unknown()),
         }
@@ -395,7 +400,11 @@ fn print_table(rows: &[Row], tasks: u64, cpu_speedup: Option<f64>) {
 
 fn main() -> ExitCode {
     main_with(USAGE, parse_args, |opts| {
-        let mut rows = overhead(&opts)?;
+        let mut rows = if opts.overhead {
+            overhead(&opts)?
+        } else {
+            Vec::new()
+        };
         let mut speedup = None;
         if opts.cpu {
             let (cpu_rows, s) = cpu(&opts)?;
