@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use crate::error::{log_callback_panic, TaskError};
 use crate::stop::StopToken;
-use crate::sync::{self, Arc, AtomicBool, Condvar, Mutex, MutexGuard, Ordering};
+use crate::sync::{self, Arc, AtomicU32, Condvar, Mutex, MutexGuard, Ordering};
 use crate::wait::Waiter;
 
 /// Where a future is in its life. See the module docs for the transitions.
@@ -71,6 +71,25 @@ pub enum State {
 }
 
 impl State {
+    /// The state's code in `Inner::word` (its low byte).
+    const fn code(self) -> u32 {
+        match self {
+            State::Pending => 0,
+            State::Running => 1,
+            State::Cancelled => 2,
+            State::Finished => 3,
+        }
+    }
+
+    fn from_code(word: u32) -> State {
+        match word & STATE_MASK {
+            0 => State::Pending,
+            1 => State::Running,
+            2 => State::Cancelled,
+            _ => State::Finished,
+        }
+    }
+
     /// True for the terminal states, `Cancelled` and `Finished`.
     ///
     /// ```
@@ -109,21 +128,24 @@ enum Listener<T> {
     Waker(Waker),
 }
 
-/// The completion slot, guarded by `Inner::slot`.
+/// The completion slot, guarded by `Inner::slot`. Every byte here is paid
+/// per task, so the state lives in `Inner::word` and rarely used parts are
+/// boxed.
 struct Slot<T> {
-    state: State,
     /// `Some` once terminal, until the value is taken. An error is never
     /// taken out, only cloned, so `None` in a terminal state means "succeeded
     /// and the value was taken".
     outcome: Option<Stored<T>>,
     /// Boxed so that a future nobody listens to (the common case) carries
-    /// one pointer, not a `Vec`: every byte of the slot is paid per task.
+    /// one pointer, not a `Vec`.
     #[allow(clippy::box_collection)]
     listeners: Option<Box<Vec<Listener<T>>>>,
-    /// Threads blocked on `Inner::done`; completion skips the (system call)
-    /// notify when there are none.
-    sleepers: u32,
 }
+
+/// `Inner::word`: the state's code in the low byte, the number of threads
+/// blocked on `Inner::done` above it.
+const STATE_MASK: u32 = 0xff;
+const ONE_SLEEPER: u32 = 0x100;
 
 /// The allocation a [`Future`] points into: a bare [`Inner`] for a
 /// [`Promise`], or an executor's task record that holds the `Inner` and the
@@ -131,6 +153,11 @@ struct Slot<T> {
 /// whoever drops the last handle).
 pub(crate) trait Cell<T>: Send + Sync {
     fn inner(&self) -> &Inner<T>;
+
+    /// The stop token the task was submitted with, if any.
+    fn stop(&self) -> Option<&StopToken> {
+        None
+    }
 
     /// `Future::cancel`. Executors that can stop a running task (a process
     /// pool kills its worker) override this to do so.
@@ -148,12 +175,14 @@ impl<T: Send> Cell<T> for Inner<T> {
 /// The state shared by a [`Future`] and whoever completes it.
 pub(crate) struct Inner<T> {
     slot: Mutex<Slot<T>>,
+    /// The [`State`] (low byte) and the count of threads blocked on `done`
+    /// (completion skips the notify system call when there are none).
+    /// Written only while holding `slot`'s lock, so a check and the
+    /// transition it leads to are one critical section; read without the
+    /// lock by `state()` and by waiters spinning before they sleep.
+    word: AtomicU32,
     /// Signalled (notify_all) on every transition to a terminal state.
     done: Condvar,
-    /// Mirrors `slot.state.is_done()`, set under the lock with Release, so a
-    /// waiter can spin briefly on it without taking the lock.
-    terminal: AtomicBool,
-    stop: Option<StopToken>,
 }
 
 /// What a terminal outcome looks like to callbacks and waiters: the error is
@@ -176,17 +205,14 @@ impl<T> Slot<T> {
 }
 
 impl<T> Inner<T> {
-    pub(crate) fn new(stop: Option<StopToken>) -> Self {
+    pub(crate) fn new() -> Self {
         Inner {
             slot: Mutex::new(Slot {
-                state: State::Pending,
                 outcome: None,
                 listeners: None,
-                sleepers: 0,
             }),
+            word: AtomicU32::new(State::Pending.code()),
             done: Condvar::new(),
-            terminal: AtomicBool::new(false),
-            stop,
         }
     }
 
@@ -195,16 +221,30 @@ impl<T> Inner<T> {
         self as *const Self as usize
     }
 
+    /// The current state, read without the lock.
     pub(crate) fn state(&self) -> State {
-        sync::lock(&self.slot).state
+        State::from_code(self.word.load(Ordering::Acquire))
+    }
+
+    /// The state, for a caller holding the lock (whose guard proves it).
+    fn locked_state(&self, _slot: &Slot<T>) -> State {
+        State::from_code(self.word.load(Ordering::Relaxed))
+    }
+
+    /// Sets the state; the caller holds the lock (whose guard proves it).
+    /// The sleeper count in the same word is kept.
+    fn set_state(&self, _slot: &mut Slot<T>, to: State) {
+        let word = self.word.load(Ordering::Relaxed);
+        self.word
+            .store((word & !STATE_MASK) | to.code(), Ordering::Release);
     }
 
     /// Pending → Running. False if the future was cancelled (the caller must
     /// then not run the task) or was already started or completed.
     pub(crate) fn set_running(&self) -> bool {
         let mut slot = sync::lock(&self.slot);
-        if slot.state == State::Pending {
-            slot.state = State::Running;
+        if self.locked_state(&slot) == State::Pending {
+            self.set_state(&mut slot, State::Running);
             true
         } else {
             false
@@ -215,7 +255,7 @@ impl<T> Inner<T> {
     /// dropped) if the future was already terminal.
     pub(crate) fn complete(&self, outcome: Result<T, TaskError>) -> bool {
         let slot = sync::lock(&self.slot);
-        if slot.state.is_done() {
+        if self.locked_state(&slot).is_done() {
             return false;
         }
         self.finish(slot, State::Finished, outcome);
@@ -225,7 +265,7 @@ impl<T> Inner<T> {
     /// Pending → Cancelled, true; already Cancelled, true; else false.
     pub(crate) fn cancel(&self) -> bool {
         let slot = sync::lock(&self.slot);
-        match slot.state {
+        match self.locked_state(&slot) {
             State::Pending => {
                 self.finish(slot, State::Cancelled, Err(TaskError::Cancelled));
                 true
@@ -240,10 +280,10 @@ impl<T> Inner<T> {
     /// the future is no longer running (cancelled meanwhile).
     pub(crate) fn unstart(&self) -> bool {
         let mut slot = sync::lock(&self.slot);
-        if slot.state != State::Running {
+        if self.locked_state(&slot) != State::Running {
             return false;
         }
-        slot.state = State::Pending;
+        self.set_state(&mut slot, State::Pending);
         true
     }
 
@@ -251,7 +291,7 @@ impl<T> Inner<T> {
     /// running task by force. False if the future is no longer running.
     pub(crate) fn cancel_running(&self) -> bool {
         let slot = sync::lock(&self.slot);
-        if slot.state != State::Running {
+        if self.locked_state(&slot) != State::Running {
             return false;
         }
         self.finish(slot, State::Cancelled, Err(TaskError::Cancelled));
@@ -261,13 +301,14 @@ impl<T> Inner<T> {
     /// The one place a future becomes terminal. Takes the locked slot so the
     /// check that led here and the transition are one critical section.
     fn finish(&self, mut slot: MutexGuard<'_, Slot<T>>, to: State, outcome: Result<T, TaskError>) {
-        slot.state = to;
-        self.terminal.store(true, Ordering::Release);
         let listeners = slot.listeners.take().map_or_else(Vec::new, |b| *b);
         let outcome = outcome.map_err(Box::new);
         let status = (!listeners.is_empty()).then(|| summary(&outcome));
         slot.outcome = Some(outcome);
-        let sleepers = slot.sleepers;
+        // After the outcome: a waiter that sees the state terminal without
+        // the lock takes the lock before reading the outcome anyway.
+        self.set_state(&mut slot, to);
+        let sleepers = self.word.load(Ordering::Relaxed) / ONE_SLEEPER;
         drop(slot);
 
         // A sleeper counted itself under the lock before waiting, so any
@@ -323,7 +364,7 @@ impl<T> Inner<T> {
 
     fn add_callback(&self, callback: Listener<T>) {
         let mut slot = sync::lock(&self.slot);
-        if !slot.state.is_done() {
+        if !self.locked_state(&slot).is_done() {
             slot.listeners_mut().push(callback);
             return;
         }
@@ -339,7 +380,7 @@ impl<T> Inner<T> {
     /// Returns `Some(failed)` instead if it already is (nothing registered).
     pub(crate) fn add_waiter(&self, waiter: &Arc<Waiter>) -> Option<bool> {
         let mut slot = sync::lock(&self.slot);
-        if slot.state.is_done() {
+        if self.locked_state(&slot).is_done() {
             return Some(matches!(&slot.outcome, Some(Err(e)) if !e.is_cancelled()));
         }
         slot.listeners_mut()
@@ -365,11 +406,12 @@ impl<T> Inner<T> {
             self.spin_until_terminal();
         }
         let mut slot = sync::lock(&self.slot);
-        while !slot.state.is_done() {
-            slot.sleepers += 1;
+        while !self.locked_state(&slot).is_done() {
+            // Under the lock, like every write of the word.
+            self.word.fetch_add(ONE_SLEEPER, Ordering::Relaxed);
             let (guard, timed_out) = sync::wait_until(&self.done, slot, deadline);
             slot = guard;
-            slot.sleepers -= 1;
+            self.word.fetch_sub(ONE_SLEEPER, Ordering::Relaxed);
             if timed_out {
                 break;
             }
@@ -386,7 +428,7 @@ impl<T> Inner<T> {
     #[cfg(not(loom))]
     fn spin_until_terminal(&self) {
         let backoff = crossbeam_utils::Backoff::new();
-        while !self.terminal.load(Ordering::Acquire) && !backoff.is_completed() {
+        while !self.state().is_done() && !backoff.is_completed() {
             backoff.snooze();
         }
     }
@@ -425,7 +467,7 @@ impl<T: Send + 'static> Future<T> {
     /// assert_eq!(fut.result(), Ok(3));
     /// ```
     pub fn ready(outcome: Result<T, TaskError>) -> Self {
-        let inner = Inner::new(None);
+        let inner = Inner::new();
         inner.complete(outcome);
         Future::from_cell(std::sync::Arc::new(inner))
     }
@@ -542,7 +584,7 @@ impl<T> Future<T> {
     /// ```
     pub fn result_timeout(&mut self, timeout: Duration) -> Result<T, TaskError> {
         let mut slot = self.inner().wait_done(sync::deadline_after(timeout));
-        if !slot.state.is_done() {
+        if !self.inner().locked_state(&slot).is_done() {
             return Err(TaskError::Timeout);
         }
         self.inner().take_outcome(&mut slot)
@@ -571,10 +613,8 @@ impl<T> Future<T> {
     /// assert!(!fut.wait_timeout(std::time::Duration::from_millis(1)));
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        self.inner()
-            .wait_done(sync::deadline_after(timeout))
-            .state
-            .is_done()
+        let slot = self.inner().wait_done(sync::deadline_after(timeout));
+        self.inner().locked_state(&slot).is_done()
     }
 
     /// Runs `callback` when the future becomes terminal, with `Ok(())` if the
@@ -651,7 +691,7 @@ impl<T> Future<T> {
     /// assert!(fut.result().is_ok());
     /// ```
     pub fn request_stop(&self) -> bool {
-        match &self.inner().stop {
+        match self.cell.stop() {
             Some(token) => {
                 token.request_stop();
                 true
@@ -667,7 +707,7 @@ impl<T> Future<T> {
     /// assert!(fut.stop_token().is_none());
     /// ```
     pub fn stop_token(&self) -> Option<&StopToken> {
-        self.inner().stop.as_ref()
+        self.cell.stop()
     }
 }
 
@@ -692,7 +732,7 @@ impl<T> fmt::Debug for Future<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let slot = sync::lock(&self.inner().slot);
         let mut d = f.debug_struct("Future");
-        d.field("state", &slot.state);
+        d.field("state", &self.inner().locked_state(&slot));
         if let Some(Err(e)) = &slot.outcome {
             d.field("error", e);
         }
@@ -707,7 +747,7 @@ impl<T> std::future::Future for Future<T> {
     /// by the completing thread.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut slot = sync::lock(&self.inner().slot);
-        if slot.state.is_done() {
+        if self.inner().locked_state(&slot).is_done() {
             return Poll::Ready(self.inner().take_outcome(&mut slot));
         }
         let listeners = slot.listeners_mut();
@@ -755,11 +795,7 @@ impl<T: Send + 'static> Promise<T> {
     /// ```
     #[allow(clippy::new_ret_no_self)]
     pub fn new() -> (Promise<T>, Future<T>) {
-        Self::with_stop(None)
-    }
-
-    pub(crate) fn with_stop(stop: Option<StopToken>) -> (Promise<T>, Future<T>) {
-        let cell: std::sync::Arc<dyn Cell<T>> = std::sync::Arc::new(Inner::new(stop));
+        let cell: std::sync::Arc<dyn Cell<T>> = std::sync::Arc::new(Inner::new());
         (
             Promise {
                 cell: std::sync::Arc::clone(&cell),
@@ -830,7 +866,7 @@ impl<T> Drop for Promise<T> {
         }
         // Not completed: the future fails instead of hanging.
         let slot = sync::lock(&self.inner().slot);
-        if !slot.state.is_done() {
+        if !self.inner().locked_state(&slot).is_done() {
             self.inner()
                 .finish(slot, State::Finished, Err(TaskError::Abandoned));
         }

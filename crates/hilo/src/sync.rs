@@ -7,12 +7,12 @@
 
 #[cfg(loom)]
 pub(crate) use loom::sync::{
-    atomic::{AtomicBool, Ordering},
+    atomic::{AtomicU32, Ordering},
     Arc, Condvar, Mutex, MutexGuard,
 };
 #[cfg(not(loom))]
 pub(crate) use std::sync::{
-    atomic::{AtomicBool, Ordering},
+    atomic::{AtomicU32, Ordering},
     Arc, Condvar, Mutex, MutexGuard,
 };
 

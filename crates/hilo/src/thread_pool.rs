@@ -23,6 +23,7 @@ use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
 use std::thread::{self, JoinHandle};
 
 use crossbeam_channel::{Receiver, Sender};
+use crossbeam_utils::atomic::AtomicCell;
 use crossbeam_utils::CachePadded;
 
 use crate::error::{panic_message, BuildError, SubmitError, TaskError};
@@ -50,28 +51,56 @@ type JobRef = Arc<dyn Job>;
 /// allocation shared by the queue (as a `Job`) and the `Future` (as a
 /// `Cell`). The worker only drops its reference, so the memory is freed by
 /// the thread that drops the future, usually the one that allocated it.
-struct TaskCell<F, T> {
+///
+/// Every byte is paid per task (a million queued tasks are a million of
+/// these), hence the closure in an `AtomicCell` (no lock of its own) and
+/// the stop token as a type parameter: `()` for plain tasks.
+struct TaskCell<F, T, S> {
     inner: Inner<T>,
-    task: Mutex<Option<F>>,
+    /// Taken by the one thread that moves the future out of Pending.
+    task: AtomicCell<Option<F>>,
+    stop: S,
 }
 
-impl<F: Send, T: Send> Cell<T> for TaskCell<F, T> {
-    fn inner(&self) -> &Inner<T> {
-        &self.inner
+/// Where a task keeps its stop token, if it has one.
+trait StopSlot: Send + Sync {
+    fn token(&self) -> Option<&StopToken>;
+}
+
+impl StopSlot for () {
+    fn token(&self) -> Option<&StopToken> {
+        None
     }
 }
 
-impl<F, T> Job for TaskCell<F, T>
+impl StopSlot for StopToken {
+    fn token(&self) -> Option<&StopToken> {
+        Some(self)
+    }
+}
+
+impl<F: Send, T: Send, S: StopSlot> Cell<T> for TaskCell<F, T, S> {
+    fn inner(&self) -> &Inner<T> {
+        &self.inner
+    }
+
+    fn stop(&self) -> Option<&StopToken> {
+        self.stop.token()
+    }
+}
+
+impl<F, T, S> Job for TaskCell<F, T, S>
 where
     F: FnOnce() -> T + Send,
     T: Send,
+    S: StopSlot,
 {
     fn run(&self, idle: &IdleMark<'_>) {
         if !self.inner.set_running() {
             return; // cancelled while queued
         }
         // set_running admits one runner, so the closure is still here.
-        let Some(f) = lock(&self.task).take() else {
+        let Some(f) = self.task.take() else {
             return;
         };
         let outcome = catch_unwind(AssertUnwindSafe(f)).map_err(TaskError::from_panic);
@@ -84,12 +113,12 @@ where
 
     fn cancel(&self) {
         self.inner.cancel();
-        drop(lock(&self.task).take());
+        drop(self.task.take());
     }
 
     fn fail(&self, error: TaskError) {
         self.inner.complete(Err(error));
-        drop(lock(&self.task).take());
+        drop(self.task.take());
     }
 }
 
@@ -448,7 +477,7 @@ impl ThreadPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.enqueue_task(f, None)
+        self.enqueue_task(f, ())
     }
 
     /// Queues `f` with a fresh [`StopToken`] it can poll or block on; the
@@ -484,7 +513,7 @@ impl ThreadPool {
             shared: Arc::downgrade(&self.shared),
             id,
         };
-        let stop = Some(token.clone());
+        let stop = token.clone();
         let f = move || {
             let _registration = registration;
             f(&token)
@@ -492,14 +521,16 @@ impl ThreadPool {
         self.enqueue_task(f, stop)
     }
 
-    fn enqueue_task<F, T>(&self, f: F, stop: Option<StopToken>) -> Result<Future<T>, SubmitError>
+    fn enqueue_task<F, T, S>(&self, f: F, stop: S) -> Result<Future<T>, SubmitError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
+        S: StopSlot + 'static,
     {
         let cell = Arc::new(TaskCell {
-            inner: Inner::new(stop),
-            task: Mutex::new(Some(f)),
+            inner: Inner::new(),
+            task: AtomicCell::new(Some(f)),
+            stop,
         });
         let future = Future::from_cell(Arc::clone(&cell) as Arc<dyn Cell<T>>);
         self.enqueue(cell)?;

@@ -62,6 +62,23 @@ fn sleep_ms(ms: u64) -> u64 {
 
 /// Opens `fifo` for reading (so the test knows the task runs), then
 /// sleeps for a minute.
+/// Leaves a file named after this worker's pid in `dir`, then waits (up
+/// to 10 s) until `n` such files exist: only tasks running at the same time
+/// in different workers all return true.
+#[hilo::task]
+fn rendezvous(dir: String, n: usize) -> bool {
+    let dir = Path::new(&dir);
+    std::fs::write(dir.join(std::process::id().to_string()), b"").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if std::fs::read_dir(dir).unwrap().count() >= n {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    false
+}
+
 #[hilo::task]
 fn signal_then_sleep(fifo: String) {
     let _ = std::fs::File::open(&fifo);
@@ -148,6 +165,12 @@ fn pool(workers: usize) -> ProcessPool {
     ProcessPool::builder().max_workers(workers).build().unwrap()
 }
 
+/// One short task, after which the worker is sent a second task behind
+/// its running one (a fresh worker is not: see the supervisor's docs).
+fn warm_up(pool: &ProcessPool) {
+    assert_eq!(pool.submit(square::call(3)).unwrap().result(), Ok(9));
+}
+
 fn pid_alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
@@ -220,6 +243,31 @@ fn results_come_back_from_worker_processes() {
     let pid = pool.submit(my_pid::call()).unwrap().result().unwrap();
     assert_ne!(pid, std::process::id(), "the task ran in the parent");
     assert!(pool.worker_pids().contains(&pid));
+}
+
+fn long_tasks_submitted_right_after_build_run_side_by_side() {
+    // Each worker holds a second task behind its running one, but not while
+    // another slot is idle: with two slots, two tasks must run at once, even
+    // when submitted before the second supervisor has started.
+    for round in 0..5 {
+        let dir = std::env::temp_dir().join(format!("hilo-rdv-{}-{round}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pool = pool(2);
+        let futs: Vec<_> = (0..2)
+            .map(|_| {
+                pool.submit(rendezvous::call(dir.display().to_string(), 2))
+                    .unwrap()
+            })
+            .collect();
+        for f in futs {
+            assert_eq!(
+                f.result(),
+                Ok(true),
+                "round {round}: the tasks ran one after the other"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
 
 fn a_panicking_task_is_an_error_and_its_worker_keeps_serving() {
@@ -613,6 +661,7 @@ fn workers_get_extra_env_vars_and_nice() {
 
 fn a_cancelled_task_that_waits_behind_another_never_returns_a_value() {
     let pool = pool(1);
+    warm_up(&pool);
     let busy = pool.submit(sleep_ms::call(300)).unwrap();
     // Queued in the pool, or already sent to the busy worker (which holds
     // the next task): either way it can be cancelled, and it is.
@@ -630,6 +679,7 @@ fn a_cancelled_task_that_waits_behind_another_never_returns_a_value() {
 
 fn tasks_held_by_a_worker_that_dies_run_on_the_next_one() {
     let pool = pool(1);
+    warm_up(&pool);
     let pid = pool.worker_pids()[0];
     // The first task kills its worker; the second was sent to the same
     // worker behind it and must run on the replacement, not fail.
@@ -781,6 +831,7 @@ fn main() {
     }
     let tests: &[(&str, fn())] = tests![
         results_come_back_from_worker_processes,
+        long_tasks_submitted_right_after_build_run_side_by_side,
         a_panicking_task_is_an_error_and_its_worker_keeps_serving,
         crash_matrix_each_crash_fails_only_its_task,
         a_timeout_kills_the_task_and_its_worker,

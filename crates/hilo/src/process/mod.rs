@@ -19,12 +19,15 @@
 //! `main`, notices the marker, takes the socket (stdin becomes `/dev/null`;
 //! stdout and stderr stay the user's), asks the kernel to kill it when the
 //! pool's process dies, applies the limits, runs the initializer, says
-//! `Ready`, then serves tasks one at a time. Its supervisor keeps it
-//! holding two: the one it runs and the next, already sent, so the worker
-//! never waits for the pool between tasks (a task counts as running from
-//! the moment a worker holds it; cancelling one that waits behind another
-//! kills the worker the moment it gets to it, and tasks a dying worker held
-//! but never started go back to the queue):
+//! `Ready`, then serves tasks one at a time. While its tasks are short
+//! (under 2 ms) and more are queued than idle workers will take, its
+//! supervisor keeps it holding two: the one it runs and the next, already
+//! sent, so the worker never waits for the pool between tasks; long tasks
+//! are sent one at a time, so none waits behind another while a worker is
+//! free. A task counts as running from the moment a worker holds it;
+//! cancelling one that waits behind another kills the worker the moment it
+//! gets to it, and tasks a dying worker held but never started go back to
+//! the queue:
 //!
 //! ```text
 //!  started ──Ready──▶ serving ──Exit / socket closed──▶ exits 0, reaped

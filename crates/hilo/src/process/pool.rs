@@ -189,7 +189,7 @@ impl ProcessPool {
         convert: Convert<O>,
     ) -> Result<Future<O>, SubmitError> {
         let cell = Arc::new(ProcCell {
-            inner: Inner::new(None),
+            inner: Inner::new(),
             id: self.shared.next_id.fetch_add(1, Ordering::Relaxed),
             name,
             args,
@@ -425,6 +425,7 @@ impl ProcessPoolBuilder {
                 jobs: VecDeque::new(),
                 closed: false,
                 terminated: false,
+                idle: max_workers,
             }),
             work: Condvar::new(),
             pids: Mutex::new(vec![None; max_workers]),
@@ -473,7 +474,11 @@ impl ProcessPoolBuilder {
                 .spawn(move || supervise(s, slot, None));
             match spawned {
                 Ok(h) => supervisors.push(h),
-                Err(_) => break, // fewer slots; the ones we have still serve
+                Err(_) => {
+                    // Fewer slots; the ones we have still serve.
+                    lock(&shared.queue).idle -= max_workers - slot;
+                    break;
+                }
             }
         }
         *lock(&shared.supervisors) = supervisors;

@@ -1,8 +1,16 @@
 //! The queue of calls and the supervisor threads, one per worker slot. A
-//! supervisor keeps its worker holding two tasks (the running one and the
-//! next), completes their futures from the answers, and when the worker
-//! dies, times out or is cancelled, reaps it, fails the running task, puts
-//! the one it never started back in the queue, and starts a new worker.
+//! supervisor feeds its worker tasks, completes their futures from the
+//! answers, and when the worker dies, times out or is cancelled, reaps it,
+//! fails the running task, puts the one it never started back in the queue,
+//! and starts a new worker.
+//!
+//! While tasks are short, a worker holds two (the running one and the
+//! next, already sent), so it never waits for the round trip to the pool
+//! between tasks. A task sent to a worker is committed to it, so this is
+//! done only when it cannot delay anything: the worker's last task took
+//! under `PIPELINE_BELOW`, and more tasks are queued than idle slots will
+//! take. Long tasks therefore never wait behind each other while a worker
+//! is free (except once, when a long task follows a run of short ones).
 
 use std::collections::VecDeque;
 use std::io;
@@ -22,6 +30,11 @@ pub(super) struct Queue {
     pub(super) closed: bool,
     /// `terminate` was called: tasks of killed workers are not run again.
     pub(super) terminated: bool,
+    /// Slots whose worker holds nothing and that will take the next job:
+    /// supervisors in `next_job`, and those not started yet (the pool
+    /// counts them in up front, so jobs submitted right after `build` are
+    /// not all pipelined to the first worker).
+    pub(super) idle: usize,
 }
 
 pub(super) struct Shared {
@@ -36,23 +49,37 @@ pub(super) struct Shared {
 }
 
 impl Shared {
-    /// The next job, or `None` once the queue is closed and empty.
-    pub(super) fn next_job(&self) -> Option<Arc<dyn Job>> {
+    /// The next job, or `None` once the queue is closed and empty. The
+    /// caller is an idle slot until it returns; `counted` says the slot is
+    /// already in `Queue::idle` (its first call).
+    pub(super) fn next_job(&self, counted: bool) -> Option<Arc<dyn Job>> {
         let mut q = lock(&self.queue);
+        if !counted {
+            q.idle += 1;
+        }
         loop {
             if let Some(job) = q.jobs.pop_front() {
+                q.idle -= 1;
                 return Some(job);
             }
             if q.closed {
+                q.idle -= 1;
                 return None;
             }
             q = self.work.wait(q).unwrap_or_else(|e| e.into_inner());
         }
     }
 
-    /// The next job if one is queued now.
-    pub(super) fn try_next_job(&self) -> Option<Arc<dyn Job>> {
-        lock(&self.queue).jobs.pop_front()
+    /// A job to send behind the one a worker is running: only if more are
+    /// queued than idle supervisors will take, so two long tasks on a pool
+    /// of two run side by side instead of one behind the other.
+    pub(super) fn next_job_to_pipeline(&self) -> Option<Arc<dyn Job>> {
+        let mut q = lock(&self.queue);
+        if q.jobs.len() > q.idle {
+            q.jobs.pop_front()
+        } else {
+            None
+        }
     }
 
     pub(super) fn set_pid(&self, slot: usize, pid: Option<u32>) {
@@ -60,9 +87,13 @@ impl Shared {
     }
 }
 
-/// How many tasks a worker holds at most: the one it runs and the next,
-/// already sent, so it never waits for the pool between tasks.
+/// How many tasks a worker holds at most: the one it runs and the next.
 const PIPELINE: usize = 2;
+
+/// A worker is sent a second task only if its last one ran shorter than
+/// this. Above it, the round trip it saves (tens of microseconds) is under
+/// 2% of a task, not worth committing a task to a busy worker.
+const PIPELINE_BELOW: Duration = Duration::from_millis(2);
 
 /// One worker slot's state, owned by its supervisor thread.
 struct Slot {
@@ -73,6 +104,10 @@ struct Slot {
     held: VecDeque<Arc<dyn Job>>,
     /// When the oldest held task became the running one.
     head_since: Instant,
+    /// This slot is still in `Queue::idle` from the pool's up-front count.
+    idle_counted: bool,
+    /// How long the last task answered here ran (none yet: `None`).
+    last_run: Option<Duration>,
 }
 
 impl Slot {
@@ -82,12 +117,16 @@ impl Slot {
     fn fill(&mut self) -> bool {
         while self.held.len() < PIPELINE && self.room_in_worker() {
             let job = if self.held.is_empty() {
-                match self.shared.next_job() {
+                let counted = std::mem::replace(&mut self.idle_counted, false);
+                match self.shared.next_job(counted) {
                     Some(job) => job,
                     None => return false,
                 }
             } else {
-                match self.shared.try_next_job() {
+                if self.last_run.is_none_or(|d| d >= PIPELINE_BELOW) {
+                    break;
+                }
+                match self.shared.next_job_to_pipeline() {
                     Some(job) => job,
                     None => break,
                 }
@@ -205,6 +244,7 @@ impl Slot {
                     // must not find this worker to kill.
                     head.detach();
                     head.finish(Ok(&outcomes));
+                    self.last_run = Some(self.head_since.elapsed());
                     self.held.pop_front();
                     w.tasks_done += 1;
                     self.after_answer();
@@ -294,6 +334,8 @@ pub(super) fn supervise(shared: Arc<Shared>, index: usize, worker: Option<Worker
         worker,
         held: VecDeque::new(),
         head_since: Instant::now(),
+        idle_counted: true,
+        last_run: None,
     };
     while slot.fill() {
         slot.await_head();
