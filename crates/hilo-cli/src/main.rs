@@ -1,20 +1,59 @@
-//! `hilo`: run many jobs at once from the shell. Subcommands arrive with
-//! later issues; for now the binary knows its name, version and help.
+//! `hilo`: run many jobs at once from the shell. Each subcommand is a thin
+//! layer over the `hilo` library; this file only parses the command line
+//! and hands over.
 
-use clap::Parser;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod run;
 
 /// hilo — concurrent.futures done right: run many jobs at once.
 ///
-/// Subcommands (run, compress, primes, wordcount, fetch, mx, top, monitor,
+/// More subcommands (compress, primes, wordcount, fetch, mx, top, monitor,
 /// bench) are being built; the library `hilo` is usable today.
 #[derive(Parser, Debug)]
 #[command(name = "hilo", version, about, long_about = None)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
 
-fn main() {
-    let _cli = Cli::parse();
-    println!(
-        "hilo {}: no subcommands yet; see --help",
-        env!("CARGO_PKG_VERSION")
-    );
+#[derive(Subcommand, Debug)]
+enum Command {
+    Run(run::RunArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // `hilo run` follows GNU parallel: 255 for a usage error. The
+            // other subcommands use clap's 2; help and --version exit 0.
+            if !e.use_stderr() {
+                e.exit(); // --help, --version
+            }
+            // One line: clap's first, which names the problem.
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or("error: bad usage");
+            let is_run = std::env::args().nth(1).as_deref() == Some("run");
+            let see = if is_run {
+                "hilo run --help"
+            } else {
+                "hilo --help"
+            };
+            eprintln!("{first} (see {see})");
+            return ExitCode::from(if is_run { run::EXIT_ERROR } else { 2 });
+        }
+    };
+    match cli.command {
+        Some(Command::Run(args)) => ExitCode::from(run::main(args)),
+        None => {
+            println!(
+                "hilo {}: give a subcommand; see hilo --help",
+                env!("CARGO_PKG_VERSION")
+            );
+            ExitCode::SUCCESS
+        }
+    }
 }

@@ -1,0 +1,553 @@
+//! Running one job: its slot, its child process (in a process group of its
+//! own), its output, its timeout, its retries; and stopping every running
+//! job on `--halt now` or Ctrl+C. Owns every child process `hilo run`
+//! starts: each is reaped by the thread that started it, and killed (with
+//! its whole group) only while it is known not to have been reaped yet.
+//!
+//! Output is captured in anonymous memory files (`memfd`), GNU parallel's
+//! temporary files without the disk: the job writes at its own pace, never
+//! blocks on a full pipe, and a background grandchild holding the file
+//! cannot keep the job from ending. `--line-buffer` uses pipes instead,
+//! read as the job writes.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use rustix::process::{Pid, Signal};
+
+use super::halt::When;
+use super::template::{JobContext, Template};
+
+/// Time between the TERM and the KILL sent to a job's process group.
+const KILL_GRACE: Duration = Duration::from_secs(1);
+/// Wait before the first retry; doubled for each next one.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// How a job's output is collected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Capture {
+    /// Whole, printed when the job ends (GNU parallel's `--group`).
+    Whole,
+    /// Line by line as the job writes, printed at once (`--line-buffer`),
+    /// with `--tag`, each line after the job's values and a tab.
+    Lines { tag: bool },
+}
+
+/// What every job shares.
+pub(crate) struct Settings {
+    pub(crate) template: Arc<Template>,
+    /// Jobs at once (`-j`): slots `{%}` are 1 ..= slots.
+    pub(crate) slots: usize,
+    pub(crate) capture: Capture,
+    pub(crate) timeout: Option<Duration>,
+    /// Tries in all (at least 1).
+    pub(crate) retries: u32,
+    pub(crate) delay: Option<Duration>,
+}
+
+/// A finished job, as printed and logged.
+#[derive(Debug)]
+pub(crate) struct JobReport {
+    pub(crate) seq: u64,
+    pub(crate) args: Vec<String>,
+    /// The command line as run (shell-quoted), for logs and JSON.
+    pub(crate) command: String,
+    /// Exit code, `None` if killed by a signal.
+    pub(crate) exit: Option<i32>,
+    pub(crate) signal: Option<i32>,
+    pub(crate) start: SystemTime,
+    pub(crate) runtime: Duration,
+    /// Empty with `--line-buffer` (already printed).
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
+    /// Bytes the job wrote to stdout (the job log's Receive column).
+    pub(crate) stdout_bytes: u64,
+    pub(crate) tries: u32,
+    pub(crate) timed_out: bool,
+}
+
+impl JobReport {
+    pub(crate) fn succeeded(&self) -> bool {
+        self.exit == Some(0)
+    }
+}
+
+/// A started child, until it is known to have exited.
+struct Running {
+    pgid: Pid,
+    deadline: Option<Instant>,
+    /// When TERM was sent (then KILL follows after `KILL_GRACE`).
+    term_sent: Option<Instant>,
+    timed_out: bool,
+}
+
+/// Shared by the job threads, the watchdog and the signal thread.
+pub(crate) struct Runner {
+    settings: Settings,
+    running: Mutex<HashMap<u64, Running>>,
+    /// Wakes the watchdog when a deadline is added or moved earlier.
+    watchdog: Condvar,
+    free_slots: Mutex<Vec<usize>>,
+    next_start: Mutex<Option<Instant>>,
+    /// No new job starts (halt, Ctrl+C, end of input error).
+    stop: AtomicBool,
+    stopped: Mutex<bool>,
+    stop_changed: Condvar,
+    /// Ctrl+C (or TERM) was received.
+    pub(crate) interrupted: AtomicBool,
+    interrupts: AtomicU32,
+    /// Serialises `--line-buffer` writes, a line at a time.
+    out_lock: Mutex<()>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Sends `sig` to the process group `pgid`; it may be gone already.
+fn kill_group(pgid: Pid, sig: Signal) {
+    let _ = rustix::process::kill_process_group(pgid, sig);
+}
+
+impl Runner {
+    /// Starts the watchdog (timeouts, halt, second Ctrl+C) and the signal
+    /// thread (Ctrl+C and TERM forwarded to the running jobs).
+    pub(crate) fn start(settings: Settings) -> io::Result<Arc<Runner>> {
+        let slots = settings.slots;
+        let runner = Arc::new(Runner {
+            settings,
+            running: Mutex::new(HashMap::new()),
+            watchdog: Condvar::new(),
+            free_slots: Mutex::new((1..=slots).rev().collect()),
+            next_start: Mutex::new(None),
+            stop: AtomicBool::new(false),
+            stopped: Mutex::new(false),
+            stop_changed: Condvar::new(),
+            interrupted: AtomicBool::new(false),
+            interrupts: AtomicU32::new(0),
+            out_lock: Mutex::new(()),
+        });
+        let mut signals = signal_hook::iterator::Signals::new([
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGTERM,
+        ])?;
+        let r = Arc::clone(&runner);
+        std::thread::Builder::new()
+            .name("hilo-run-signals".into())
+            .spawn(move || {
+                for sig in signals.forever() {
+                    r.on_signal(sig);
+                }
+            })?;
+        let r = Arc::clone(&runner);
+        std::thread::Builder::new()
+            .name("hilo-run-watchdog".into())
+            .spawn(move || r.watch())?;
+        Ok(runner)
+    }
+
+    /// True once no new job may start.
+    pub(crate) fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// No new job starts; running ones go on.
+    pub(crate) fn stop_starting(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        *lock(&self.stopped) = true;
+        self.stop_changed.notify_all();
+    }
+
+    /// `--halt` fired: no new jobs; with `now`, the running ones are killed
+    /// (TERM, then KILL after the grace period).
+    pub(crate) fn halt(&self, when: When) {
+        self.stop_starting();
+        if when == When::Now {
+            self.terminate_all(Signal::TERM);
+        }
+    }
+
+    fn on_signal(&self, sig: i32) {
+        self.interrupted.store(true, Ordering::SeqCst);
+        self.stop_starting();
+        let n = self.interrupts.fetch_add(1, Ordering::SeqCst);
+        let running = lock(&self.running).len();
+        if n == 0 {
+            let forwarded = Signal::from_named_raw(sig).unwrap_or(Signal::INT);
+            eprintln!(
+                "hilo run: interrupted; no new jobs, waiting for {running} running \
+                 (press Ctrl+C again to kill them)"
+            );
+            for r in lock(&self.running).values() {
+                kill_group(r.pgid, forwarded);
+            }
+        } else {
+            eprintln!("hilo run: killing {running} running jobs");
+            for r in lock(&self.running).values() {
+                kill_group(r.pgid, Signal::KILL);
+            }
+        }
+    }
+
+    /// Sends `sig` to every running job now and has the watchdog KILL any
+    /// still there after the grace period.
+    fn terminate_all(&self, sig: Signal) {
+        let now = Instant::now();
+        for r in lock(&self.running).values_mut() {
+            kill_group(r.pgid, sig);
+            r.term_sent.get_or_insert(now);
+        }
+        self.watchdog.notify_all();
+    }
+
+    /// The watchdog: TERMs jobs past their deadline, KILLs jobs still there
+    /// `KILL_GRACE` after their TERM.
+    fn watch(&self) {
+        let mut running = lock(&self.running);
+        loop {
+            let now = Instant::now();
+            let mut next: Option<Instant> = None;
+            for r in running.values_mut() {
+                if r.term_sent.is_none() && r.deadline.is_some_and(|d| d <= now) {
+                    kill_group(r.pgid, Signal::TERM);
+                    r.term_sent = Some(now);
+                    r.timed_out = true;
+                }
+                let wake = match r.term_sent {
+                    Some(t) if t + KILL_GRACE <= now => {
+                        kill_group(r.pgid, Signal::KILL);
+                        None
+                    }
+                    Some(t) => Some(t + KILL_GRACE),
+                    None => r.deadline,
+                };
+                if let Some(w) = wake {
+                    next = Some(next.map_or(w, |n| n.min(w)));
+                }
+            }
+            running = match next {
+                None => self
+                    .watchdog
+                    .wait(running)
+                    .unwrap_or_else(|e| e.into_inner()),
+                Some(at) => {
+                    let left = at.saturating_duration_since(Instant::now());
+                    self.watchdog
+                        .wait_timeout(running, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+
+    /// Runs job `seq` with `values` (retrying as configured); `None` if it
+    /// was not started because `hilo run` is stopping.
+    pub(crate) fn run_job(&self, seq: u64, values: Vec<String>) -> Option<JobReport> {
+        if self.stopping() {
+            return None;
+        }
+        let slot = lock(&self.free_slots).pop().unwrap_or(1);
+        let report = self.run_in_slot(seq, values, slot);
+        lock(&self.free_slots).push(slot);
+        report
+    }
+
+    fn run_in_slot(&self, seq: u64, values: Vec<String>, slot: usize) -> Option<JobReport> {
+        self.wait_for_delay();
+        if self.stopping() {
+            return None;
+        }
+        let ctx = JobContext {
+            args: &values,
+            seq,
+            slot,
+        };
+        let argv = self.settings.template.render(&ctx);
+        let command = self.settings.template.display(&ctx);
+        let prefix = match self.settings.capture {
+            Capture::Lines { tag: true } => super::output::tag_of(&values),
+            _ => Vec::new(),
+        };
+        let mut tries = 0;
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            tries += 1;
+            let attempt = self.run_once(seq, &argv, &prefix);
+            let done = attempt.exit == Some(0)
+                || tries >= self.settings.retries
+                || self.stopping()
+                || self.sleep_unless_stopped(backoff);
+            if done {
+                return Some(JobReport {
+                    seq,
+                    args: values,
+                    command,
+                    tries,
+                    ..attempt
+                });
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// Sleeps `d`; true (early) if `hilo run` started stopping.
+    fn sleep_unless_stopped(&self, d: Duration) -> bool {
+        let stopped = lock(&self.stopped);
+        let (stopped, _) = self
+            .stop_changed
+            .wait_timeout_while(stopped, d, |s| !*s)
+            .unwrap_or_else(|e| e.into_inner());
+        *stopped
+    }
+
+    /// `--delay`: at most one job start per delay.
+    fn wait_for_delay(&self) {
+        let Some(delay) = self.settings.delay else {
+            return;
+        };
+        let mut next = lock(&self.next_start);
+        if let Some(at) = *next {
+            let left = at.saturating_duration_since(Instant::now());
+            if !left.is_zero() && self.sleep_unless_stopped(left) {
+                return;
+            }
+        }
+        *next = Some(Instant::now() + delay);
+    }
+
+    /// One try of a job.
+    fn run_once(&self, seq: u64, argv: &[String], prefix: &[u8]) -> JobReport {
+        let start = SystemTime::now();
+        let began = Instant::now();
+        let mut report = JobReport {
+            seq,
+            args: Vec::new(),
+            command: String::new(),
+            exit: None,
+            signal: None,
+            start,
+            runtime: Duration::ZERO,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            stdout_bytes: 0,
+            tries: 1,
+            timed_out: false,
+        };
+        let result = match self.settings.capture {
+            Capture::Whole => self.run_captured(seq, argv, &mut report),
+            Capture::Lines { .. } => self.run_line_buffered(seq, argv, prefix, &mut report),
+        };
+        if let Err(e) = result {
+            // The command could not be started: a shell's exit codes.
+            let (code, why) = match e.kind() {
+                io::ErrorKind::NotFound => (127, "command not found".to_owned()),
+                io::ErrorKind::PermissionDenied => (126, "permission denied".to_owned()),
+                _ => (126, e.to_string()),
+            };
+            report.exit = Some(code);
+            report.stderr = format!("hilo run: {}: {why}\n", argv[0]).into_bytes();
+        }
+        report.runtime = began.elapsed();
+        report
+    }
+
+    fn command(argv: &[String]) -> Command {
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..]).stdin(Stdio::null()).process_group(0);
+        cmd
+    }
+
+    /// Runs with stdout and stderr in memory files, read when it ends.
+    fn run_captured(&self, seq: u64, argv: &[String], report: &mut JobReport) -> io::Result<()> {
+        let out = memfile("hilo-stdout")?;
+        let err = memfile("hilo-stderr")?;
+        let child = Self::command(argv)
+            .stdout(out.try_clone()?)
+            .stderr(err.try_clone()?)
+            .spawn()?;
+        self.wait_child(seq, child, report)?;
+        report.stdout = read_all(out)?;
+        report.stderr = read_all(err)?;
+        report.stdout_bytes = report.stdout.len() as u64;
+        Ok(())
+    }
+
+    /// Runs with pipes, printing each complete line as soon as it arrives.
+    fn run_line_buffered(
+        &self,
+        seq: u64,
+        argv: &[String],
+        prefix: &[u8],
+        report: &mut JobReport,
+    ) -> io::Result<()> {
+        let mut child = Self::command(argv)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let out = child.stdout.take().map(OwnedFd::from);
+        let err = child.stderr.take().map(OwnedFd::from);
+        // Registered first, so a timeout can kill a job that never closes
+        // its output.
+        let pid = self.register(seq, &child);
+        let copied = self.copy_lines(out, err, prefix);
+        self.reap(seq, pid, child, report)?;
+        report.stdout_bytes = copied?;
+        Ok(())
+    }
+
+    /// Copies lines from the job's pipes to our stdout / stderr until both
+    /// close; returns the bytes read from stdout.
+    fn copy_lines(
+        &self,
+        out: Option<OwnedFd>,
+        err: Option<OwnedFd>,
+        prefix: &[u8],
+    ) -> io::Result<u64> {
+        use rustix::event::{poll, PollFd, PollFlags};
+        let mut streams = [
+            (out, Vec::new(), true),  // stdout
+            (err, Vec::new(), false), // stderr
+        ];
+        let mut stdout_bytes = 0u64;
+        let mut buf = vec![0u8; 64 << 10];
+        loop {
+            let (open, mut fds): (Vec<usize>, Vec<PollFd<'_>>) = streams
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| s.0.as_ref().map(|fd| (i, PollFd::new(fd, PollFlags::IN))))
+                .unzip();
+            if open.is_empty() {
+                return Ok(stdout_bytes);
+            }
+            match poll(&mut fds, None) {
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+            let ready: Vec<usize> = open
+                .iter()
+                .zip(&fds)
+                .filter(|(_, f)| !f.revents().is_empty())
+                .map(|(&i, _)| i)
+                .collect();
+            drop(fds);
+            for i in ready {
+                let (fd, pending, is_stdout) = &mut streams[i];
+                let n = match fd.as_ref().map(|fd| rustix::io::read(fd, &mut buf[..])) {
+                    Some(Ok(n)) => n,
+                    Some(Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN)) => continue,
+                    Some(Err(e)) => return Err(e.into()),
+                    None => continue,
+                };
+                if n == 0 {
+                    *fd = None;
+                    if !pending.is_empty() {
+                        self.emit(*is_stdout, prefix, pending)?;
+                        pending.clear();
+                    }
+                    continue;
+                }
+                if *is_stdout {
+                    stdout_bytes += n as u64;
+                }
+                pending.extend_from_slice(&buf[..n]);
+                if let Some(last_nl) = pending.iter().rposition(|&b| b == b'\n') {
+                    let rest = pending.split_off(last_nl + 1);
+                    self.emit(*is_stdout, prefix, pending)?;
+                    *pending = rest;
+                }
+            }
+        }
+    }
+
+    /// Writes complete lines (each prefixed) to our stdout or stderr, in
+    /// one piece so no other job's line lands inside them.
+    fn emit(&self, to_stdout: bool, prefix: &[u8], lines: &[u8]) -> io::Result<()> {
+        let mut block = Vec::with_capacity(lines.len() + prefix.len() * 4);
+        super::output::prefix_lines(&mut block, prefix, lines);
+        let _guard = lock(&self.out_lock);
+        if to_stdout {
+            let mut out = io::stdout().lock();
+            out.write_all(&block)?;
+            out.flush()
+        } else {
+            io::stderr().lock().write_all(&block)
+        }
+    }
+
+    fn register(&self, seq: u64, child: &Child) -> Pid {
+        let pid = Pid::from_child(child);
+        let deadline = self.settings.timeout.map(|t| Instant::now() + t);
+        let mut running = lock(&self.running);
+        running.insert(
+            seq,
+            Running {
+                pgid: pid,
+                deadline,
+                term_sent: None,
+                timed_out: false,
+            },
+        );
+        // Ctrl+C may have come between the spawn and this insert.
+        if self.interrupted.load(Ordering::SeqCst) {
+            kill_group(pid, Signal::INT);
+        }
+        drop(running);
+        if deadline.is_some() {
+            self.watchdog.notify_all();
+        }
+        pid
+    }
+
+    fn wait_child(&self, seq: u64, child: Child, report: &mut JobReport) -> io::Result<()> {
+        let pid = self.register(seq, &child);
+        self.reap(seq, pid, child, report)
+    }
+
+    /// Waits for the child to exit, forgets it (so nothing signals its
+    /// group any more), then reaps it: its pid cannot be reused before.
+    fn reap(&self, seq: u64, pid: Pid, mut child: Child, report: &mut JobReport) -> io::Result<()> {
+        use rustix::process::{waitid, WaitId, WaitIdOptions};
+        loop {
+            match waitid(
+                WaitId::Pid(pid),
+                WaitIdOptions::EXITED | WaitIdOptions::NOWAIT,
+            ) {
+                Ok(_) => break,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if let Some(r) = lock(&self.running).remove(&seq) {
+            report.timed_out = r.timed_out;
+        }
+        let status = child.wait()?;
+        report.exit = status.code();
+        report.signal = status.signal();
+        Ok(())
+    }
+}
+
+/// An anonymous file in memory, closed on exec.
+fn memfile(name: &str) -> io::Result<File> {
+    let fd = rustix::fs::memfd_create(name, rustix::fs::MemfdFlags::CLOEXEC)?;
+    Ok(File::from(fd))
+}
+
+/// Everything written to `f` (which shares its offset with the child's
+/// copy, so rewind first).
+fn read_all(mut f: File) -> io::Result<Vec<u8>> {
+    f.seek(SeekFrom::Start(0))?;
+    let mut v = Vec::new();
+    f.read_to_end(&mut v)?;
+    Ok(v)
+}

@@ -1,0 +1,532 @@
+//! `hilo run`: GNU parallel's command runner on hilo's `ThreadPool`.
+//!
+//! This module owns the command line of `hilo run` and the loop that feeds
+//! jobs to the pool and reports them in order. Reading inputs lives in
+//! `input`, rendering commands in `template`, running one job in `exec`,
+//! printing in `output`, the job log in `joblog`; this file never touches a
+//! child process itself.
+//!
+//! A job's life: its values come from the inputs (skipped if `--resume`
+//! finds it in the job log), the lazy `ThreadPool::map` hands it to a free
+//! worker when the in-flight window has room, the worker takes a slot
+//! (`{%}`), renders the command and runs it (retrying a failure with
+//! backoff), and the main thread prints its output, logs it, and checks
+//! `--halt`.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+mod exec;
+mod halt;
+mod input;
+mod joblog;
+mod output;
+mod template;
+
+use exec::{Capture, JobReport, Runner, Settings};
+use halt::Halt;
+use input::{InputOptions, Source};
+use template::Template;
+
+/// Exit status for a usage error or any error that is not a job's failure.
+pub(crate) const EXIT_ERROR: u8 = 255;
+/// Exit status after Ctrl+C (128 + SIGINT, as a shell reports it).
+const EXIT_INTERRUPTED: u8 = 130;
+
+const AFTER_HELP: &str = "\
+Inputs:
+  Without ::: or ::::, each line of stdin is one job's value. ::: A B C gives
+  the values on the command line; :::: FILE (or -a FILE) one per line of FILE
+  (- is stdin). Several sources give every combination, the first source
+  varying slowest, as GNU parallel does.
+
+Replacement strings:
+  {}    the value                       {.}   without its extension
+  {/}   its basename                    {//}  its directory
+  {/.}  basename without extension      {#}   the job's number (from 1)
+  {%}   the job's slot (1..-j)          {n}   the n-th value or column ({1}, {2}, ...)
+  Without any, the values are appended as arguments.
+
+Safety:
+  Values are never interpreted by a shell. A command without shell syntax runs
+  directly; one with shell syntax (or --shell) runs through /bin/sh -c with
+  every value single-quoted, so a line like `x; rm -rf ~` is one argument.
+
+Examples:
+  ls *.png | hilo run convert {} {.}.jpg          convert files, one per core
+  hilo run -j 8 --tag ping -c1 {} :::: hosts.txt  ping hosts, lines tagged
+  hilo run -k echo {1}-{2} ::: a b ::: 1 2        a-1 a-2 b-1 b-2, in order
+  hilo run --retries 3 --timeout 60 ./flaky.sh ::: 1 2 3
+  hilo run --joblog jobs.log --resume ./step.sh :::: todo.txt
+
+Exit status:
+  0        every job succeeded
+  1-100    that many jobs failed
+  101      more than 100 jobs failed
+  130      interrupted by Ctrl+C (running jobs were stopped and waited for)
+  255      usage error or another error (bad option, unreadable input file,
+           unwritable job log)";
+
+/// Run a command for every input value, many at once.
+///
+/// GNU parallel's options and replacement strings, xargs' speed. Each job's
+/// output is printed whole, never mixed with another job's.
+#[derive(Args, Debug)]
+#[command(
+    override_usage = "hilo run [OPTIONS] COMMAND [ARGS...] [::: VALUES... | :::: FILES...]",
+    after_help = AFTER_HELP
+)]
+pub(crate) struct RunArgs {
+    /// Jobs at once: N, N% of the cores (-j 200%), +N or -N cores, or 0 for
+    /// as many as possible [default: the number of cores]
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = parse_jobs)]
+    jobs: Option<JobsSpec>,
+
+    /// Print outputs in input order, not completion order (-k)
+    #[arg(short = 'k', long)]
+    keep_order: bool,
+
+    /// Wait SECS between starting two jobs (e.g. --delay 0.5)
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    delay: Option<Duration>,
+
+    /// Read values from FILE, one per line (repeatable: each -a is a source)
+    #[arg(short = 'a', long = "arg-file", value_name = "FILE")]
+    arg_file: Vec<PathBuf>,
+
+    /// Values end with a NUL byte, not a newline (for find -print0)
+    #[arg(short = '0', long)]
+    null: bool,
+
+    /// Split each value into columns {1}, {2}, ... at REGEX (e.g. --colsep ',')
+    #[arg(long, value_name = "REGEX")]
+    colsep: Option<String>,
+
+    /// Run every command through /bin/sh -c (values are still quoted)
+    #[arg(long)]
+    shell: bool,
+
+    /// Print output line by line as jobs produce it (lines never mixed)
+    #[arg(long)]
+    line_buffer: bool,
+
+    /// Prefix each output line with the job's values and a tab
+    #[arg(long)]
+    tag: bool,
+
+    /// Save each job's stdout, stderr and seq under DIR/1/VALUE/2/VALUE/...
+    #[arg(long, value_name = "DIR")]
+    results: Option<PathBuf>,
+
+    /// Print one JSON object per job (seq, args, command, exit, signal,
+    /// start, runtime, stdout, stderr) instead of its output
+    #[arg(long)]
+    json: bool,
+
+    /// Kill a job (its whole process group: TERM, then KILL 1 s later) that
+    /// runs longer than SECS
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    timeout: Option<Duration>,
+
+    /// Run a failing job up to N times in all, waiting 0.1 s, 0.2 s, 0.4 s,
+    /// ... between tries
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    retries: u32,
+
+    /// Stop early: now,fail=1 (kill running jobs at the first failure),
+    /// soon,fail=10% (let running jobs finish), now,success=1, never
+    #[arg(long, value_name = "WHEN,WHY=N", value_parser = halt::parse)]
+    halt: Option<Halt>,
+
+    /// Log each finished job to FILE in GNU parallel's columns
+    #[arg(long, value_name = "FILE")]
+    joblog: Option<PathBuf>,
+
+    /// Skip the jobs --joblog FILE lists as done, append the rest to it
+    #[arg(long)]
+    resume: bool,
+
+    /// Like --resume, but run again the jobs the log lists as failed
+    #[arg(long)]
+    resume_failed: bool,
+
+    /// Show a progress bar on stderr (when it is a terminal)
+    #[arg(long, visible_alias = "bar")]
+    progress: bool,
+
+    /// Print the commands instead of running them
+    #[arg(long)]
+    dry_run: bool,
+
+    /// COMMAND [ARGS...] [::: VALUES... | :::: FILES...]
+    #[arg(
+        value_name = "COMMAND",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    command: Vec<String>,
+}
+
+/// `-j` as given; resolved against the number of cores.
+#[derive(Debug, Clone, Copy)]
+enum JobsSpec {
+    Exactly(usize),
+    PercentOfCores(usize),
+    CoresPlus(isize),
+    AsManyAsPossible,
+}
+
+fn parse_jobs(s: &str) -> Result<JobsSpec, String> {
+    let bad = || format!("expected N, N%, +N, -N or 0, got {s:?}");
+    if let Some(p) = s.strip_suffix('%') {
+        return p
+            .parse()
+            .ok()
+            .filter(|&p| p > 0)
+            .map(JobsSpec::PercentOfCores)
+            .ok_or_else(bad);
+    }
+    if s.starts_with('+') || s.starts_with('-') {
+        return s.parse().map(JobsSpec::CoresPlus).map_err(|_| bad());
+    }
+    match s.parse::<usize>().map_err(|_| bad())? {
+        0 => Ok(JobsSpec::AsManyAsPossible),
+        n => Ok(JobsSpec::Exactly(n)),
+    }
+}
+
+/// Most jobs `-j 0` runs at once: each job holds a few file descriptors
+/// and a thread, so stay well inside the descriptor limit.
+fn as_many_as_possible() -> usize {
+    let nofile = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(1024);
+    usize::try_from(nofile / 8).unwrap_or(1024).clamp(1, 1024)
+}
+
+impl JobsSpec {
+    fn resolve(self, cores: usize) -> usize {
+        match self {
+            JobsSpec::Exactly(n) => n,
+            JobsSpec::PercentOfCores(p) => (cores * p / 100).max(1),
+            JobsSpec::CoresPlus(d) => cores.saturating_add_signed(d).max(1),
+            JobsSpec::AsManyAsPossible => as_many_as_possible(),
+        }
+    }
+}
+
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .and_then(|v| Duration::try_from_secs_f64(v).ok())
+        .ok_or_else(|| format!("expected a number of seconds, got {s:?}"))
+}
+
+/// Splits `COMMAND [ARGS...] [::: ... | :::: ...]` into the command words
+/// and the input sources given after them.
+fn split_command(words: &[String]) -> Result<(Vec<String>, Vec<Source>), String> {
+    let is_marker = |w: &str| w == ":::" || w == "::::";
+    let end = words
+        .iter()
+        .position(|w| is_marker(w))
+        .unwrap_or(words.len());
+    let command = words[..end].to_vec();
+    let mut sources = Vec::new();
+    let mut i = end;
+    while i < words.len() {
+        let marker = words[i].as_str();
+        let values: Vec<String> = words[i + 1..]
+            .iter()
+            .take_while(|w| !is_marker(w))
+            .cloned()
+            .collect();
+        i += 1 + values.len();
+        if marker == ":::" {
+            sources.push(Source::Args(values));
+        } else {
+            if values.is_empty() {
+                return Err(":::: needs at least one file".into());
+            }
+            sources.extend(values.into_iter().map(|f| Source::File(f.into())));
+        }
+    }
+    Ok((command, sources))
+}
+
+/// Everything decided before the first job starts.
+struct Plan {
+    template: Arc<Template>,
+    jobs: usize,
+    inputs: input::Inputs,
+    skip: HashSet<u64>,
+    joblog: Option<joblog::JobLog>,
+    total: Option<u64>,
+}
+
+fn plan(args: &mut RunArgs) -> Result<Plan, String> {
+    let (command, mut sources) = split_command(&args.command)?;
+    if command.is_empty() {
+        return Err(
+            "no command given (usage: hilo run [OPTIONS] COMMAND [ARGS...] [::: VALUES...])".into(),
+        );
+    }
+    let template = Template::parse(&command, args.shell).map_err(|e| e.to_string())?;
+    sources.extend(args.arg_file.drain(..).map(Source::File));
+    if sources.is_empty() {
+        sources.push(Source::Stdin);
+    }
+    if (args.resume || args.resume_failed) && args.joblog.is_none() {
+        return Err("--resume and --resume-failed need --joblog FILE".into());
+    }
+    if args.line_buffer && args.keep_order {
+        return Err("--line-buffer prints lines as they come; it cannot keep order (-k)".into());
+    }
+    if args.line_buffer && (args.json || args.results.is_some()) {
+        return Err("--line-buffer cannot be combined with --json or --results".into());
+    }
+    let skip = match &args.joblog {
+        Some(path) if args.resume || args.resume_failed => {
+            joblog::done_jobs(path, args.resume_failed).map_err(|e| e.to_string())?
+        }
+        _ => HashSet::new(),
+    };
+    let joblog = match &args.joblog {
+        Some(path) if !args.dry_run => Some(
+            joblog::JobLog::open(path, args.resume || args.resume_failed)
+                .map_err(|e| e.to_string())?,
+        ),
+        _ => None,
+    };
+    let opts = InputOptions {
+        null: args.null,
+        colsep: args.colsep.clone(),
+    };
+    if let Some(re) = &opts.colsep {
+        regex::Regex::new(re).map_err(|e| format!("--colsep {re:?}: {e}"))?;
+    }
+    let mut inputs = input::open(sources, &opts).map_err(|e| e.to_string())?;
+    // A percentage in --halt is of all jobs: count them first.
+    let mut total = None;
+    if args.halt.as_ref().is_some_and(Halt::needs_total) {
+        let all: Vec<_> = inputs.by_ref().collect();
+        total = Some(all.len() as u64);
+        inputs = input::Inputs::from_vec(all);
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let jobs = args.jobs.map_or(cores, |j| j.resolve(cores));
+    Ok(Plan {
+        template: Arc::new(template),
+        jobs,
+        inputs,
+        skip,
+        joblog,
+        total,
+    })
+}
+
+/// Runs `hilo run`; returns the exit status.
+pub(crate) fn main(mut args: RunArgs) -> u8 {
+    match run(&mut args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("hilo run: {e}");
+            EXIT_ERROR
+        }
+    }
+}
+
+fn run(args: &mut RunArgs) -> Result<u8, String> {
+    let mut plan = plan(args)?;
+    if args.dry_run {
+        return dry_run(&mut plan);
+    }
+    let capture = if args.line_buffer {
+        Capture::Lines { tag: args.tag }
+    } else {
+        Capture::Whole
+    };
+    let runner = Runner::start(Settings {
+        template: Arc::clone(&plan.template),
+        slots: plan.jobs,
+        capture,
+        timeout: args.timeout,
+        retries: args.retries,
+        delay: args.delay,
+    })
+    .map_err(|e| format!("cannot start: {e}"))?;
+    let pool = hilo::ThreadPool::builder()
+        .max_workers(plan.jobs)
+        .thread_name_prefix("hilo-run")
+        .stack_size(256 << 10)
+        .build()
+        .map_err(|e| format!("cannot start the job threads: {e}"))?;
+
+    let mut printer = output::Printer::new(output::Mode {
+        tag: args.tag,
+        json: args.json,
+        results: args.results.clone(),
+        lines_printed_live: args.line_buffer,
+    });
+    let mut progress = output::Progress::new(args.progress, plan.total);
+    let mut tally = Tally::default();
+    let mut input_error = None;
+
+    let stop = Arc::clone(&runner);
+    let skip = std::mem::take(&mut plan.skip);
+    let jobs = plan
+        .inputs
+        .by_ref()
+        .zip(1u64..)
+        .map_while(|(values, seq)| {
+            // Stop taking input once halted or interrupted.
+            if stop.stopping() {
+                return None;
+            }
+            match values {
+                Ok(v) => Some(Ok((seq, v))),
+                Err(e) => Some(Err(e.to_string())),
+            }
+        })
+        .filter(|job| !matches!(job, Ok((seq, _)) if skip.contains(seq)));
+    let worker = Arc::clone(&runner);
+    let mut results = pool.map(jobs, move |job| job.map(|(seq, v)| worker.run_job(seq, v)));
+    if !args.keep_order {
+        results = results.unordered();
+    }
+    for result in results {
+        let report: JobReport = match result {
+            Ok(Ok(Some(report))) => report,
+            Ok(Ok(None)) => continue, // not started: halted or interrupted
+            Ok(Err(e)) => {
+                input_error = Some(e);
+                runner.stop_starting();
+                continue;
+            }
+            Err(e) => return Err(format!("a job thread failed: {e}")),
+        };
+        printer
+            .print(&report)
+            .map_err(|e| format!("cannot write the output: {e}"))?;
+        if let Some(log) = &mut plan.joblog {
+            log.record(&report)
+                .map_err(|e| format!("cannot write the job log: {e}"))?;
+        }
+        tally.add(&report);
+        progress.update(&tally);
+        if let Some(halt) = &args.halt {
+            if let Some(how) = halt.check(tally.failed, tally.succeeded, plan.total) {
+                runner.halt(how);
+            }
+        }
+    }
+    progress.finish();
+    drop(pool);
+    if let Some(e) = input_error {
+        eprintln!("hilo run: {e}");
+        return Ok(EXIT_ERROR);
+    }
+    if runner.interrupted.load(Ordering::SeqCst) {
+        eprintln!(
+            "hilo run: interrupted: {} jobs succeeded, {} failed; the others were not started",
+            tally.succeeded, tally.failed
+        );
+        return Ok(EXIT_INTERRUPTED);
+    }
+    Ok(tally.exit_status())
+}
+
+fn dry_run(plan: &mut Plan) -> Result<u8, String> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for (values, seq) in plan.inputs.by_ref().zip(1u64..) {
+        let values = values.map_err(|e| e.to_string())?;
+        if plan.skip.contains(&seq) {
+            continue;
+        }
+        let ctx = template::JobContext {
+            args: &values,
+            seq,
+            slot: 1,
+        };
+        writeln!(out, "{}", plan.template.display(&ctx))
+            .map_err(|e| format!("cannot write the output: {e}"))?;
+    }
+    Ok(0)
+}
+
+/// Counts of finished jobs.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Tally {
+    pub(crate) succeeded: u64,
+    pub(crate) failed: u64,
+}
+
+impl Tally {
+    fn add(&mut self, report: &JobReport) {
+        if report.succeeded() {
+            self.succeeded += 1;
+        } else {
+            self.failed += 1;
+        }
+    }
+
+    /// 0 if every job succeeded, else the number that failed, at most 101.
+    fn exit_status(&self) -> u8 {
+        u8::try_from(self.failed.min(101)).unwrap_or(101)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &[&str]) -> Vec<String> {
+        s.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_command_ends_at_the_first_marker() {
+        let (cmd, sources) =
+            split_command(&words(&["echo", "-n", ":::", "a", "b", "::::", "f", "g"])).unwrap();
+        assert_eq!(cmd, words(&["echo", "-n"]));
+        assert_eq!(
+            sources,
+            vec![
+                Source::Args(words(&["a", "b"])),
+                Source::File("f".into()),
+                Source::File("g".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn jobs_accept_gnu_forms_and_refuse_the_rest() {
+        assert!(matches!(parse_jobs("4"), Ok(JobsSpec::Exactly(4))));
+        assert_eq!(parse_jobs("200%").unwrap().resolve(2), 4);
+        assert_eq!(parse_jobs("50%").unwrap().resolve(1), 1);
+        assert_eq!(parse_jobs("+1").unwrap().resolve(2), 3);
+        assert_eq!(parse_jobs("-5").unwrap().resolve(2), 1);
+        assert!(parse_jobs("0").unwrap().resolve(2) >= 1);
+        for bad in ["abc", "", "0%", "1.5", "%"] {
+            assert!(parse_jobs(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_exit_status_counts_failures_up_to_101() {
+        let t = |failed| Tally {
+            succeeded: 5,
+            failed,
+        };
+        assert_eq!(t(0).exit_status(), 0);
+        assert_eq!(t(7).exit_status(), 7);
+        assert_eq!(t(100).exit_status(), 100);
+        assert_eq!(t(101).exit_status(), 101);
+        assert_eq!(t(5000).exit_status(), 101);
+    }
+}

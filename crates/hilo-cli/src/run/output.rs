@@ -1,0 +1,189 @@
+//! What `hilo run` prints: each finished job's output whole (tagged or not),
+//! or one JSON object per job, or files under `--results`; and the progress
+//! bar. Owns our stdout and stderr; never starts or stops a job.
+
+use std::fs;
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use super::exec::JobReport;
+use super::Tally;
+
+/// How finished jobs are shown.
+#[derive(Debug, Clone)]
+pub(crate) struct Mode {
+    pub(crate) tag: bool,
+    pub(crate) json: bool,
+    pub(crate) results: Option<PathBuf>,
+    /// `--line-buffer`: the output is already printed.
+    pub(crate) lines_printed_live: bool,
+}
+
+/// `--tag`'s prefix: the job's values, tab-separated, then a tab.
+pub(crate) fn tag_of(values: &[String]) -> Vec<u8> {
+    let mut t = values.join("\t").into_bytes();
+    t.push(b'\t');
+    t
+}
+
+/// Appends `text` to `out` with `prefix` at the start of every line (a
+/// last line without a newline too, as GNU parallel does).
+pub(crate) fn prefix_lines(out: &mut Vec<u8>, prefix: &[u8], text: &[u8]) {
+    if prefix.is_empty() {
+        out.extend_from_slice(text);
+        return;
+    }
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        out.extend_from_slice(prefix);
+        out.extend_from_slice(line);
+    }
+}
+
+/// Prints finished jobs.
+pub(crate) struct Printer {
+    mode: Mode,
+    buf: Vec<u8>,
+}
+
+impl Printer {
+    pub(crate) fn new(mode: Mode) -> Printer {
+        Printer {
+            mode,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Shows one finished job.
+    pub(crate) fn print(&mut self, job: &JobReport) -> io::Result<()> {
+        if let Some(dir) = &self.mode.results {
+            save_results(dir, job)?;
+        }
+        if self.mode.json {
+            let mut out = io::stdout().lock();
+            serde_json::to_writer(&mut out, &json_of(job))?;
+            out.write_all(b"\n")?;
+            return out.flush();
+        }
+        if self.mode.results.is_some() || self.mode.lines_printed_live {
+            return Ok(());
+        }
+        let prefix = if self.mode.tag {
+            tag_of(&job.args)
+        } else {
+            Vec::new()
+        };
+        for (text, to_stdout) in [(&job.stdout, true), (&job.stderr, false)] {
+            if text.is_empty() {
+                continue;
+            }
+            self.buf.clear();
+            prefix_lines(&mut self.buf, &prefix, text);
+            if to_stdout {
+                let mut out = io::stdout().lock();
+                out.write_all(&self.buf)?;
+                out.flush()?;
+            } else {
+                io::stderr().lock().write_all(&self.buf)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn json_of(job: &JobReport) -> serde_json::Value {
+    serde_json::json!({
+        "seq": job.seq,
+        "args": job.args,
+        "command": job.command,
+        "exit": job.exit,
+        "signal": job.signal,
+        "start": job.start.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64(),
+        "runtime": job.runtime.as_secs_f64(),
+        "tries": job.tries,
+        "timed_out": job.timed_out,
+        "stdout": String::from_utf8_lossy(&job.stdout),
+        "stderr": String::from_utf8_lossy(&job.stderr),
+    })
+}
+
+/// A value as a directory name under `--results`, as GNU parallel writes
+/// it: `\` becomes `\\` and `/` becomes `\_`.
+fn path_part(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('/', "\\_")
+}
+
+/// Writes `DIR/1/VALUE1/2/VALUE2/.../{seq,stdout,stderr}`.
+fn save_results(dir: &Path, job: &JobReport) -> io::Result<()> {
+    let mut path = dir.to_path_buf();
+    for (i, v) in job.args.iter().enumerate() {
+        path.push((i + 1).to_string());
+        path.push(path_part(v));
+    }
+    fs::create_dir_all(&path)?;
+    fs::write(path.join("seq"), format!("{}\n", job.seq))?;
+    fs::write(path.join("stdout"), &job.stdout)?;
+    fs::write(path.join("stderr"), &job.stderr)
+}
+
+/// The `--progress` bar on stderr, when stderr is a terminal.
+pub(crate) struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    pub(crate) fn new(wanted: bool, total: Option<u64>) -> Progress {
+        if !wanted || !io::stderr().is_terminal() {
+            return Progress { bar: None };
+        }
+        let (bar, template) = match total {
+            Some(n) => (
+                indicatif::ProgressBar::new(n),
+                "{bar:30} {pos}/{len} jobs  {msg}  {per_sec}  ETA {eta}",
+            ),
+            None => (
+                indicatif::ProgressBar::no_length(),
+                "{spinner} {pos} jobs  {msg}  {per_sec}",
+            ),
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+            bar.set_style(style);
+        }
+        Progress { bar: Some(bar) }
+    }
+
+    pub(crate) fn update(&mut self, tally: &Tally) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(tally.succeeded + tally.failed);
+            bar.set_message(format!("{} failed", tally.failed));
+        }
+    }
+
+    pub(crate) fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_line_gets_the_prefix_even_an_unfinished_one() {
+        let mut out = Vec::new();
+        prefix_lines(&mut out, b"a\t", b"one\ntwo\nthree");
+        assert_eq!(out, b"a\tone\na\ttwo\na\tthree");
+        let mut out = Vec::new();
+        prefix_lines(&mut out, b"", b"x\n");
+        assert_eq!(out, b"x\n");
+    }
+
+    #[test]
+    fn results_paths_escape_like_gnu_parallel() {
+        assert_eq!(path_part("a/b"), "a\\_b");
+        assert_eq!(path_part("x\\y"), "x\\\\y");
+        assert_eq!(path_part("plain"), "plain");
+    }
+}
