@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Functions shared by the bench scripts (pool_overhead.sh, process_pool.sh).
+# Functions shared by the bench scripts (pool_overhead.sh, process_pool.sh,
+# run_overhead.sh).
 # Sourced, not run: `source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"`. The
 # scripts set their own shell options (set -euo pipefail).
 
@@ -23,6 +24,7 @@ build_bench() {
   echo "rustc: $(rustc --version 2>/dev/null || echo unknown)"
   echo "building $1 (release)..."
   cargo build --release --quiet -p "$1"
+  # shellcheck disable=SC2034  # read by the script that sources this file
   bin="${CARGO_TARGET_DIR:-target}/release/$1"
 }
 
@@ -44,6 +46,10 @@ require_values() {
     fi
   done
 }
+
+# median WORDS...: the middle value (the upper one of the two for an even
+# count).
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int(NR / 2) + 1] }'; }
 
 # div A B: A / B with 4 decimals.
 div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
@@ -68,9 +74,10 @@ ratio() {
   if [ "$status" != ok ]; then below=$((below + 1)); fi
 }
 
-# ratio_skipped LABEL OPTARGET: a row whose Python side did not run.
+# ratio_skipped LABEL OPTARGET [WHY]: a row whose peer did not run (WHY
+# defaults to "no python3").
 ratio_skipped() {
-  printf "  %-${ratio_width}s %9s %8sx  %s\n" "$1" "-" "$2" "skipped (no python3)"
+  printf "  %-${ratio_width}s %9s %8sx  %s\n" "$1" "-" "$2" "skipped (${3:-no python3})"
 }
 
 # ratio_info LABEL VALUE: a row with no target.

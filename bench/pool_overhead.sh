@@ -60,8 +60,6 @@ for ((round = 1; round <= ROUNDS; round++)); do
     rates[$c]+="$(field "$line" "$c" tasks_per_s) "
   done
 done
-# median WORDS...: the middle value (the upper one of the two for an even count).
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int(NR / 2) + 1] }'; }
 for c in "${contenders[@]}"; do
   # shellcheck disable=SC2086  # one word per round
   rust_out+="$c tasks_per_s=$(median ${rates[$c]})"$'\n'

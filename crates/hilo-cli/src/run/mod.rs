@@ -164,11 +164,7 @@ pub(crate) struct RunArgs {
     dry_run: bool,
 
     /// COMMAND [ARGS...] [::: VALUES... | :::: FILES...]
-    #[arg(
-        value_name = "COMMAND",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    #[arg(value_name = "COMMAND", trailing_var_arg = true)]
     command: Vec<String>,
 }
 
