@@ -16,13 +16,13 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use rustix::process::{Pid, Signal};
 
-use super::halt::When;
+use super::halt::{Halt, When};
 use super::template::{JobContext, Template};
 
 /// Time between the TERM and the KILL sent to a job's process group.
@@ -51,6 +51,11 @@ pub(crate) struct Settings {
     /// Tries in all (at least 1).
     pub(crate) retries: u32,
     pub(crate) delay: Option<Duration>,
+    /// `--halt`, checked by the job's own thread as soon as it ends, so
+    /// that thread cannot start another job first.
+    pub(crate) halt: Option<Halt>,
+    /// All jobs, when known (for a percentage in `--halt`).
+    pub(crate) total: Option<u64>,
 }
 
 /// A finished job, as printed and logged.
@@ -104,6 +109,9 @@ pub(crate) struct Runner {
     /// Ctrl+C (or TERM) was received.
     pub(crate) interrupted: AtomicBool,
     interrupts: AtomicU32,
+    /// Finished jobs, for `--halt`.
+    failed: AtomicU64,
+    succeeded: AtomicU64,
     /// Serialises `--line-buffer` writes, a line at a time.
     out_lock: Mutex<()>,
 }
@@ -133,6 +141,8 @@ impl Runner {
             stop_changed: Condvar::new(),
             interrupted: AtomicBool::new(false),
             interrupts: AtomicU32::new(0),
+            failed: AtomicU64::new(0),
+            succeeded: AtomicU64::new(0),
             out_lock: Mutex::new(()),
         });
         let mut signals = signal_hook::iterator::Signals::new([
@@ -258,7 +268,27 @@ impl Runner {
         let slot = lock(&self.free_slots).pop().unwrap_or(1);
         let report = self.run_in_slot(seq, values, slot);
         lock(&self.free_slots).push(slot);
+        if let Some(r) = &report {
+            self.check_halt(r.succeeded());
+        }
         report
+    }
+
+    fn check_halt(&self, succeeded: bool) {
+        let counter = if succeeded {
+            &self.succeeded
+        } else {
+            &self.failed
+        };
+        counter.fetch_add(1, Ordering::SeqCst);
+        let Some(halt) = &self.settings.halt else {
+            return;
+        };
+        let failed = self.failed.load(Ordering::SeqCst);
+        let succeeded = self.succeeded.load(Ordering::SeqCst);
+        if let Some(when) = halt.check(failed, succeeded, self.settings.total) {
+            self.halt(when);
+        }
     }
 
     fn run_in_slot(&self, seq: u64, values: Vec<String>, slot: usize) -> Option<JobReport> {
@@ -529,6 +559,13 @@ impl Runner {
         }
         if let Some(r) = lock(&self.running).remove(&seq) {
             report.timed_out = r.timed_out;
+            // A job that was told to stop (timeout, halt, Ctrl+C) takes
+            // its whole group with it: a background `sleep 100 &` ignores
+            // SIGINT and would outlive us. The group id is still ours: the
+            // leader is not reaped yet.
+            if r.term_sent.is_some() || self.interrupted.load(Ordering::SeqCst) {
+                kill_group(r.pgid, Signal::KILL);
+            }
         }
         let status = child.wait()?;
         report.exit = status.code();

@@ -353,6 +353,8 @@ fn run(args: &mut RunArgs) -> Result<u8, String> {
         timeout: args.timeout,
         retries: args.retries,
         delay: args.delay,
+        halt: args.halt.clone(),
+        total: plan.total,
     })
     .map_err(|e| format!("cannot start: {e}"))?;
     let pool = hilo::ThreadPool::builder()
@@ -414,11 +416,6 @@ fn run(args: &mut RunArgs) -> Result<u8, String> {
         }
         tally.add(&report);
         progress.update(&tally);
-        if let Some(halt) = &args.halt {
-            if let Some(how) = halt.check(tally.failed, tally.succeeded, plan.total) {
-                runner.halt(how);
-            }
-        }
     }
     progress.finish();
     drop(pool);
