@@ -305,10 +305,17 @@ fn plan(args: &mut RunArgs) -> Result<Plan, String> {
     if let Some(re) = &opts.colsep {
         regex::Regex::new(re).map_err(|e| format!("--colsep {re:?}: {e}"))?;
     }
+    // With only ::: values the number of jobs is known up front (for the
+    // progress bar); a percentage in --halt needs it, so then count first.
+    let mut total = sources
+        .iter()
+        .map(|s| match s {
+            Source::Args(values) => Some(values.len() as u64),
+            _ => None,
+        })
+        .try_fold(1u64, |n, len| Some(n.saturating_mul(len?)));
     let mut inputs = input::open(sources, &opts).map_err(|e| e.to_string())?;
-    // A percentage in --halt is of all jobs: count them first.
-    let mut total = None;
-    if args.halt.as_ref().is_some_and(Halt::needs_total) {
+    if total.is_none() && args.halt.as_ref().is_some_and(Halt::needs_total) {
         let all: Vec<_> = inputs.by_ref().collect();
         total = Some(all.len() as u64);
         inputs = input::Inputs::from_vec(all);
@@ -370,7 +377,11 @@ fn run(args: &mut RunArgs) -> Result<u8, String> {
         results: args.results.clone(),
         lines_printed_live: args.line_buffer,
     });
-    let mut progress = output::Progress::new(args.progress, plan.total);
+    // The bar counts the jobs this run will start, not those --resume skips.
+    let to_run = plan
+        .total
+        .map(|t| t - plan.skip.iter().filter(|&&seq| seq <= t).count() as u64);
+    let mut progress = output::Progress::new(args.progress, to_run);
     let mut tally = Tally::default();
     let mut input_error = None;
 
@@ -407,9 +418,14 @@ fn run(args: &mut RunArgs) -> Result<u8, String> {
             }
             Err(e) => return Err(format!("a job thread failed: {e}")),
         };
-        printer
-            .print(&report)
-            .map_err(|e| format!("cannot write the output: {e}"))?;
+        if let Err(e) = printer.print(&report) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                // Whoever read our output is gone (`| head`): stop quietly.
+                runner.halt(halt::When::Now);
+                return Ok(EXIT_ERROR);
+            }
+            return Err(format!("cannot write the output: {e}"));
+        }
         if let Some(log) = &mut plan.joblog {
             log.record(&report)
                 .map_err(|e| format!("cannot write the job log: {e}"))?;
