@@ -114,6 +114,8 @@ pub(crate) struct Runner {
     succeeded: AtomicU64,
     /// Serialises `--line-buffer` writes, a line at a time.
     out_lock: Mutex<()>,
+    /// Told once when `hilo run` starts stopping.
+    stop_listener: Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -144,6 +146,7 @@ impl Runner {
             failed: AtomicU64::new(0),
             succeeded: AtomicU64::new(0),
             out_lock: Mutex::new(()),
+            stop_listener: Mutex::new(None),
         });
         let mut signals = signal_hook::iterator::Signals::new([
             signal_hook::consts::SIGINT,
@@ -174,6 +177,20 @@ impl Runner {
         self.stop.store(true, Ordering::SeqCst);
         *lock(&self.stopped) = true;
         self.stop_changed.notify_all();
+        let listener = lock(&self.stop_listener).take();
+        if let Some(tell) = listener {
+            tell();
+        }
+    }
+
+    /// Runs `tell` (once) when `hilo run` starts stopping.
+    pub(crate) fn on_stop(&self, tell: impl FnOnce() + Send + 'static) {
+        *lock(&self.stop_listener) = Some(Box::new(tell));
+        if self.stopping() {
+            if let Some(tell) = lock(&self.stop_listener).take() {
+                tell();
+            }
+        }
     }
 
     /// `--halt` fired: no new jobs; with `now`, the running ones are killed

@@ -7,11 +7,11 @@
 //! child process itself.
 //!
 //! A job's life: its values come from the inputs (skipped if `--resume`
-//! finds it in the job log), the lazy `ThreadPool::map` hands it to a free
-//! worker when the in-flight window has room, the worker takes a slot
-//! (`{%}`), renders the command and runs it (retrying a failure with
-//! backoff), and the main thread prints its output, logs it, and checks
-//! `--halt`.
+//! finds it in the job log); the feeder thread submits it to the
+//! `ThreadPool` when fewer than 2 × `-j` jobs are in flight; a worker takes
+//! a slot (`{%}`), renders the command, runs it (retrying a failure with
+//! backoff) and checks `--halt`; the main thread prints its output (in
+//! input order with `-k`) and logs it.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -22,6 +22,7 @@ use std::time::Duration;
 use clap::Args;
 
 mod exec;
+mod feed;
 mod halt;
 mod input;
 mod joblog;
@@ -115,7 +116,7 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     line_buffer: bool,
 
-    /// Prefix each output line with the job's values and a tab
+    /// Prefix each output line with the job's values (space-separated) and a tab
     #[arg(long)]
     tag: bool,
 
@@ -272,7 +273,9 @@ fn plan(args: &mut RunArgs) -> Result<Plan, String> {
         );
     }
     let template = Template::parse(&command, args.shell).map_err(|e| e.to_string())?;
-    sources.extend(args.arg_file.drain(..).map(Source::File));
+    // GNU parallel puts -a files before the ::: and :::: sources.
+    let files = args.arg_file.drain(..).map(Source::File);
+    sources = files.chain(sources).collect();
     if sources.is_empty() {
         sources.push(Source::Stdin);
     }
@@ -370,6 +373,7 @@ fn run(args: &mut RunArgs) -> Result<u8, String> {
         .stack_size(256 << 10)
         .build()
         .map_err(|e| format!("cannot start the job threads: {e}"))?;
+    let pool = Arc::new(pool);
 
     let mut printer = output::Printer::new(output::Mode {
         tag: args.tag,
@@ -382,59 +386,74 @@ fn run(args: &mut RunArgs) -> Result<u8, String> {
         .total
         .map(|t| t - plan.skip.iter().filter(|&&seq| seq <= t).count() as u64);
     let mut progress = output::Progress::new(args.progress, to_run);
+    let inputs = std::mem::replace(&mut plan.inputs, input::Inputs::from_vec(Vec::new()));
+    let feed = feed::start(
+        Arc::clone(&pool),
+        Arc::clone(&runner),
+        inputs,
+        std::mem::take(&mut plan.skip),
+        2 * plan.jobs,
+    )
+    .map_err(|e| format!("cannot start: {e}"))?;
+
     let mut tally = Tally::default();
     let mut input_error = None;
-
-    let stop = Arc::clone(&runner);
-    let skip = std::mem::take(&mut plan.skip);
-    let jobs = plan
-        .inputs
-        .by_ref()
-        .zip(1u64..)
-        .map_while(|(values, seq)| {
-            // Stop taking input once halted or interrupted.
-            if stop.stopping() {
-                return None;
+    let mut reorder = Reorder::new(args.keep_order);
+    let mut received = 0u64;
+    let mut submitted = None; // known once the inputs end
+    let mut stopping = false;
+    loop {
+        let all_in = submitted.or_else(|| {
+            // Stopping: no job is submitted any more once the feeder sees
+            // it; the jobs it did submit are all we wait for.
+            stopping.then(|| feed.submitted.load(Ordering::SeqCst))
+        });
+        if all_in == Some(received) {
+            break;
+        }
+        let Ok(event) = feed.events.recv() else {
+            break;
+        };
+        let (order, report) = match event {
+            feed::Event::Finished { order, report } => (order, report),
+            feed::Event::Crashed { order, error } => {
+                eprintln!("hilo run: a job thread failed: {error}");
+                tally.failed += 1;
+                (order, None)
             }
-            match values {
-                Ok(v) => Some(Ok((seq, v))),
-                Err(e) => Some(Err(e.to_string())),
-            }
-        })
-        .filter(|job| !matches!(job, Ok((seq, _)) if skip.contains(seq)));
-    let worker = Arc::clone(&runner);
-    let mut results = pool.map(jobs, move |job| job.map(|(seq, v)| worker.run_job(seq, v)));
-    if !args.keep_order {
-        results = results.unordered();
-    }
-    for result in results {
-        let report: JobReport = match result {
-            Ok(Ok(Some(report))) => report,
-            Ok(Ok(None)) => continue, // not started: halted or interrupted
-            Ok(Err(e)) => {
+            feed::Event::InputError(e) => {
                 input_error = Some(e);
                 runner.stop_starting();
                 continue;
             }
-            Err(e) => return Err(format!("a job thread failed: {e}")),
-        };
-        if let Err(e) = printer.print(&report) {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                // Whoever read our output is gone (`| head`): stop quietly.
-                runner.halt(halt::When::Now);
-                return Ok(EXIT_ERROR);
+            feed::Event::InputEnd { submitted: n } => {
+                submitted = Some(n);
+                continue;
             }
-            return Err(format!("cannot write the output: {e}"));
+            feed::Event::Stopping => {
+                stopping = true;
+                continue;
+            }
+        };
+        received += 1;
+        for report in reorder.push(order, report) {
+            if let Err(e) = printer.print(&report) {
+                if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    // Whoever read our output is gone (`| head`): stop quietly.
+                    runner.halt(halt::When::Now);
+                    return Ok(EXIT_ERROR);
+                }
+                return Err(format!("cannot write the output: {e}"));
+            }
+            if let Some(log) = &mut plan.joblog {
+                log.record(&report)
+                    .map_err(|e| format!("cannot write the job log: {e}"))?;
+            }
+            tally.add(&report);
+            progress.update(&tally);
         }
-        if let Some(log) = &mut plan.joblog {
-            log.record(&report)
-                .map_err(|e| format!("cannot write the job log: {e}"))?;
-        }
-        tally.add(&report);
-        progress.update(&tally);
     }
     progress.finish();
-    drop(pool);
     if let Some(e) = input_error {
         eprintln!("hilo run: {e}");
         return Ok(EXIT_ERROR);
@@ -447,6 +466,38 @@ fn run(args: &mut RunArgs) -> Result<u8, String> {
         return Ok(EXIT_INTERRUPTED);
     }
     Ok(tally.exit_status())
+}
+
+/// Hands finished jobs over in submission order (`-k`), or as they come.
+struct Reorder {
+    keep_order: bool,
+    next: u64,
+    waiting: std::collections::BTreeMap<u64, Option<JobReport>>,
+}
+
+impl Reorder {
+    fn new(keep_order: bool) -> Reorder {
+        Reorder {
+            keep_order,
+            next: 0,
+            waiting: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// Job `order` ended (`None`: never started); returns the jobs now
+    /// due, in order.
+    fn push(&mut self, order: u64, report: Option<JobReport>) -> Vec<JobReport> {
+        if !self.keep_order {
+            return report.into_iter().collect();
+        }
+        self.waiting.insert(order, report);
+        let mut due = Vec::new();
+        while let Some(report) = self.waiting.remove(&self.next) {
+            self.next += 1;
+            due.extend(report);
+        }
+        due
+    }
 }
 
 fn dry_run(plan: &mut Plan) -> Result<u8, String> {

@@ -20,9 +20,10 @@ pub(crate) struct Mode {
     pub(crate) lines_printed_live: bool,
 }
 
-/// `--tag`'s prefix: the job's values, tab-separated, then a tab.
+/// `--tag`'s prefix: the job's values joined by spaces (as GNU parallel
+/// does), then a tab.
 pub(crate) fn tag_of(values: &[String]) -> Vec<u8> {
-    let mut t = values.join("\t").into_bytes();
+    let mut t = values.join(" ").into_bytes();
     t.push(b'\t');
     t
 }

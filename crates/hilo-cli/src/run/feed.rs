@@ -1,0 +1,120 @@
+//! Feeding jobs to the pool: a thread reads the inputs (which may block for
+//! as long as a `tail -f` takes), keeps at most `window` jobs in the pool,
+//! and every finished job comes back to the main thread as an event, in
+//! completion order. Owns the reading of inputs and the submission; never
+//! prints.
+//!
+//! Reading in its own thread is what lets output appear as soon as a job
+//! ends even while the next input line has not arrived, and lets Ctrl+C end
+//! `hilo run` while it waits for input.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+
+use super::exec::{JobReport, Runner};
+use super::input::Inputs;
+
+/// What the main thread hears.
+pub(crate) enum Event {
+    /// The job submitted `order`-th ended (`None`: it never started,
+    /// because `hilo run` was stopping).
+    Finished {
+        order: u64,
+        report: Option<JobReport>,
+    },
+    /// A job's thread failed (a bug in hilo, reported as such).
+    Crashed { order: u64, error: String },
+    /// The inputs could not be read further.
+    InputError(String),
+    /// Every input was read (or reading stopped): `submitted` jobs in all.
+    InputEnd { submitted: u64 },
+    /// `hilo run` began stopping (halt, Ctrl+C): it may end without
+    /// waiting for inputs that have not come.
+    Stopping,
+}
+
+/// The feeder's side, shared with the main thread.
+pub(crate) struct Feed {
+    pub(crate) events: Receiver<Event>,
+    /// Jobs submitted so far; final once `InputEnd` arrived.
+    pub(crate) submitted: Arc<AtomicU64>,
+}
+
+/// Starts the feeder thread: job `seq` (counting every input from 1) is
+/// skipped if `skip` holds it, otherwise run on `pool` by `runner`.
+pub(crate) fn start(
+    pool: Arc<hilo::ThreadPool>,
+    runner: Arc<Runner>,
+    inputs: Inputs,
+    skip: HashSet<u64>,
+    window: usize,
+) -> std::io::Result<Feed> {
+    let (events_tx, events) = crossbeam_channel::unbounded();
+    let submitted = Arc::new(AtomicU64::new(0));
+    let count = Arc::clone(&submitted);
+    let stopping = events_tx.clone();
+    runner.on_stop(move || {
+        let _ = stopping.send(Event::Stopping);
+    });
+    std::thread::Builder::new()
+        .name("hilo-run-input".into())
+        .spawn(move || feed(&pool, &runner, inputs, &skip, window, &events_tx, &count))?;
+    Ok(Feed { events, submitted })
+}
+
+fn feed(
+    pool: &hilo::ThreadPool,
+    runner: &Arc<Runner>,
+    inputs: Inputs,
+    skip: &HashSet<u64>,
+    window: usize,
+    events: &Sender<Event>,
+    submitted: &AtomicU64,
+) {
+    // A permit per job in flight: sending blocks while `window` are.
+    let (permit, permits): (Sender<()>, Receiver<()>) = bounded(window.max(1));
+    for (values, seq) in inputs.zip(1u64..) {
+        if runner.stopping() {
+            break;
+        }
+        let values = match values {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = events.send(Event::InputError(e.to_string()));
+                break;
+            }
+        };
+        if skip.contains(&seq) {
+            continue;
+        }
+        if permit.send(()).is_err() {
+            break;
+        }
+        let order = submitted.fetch_add(1, Ordering::SeqCst);
+        let worker = Arc::clone(runner);
+        let done = events.clone();
+        let release = permits.clone();
+        let finished = move |outcome: Result<Option<JobReport>, hilo::TaskError>| {
+            let _ = release.recv();
+            let _ = done.send(match outcome {
+                Ok(report) => Event::Finished { order, report },
+                Err(e) => Event::Crashed {
+                    order,
+                    error: e.to_string(),
+                },
+            });
+        };
+        match pool.submit(move || worker.run_job(seq, values)) {
+            Ok(fut) => fut.on_complete(finished),
+            Err(e) => finished(Err(hilo::TaskError::Failed {
+                message: e.to_string(),
+            })),
+        }
+    }
+    let _ = events.send(Event::InputEnd {
+        submitted: submitted.load(Ordering::SeqCst),
+    });
+}
