@@ -201,9 +201,10 @@ fn parse_word(w: &str) -> Word {
     pieces
 }
 
-/// Characters that mean something to a POSIX shell outside quotes (`~` and
-/// `#` only at a word's start, but a shell costs little next to a wrong
-/// guess).
+/// Characters that mean something to a shell outside quotes. Some only in
+/// places (`~` and `#` at a word's start; `{` `}` as a group, or brace
+/// expansion in the bash GNU parallel may use), but a shell costs little
+/// next to a wrong guess.
 const SHELL_CHARS: &[char] = &[
     '|', '&', ';', '<', '>', '(', ')', '$', '`', '\\', '"', '\'', '*', '?', '[', ']', '#', '~',
     '!', '{', '}',
