@@ -1,0 +1,189 @@
+//! `hilo run` against GNU parallel: each case runs through both, which
+//! must print byte-identical stdout and exit with the same status.
+//!
+//! Every test is ignored by default, as it needs GNU parallel on PATH (CI
+//! installs it and runs `cargo test -- --ignored`). GNU parallel runs
+//! every command through a shell and `hilo run` only when the command
+//! needs one, so the cases print their values (`echo`, `printf '%s\n'`)
+//! and leave out what a shell alone decides (`echo` of a backslash, which
+//! bash and dash differ on). `-k` keeps the order of both deterministic.
+
+use std::path::Path;
+use std::process::Output;
+
+/// One case: the words after `hilo run` / `parallel --will-cite -k`, what
+/// stdin holds and the files (in the working directory) it reads.
+struct Case {
+    args: Vec<String>,
+    stdin: Vec<u8>,
+    files: Vec<(&'static str, &'static [u8])>,
+}
+
+fn args(words: &[&str]) -> Case {
+    Case {
+        args: words.iter().map(|w| (*w).to_owned()).collect(),
+        stdin: Vec::new(),
+        files: Vec::new(),
+    }
+}
+
+impl Case {
+    fn stdin(mut self, bytes: &[u8]) -> Case {
+        self.stdin = bytes.to_vec();
+        self
+    }
+
+    fn file(mut self, name: &'static str, bytes: &'static [u8]) -> Case {
+        self.files.push((name, bytes));
+        self
+    }
+}
+
+fn parallel_is_installed() -> bool {
+    std::process::Command::new("parallel")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn run_hilo(case: &Case, dir: &Path) -> Output {
+    assert_cmd::Command::cargo_bin("hilo")
+        .expect("the hilo binary is built")
+        .arg("run")
+        .arg("-k")
+        .args(&case.args)
+        .current_dir(dir)
+        .write_stdin(case.stdin.clone())
+        .output()
+        .expect("hilo runs")
+}
+
+fn run_parallel(case: &Case, dir: &Path) -> Output {
+    assert_cmd::Command::new("parallel")
+        .args(["--will-cite", "-k"])
+        .args(&case.args)
+        .current_dir(dir)
+        .write_stdin(case.stdin.clone())
+        .output()
+        .expect("parallel runs")
+}
+
+fn check(case: Case) {
+    assert!(
+        parallel_is_installed(),
+        "GNU parallel is not on PATH: install it (e.g. apt-get install parallel) \
+         to run these cross-checks, or leave out --ignored"
+    );
+    let dir = tempfile::tempdir().expect("a temp dir");
+    for (name, bytes) in &case.files {
+        std::fs::write(dir.path().join(name), bytes).expect("write an input file");
+    }
+    let gnu = run_parallel(&case, dir.path());
+    let hilo = run_hilo(&case, dir.path());
+    assert_eq!(
+        String::from_utf8_lossy(&hilo.stdout),
+        String::from_utf8_lossy(&gnu.stdout),
+        "stdout of {:?} (hilo stderr: {})",
+        case.args,
+        String::from_utf8_lossy(&hilo.stderr)
+    );
+    assert_eq!(hilo.stdout, gnu.stdout, "stdout bytes of {:?}", case.args);
+    assert_eq!(
+        hilo.status.code(),
+        gnu.status.code(),
+        "exit status of {:?} (hilo stderr: {}; parallel stderr: {})",
+        case.args,
+        String::from_utf8_lossy(&hilo.stderr),
+        String::from_utf8_lossy(&gnu.stderr)
+    );
+}
+
+/// One `#[test]` per line: `name: case;`.
+macro_rules! cross_checks {
+    ($($name:ident: $case:expr;)*) => {
+        $(
+            #[test]
+            #[ignore = "needs parallel"]
+            fn $name() {
+                check($case);
+            }
+        )*
+    };
+}
+
+/// `words ::: ` values that trip up quoting and path editing.
+fn tricky(words: &[&str]) -> Case {
+    let values = [
+        "a b.c/d e.f",
+        "it's",
+        "x$y.z",
+        "a;b|c",
+        "ñandú.txt",
+        "dir/ñandú.tar.gz",
+        ".hidden",
+        "dir/",
+        "/",
+        "file.tar.gz",
+        "*",
+        "\"q\".x",
+        "~/x.y",
+        "a  b",
+        "a.b/c",
+        "noslash",
+        "x.",
+        "//a",
+        "a//b",
+    ];
+    let mut all: Vec<&str> = words.to_vec();
+    all.push(":::");
+    all.extend(values);
+    args(&all)
+}
+
+cross_checks! {
+    value_on_tricky_values: tricky(&["echo", ":{}:"]);
+    no_extension_on_tricky_values: tricky(&["echo", ":{.}:"]);
+    basename_on_tricky_values: tricky(&["echo", ":{/}:"]);
+    dirname_on_tricky_values: tricky(&["echo", ":{//}:"]);
+    basename_no_extension_on_tricky_values: tricky(&["echo", ":{/.}:"]);
+    every_string_glued_in_one_word: tricky(&["echo", "{}={.}={/}={//}={/.}"]);
+    numbered_strings_on_tricky_values: tricky(&["echo", "{1}={1.}={1/}={1//}={1/.}"]);
+    strings_on_an_empty_value: args(&["echo", ":{}:{.}:{/}:{//}:{/.}:", ":::", ""]);
+    dots: args(&["echo", "{.}", "{/.}", ":::", "a.b.c", ".x.y", "x.", "..", ".", "a.b/.c"]);
+    nth_of_two_sources: args(&["echo", "{2}-{1}", ":::", "a", "b", ":::", "x y", "z;w"]);
+    nth_edits: args(&["echo", "{1.}", "{2/}", "{1//}", "{2/.}", ":::", "a/b.c", "d.e/f", ":::", "g/h.i.j"]);
+    nth_past_the_last_is_empty: args(&["echo", ":{5}:", "{1}", ":::", "a", ":::", "b"]);
+    nth_from_the_end: args(&["echo", "{-1}", "{-2}", ":::", "a", ":::", "b", "c"]);
+    all_values_of_several_sources: args(&["echo", ":{}:{.}:", ":::", "a.x", "b", ":::", "c.y"]);
+    product_of_two: args(&["echo", ":::", "a", "b", ":::", "1", "2"]);
+    product_of_three: args(&["echo", "{3}{2}{1}", ":::", "a", "b", ":::", "1", "2", ":::", "x", "y"]);
+    glued_with_seq: args(&["echo", "pre{}post{#}", "{}{}", ":::", "a", "b c"]);
+    seq: args(&["echo", "{#}-{}", ":::", "a", "b", "c"]);
+    slot_with_one_job_at_a_time: args(&["-j", "1", "echo", "{%}:{}", ":::", "a", "b", "c"]);
+    jobs_option_attached: args(&["-j1", "echo", "{%}:{}", ":::", "a", "b"]);
+    lines_of_a_file: args(&["echo", ":{}:", "::::", "in.txt"]).file("in.txt", b"a\n\nb c\nlast without newline");
+    two_files: args(&["echo", "{1}+{2}", "::::", "f1", "f2"]).file("f1", b"a\nb\n").file("f2", b"1\n2\n3\n");
+    values_then_file: args(&["echo", "{1}", "{2}", ":::", "a", "b", "::::", "f"]).file("f", b"x\ny\n");
+    file_then_values: args(&["echo", "{1}", "{2}", "::::", "f", ":::", "a", "b"]).file("f", b"x\ny\n");
+    arg_file: args(&["-a", "f", "echo", ":{}:"]).file("f", b"x y\nz\n");
+    arg_file_with_values: args(&["-a", "f", "echo", "{1}{2}", ":::", "1", "2"]).file("f", b"x\ny\n");
+    empty_file_among_sources: args(&["echo", ":{1}:{2}:", "::::", "empty", ":::", "a", "b"]).file("empty", b"");
+    lines_of_stdin: args(&["echo", ":{}:"]).stdin(b"a\nb c\n\nd\r\nlast");
+    stdin_dash_with_values: args(&["echo", "{1}{2}", "::::", "-", ":::", "1", "2"]).stdin(b"a\nb\n");
+    empty_stdin_runs_nothing: args(&["echo", "x"]).stdin(b"");
+    nul_separated_stdin: args(&["-0", "echo", ":{}:"]).stdin(b"a b\0c\nd\0\0e");
+    colsep_comma: args(&["--colsep", ",", "echo", "{3}:{2}:{1}:{4}:"]).stdin(b"a,b,c\nd,,f\n,x\n");
+    colsep_tab: args(&["--colsep", "\\t", "echo", "{2}={1}"]).stdin(b"a\tb\nc d\te\n");
+    colsep_on_several_sources: args(&["--colsep", ",", "echo", "{1}/{2}/{3}/{}", ":::", "a,b", "c", ":::", "1,2"]);
+    colsep_appended: args(&["--colsep", ",", "echo", ":::", "a,b", "c"]);
+    tag_one_source: args(&["--tag", "echo", "hi", ":::", "a", "b c"]);
+    tag_two_sources: args(&["--tag", "echo", "hi", ":::", "a", "b", ":::", "c"]);
+    shell_pipe: args(&["echo {} | tr a-z A-Z", ":::", "x; y", "$(z)", "it's"]);
+    shell_metacharacters_in_values: args(&["'printf' '%s\\n'", "{}", ":::", "x; rm -rf ~", "$(touch pwned)", "`id`", "a'b", "\"c\"", "a\\b", "*", "&&", "|", "~", "#x", "a=b"]);
+    shell_metacharacters_direct: args(&["printf", "%s=", "{}", ":::", "x; rm -rf ~", "$(touch pwned)", "`id`", "a'b", "\"c\"", "*", "&&"]);
+    appended_values: args(&["echo", "pre", ":::", "a", "b c", "d;e"]);
+    appended_values_of_two_sources: args(&["echo", ":::", "a", "b", ":::", "c d"]);
+    appended_after_shell_code: args(&["echo x;", "echo", ":::", "a b", "$c"]);
+    literal_braces: args(&["echo", "{foo}", "{{}}", "{}}", "{ }", "{1x}", ":::", "a"]);
+    exit_status_counts_failures: args(&["test", "{}", "=", "a", ":::", "a", "b", "c"]);
+}
