@@ -1,0 +1,541 @@
+//! `hilo run` as a shell user meets it: order, timeouts, retries, halting,
+//! the job log, Ctrl+C, and bad input. (Byte-for-byte agreement with GNU
+//! parallel is in `gnu_parallel.rs`.)
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command as StdCommand, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+
+fn hilo() -> Command {
+    Command::cargo_bin("hilo").unwrap()
+}
+
+fn stdout_of(out: &std::process::Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+/// A small deterministic generator, seeded per test run and printed, so a
+/// failing order can be replayed.
+struct Lcg(u64);
+
+impl Lcg {
+    fn seeded() -> Lcg {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+        eprintln!("seed {seed}");
+        Lcg(seed)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+fn pid_alive(pid: u32) -> bool {
+    // A zombie is dead for our purpose, but it should have been reaped by
+    // its parent; /proc/<pid>/stat says which.
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// Waits (up to 10 s) until `path` has at least `lines` lines.
+fn wait_for_lines(path: &Path, lines: usize) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = fs::read_to_string(path).unwrap_or_default();
+        let got: Vec<String> = text.lines().map(str::to_owned).collect();
+        if got.len() >= lines {
+            return got;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never got {lines} lines: {got:?}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits (up to 10 s) until every pid in `pids` is gone.
+fn all_gone(pids: &[u32]) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if !pids.iter().any(|&p| pid_alive(p)) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+#[test]
+fn keep_order_prints_in_input_order_whatever_the_durations() {
+    let mut rng = Lcg::seeded();
+    // Distinct durations up to 60 ms, shuffled: completion order differs
+    // from input order.
+    let values: Vec<String> = (0..24)
+        .map(|i| format!("0.{:03}", (rng.below(20) * 3 + i % 3) % 60))
+        .collect();
+    let out = hilo()
+        .args(["run", "-k", "-j", "6", "sleep {}; echo {}", ":::"])
+        .args(&values)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let want: String = values.iter().map(|v| format!("{v}\n")).collect();
+    assert_eq!(stdout_of(&out), want);
+}
+
+#[test]
+fn without_keep_order_every_output_comes_whole_and_once() {
+    // Four jobs each print 300 lines with pauses; outputs must not mix.
+    let out = hilo()
+        .args([
+            "run",
+            "-j",
+            "4",
+            "for i in $(seq 300); do echo job{} line $i; [ $((i % 50)) = 0 ] && sleep 0.01; done",
+            ":::",
+            "a",
+            "b",
+            "c",
+            "d",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = stdout_of(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1200);
+    for block in lines.chunks(300) {
+        let job = block[0].split(' ').next().unwrap();
+        for (i, line) in block.iter().enumerate() {
+            assert_eq!(*line, format!("{job} line {}", i + 1), "outputs mixed");
+        }
+    }
+}
+
+#[test]
+fn line_buffer_with_tag_never_splits_a_line() {
+    let out = hilo()
+        .args([
+            "run",
+            "--line-buffer",
+            "--tag",
+            "-j",
+            "4",
+            "for i in $(seq 500); do echo line $i of {}; done",
+            ":::",
+            "w",
+            "x",
+            "y",
+            "z",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = stdout_of(&out);
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    for line in text.lines() {
+        let (tag, rest) = line.split_once('\t').expect("tagged");
+        assert!(
+            rest.ends_with(&format!(" of {tag}")),
+            "broken line {line:?}"
+        );
+        let n: u32 = rest.split(' ').nth(1).unwrap().parse().unwrap();
+        let last = seen.entry(tag.to_owned()).or_insert(0);
+        assert_eq!(n, *last + 1, "lines of {tag} out of order");
+        *last = n;
+    }
+    assert_eq!(seen.len(), 4);
+    assert!(seen.values().all(|&n| n == 500), "{seen:?}");
+}
+
+#[test]
+fn a_timeout_kills_the_job_and_its_grandchildren() {
+    let dir = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    let start = Instant::now();
+    let out = hilo()
+        .args([
+            "run",
+            "--timeout",
+            "0.5",
+            "--json",
+            // `: {}` takes the value, so it is not appended to `wait`.
+            &format!(
+                ": {{}}; sleep 100 & echo $! >> {p}; echo $$ >> {p}; wait",
+                p = pids.display()
+            ),
+            ":::",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "one failed job: {}",
+        stderr_of(&out)
+    );
+    let job: serde_json::Value = serde_json::from_str(stdout_of(&out).trim()).unwrap();
+    assert_eq!(job["timed_out"], true);
+    assert_eq!(job["signal"], 15, "{job}");
+    let pids: Vec<u32> = wait_for_lines(&pids, 2)
+        .iter()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert!(all_gone(&pids), "left behind: {pids:?}");
+}
+
+#[test]
+fn retries_run_a_failing_job_that_many_times_in_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let count = dir.path().join("count");
+    let out = hilo()
+        .args(["run", "--retries", "3", "echo try >> {}; exit 1", ":::"])
+        .arg(&count)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(fs::read_to_string(&count).unwrap().lines().count(), 3);
+
+    // One that succeeds on its second try stops there and counts as good.
+    let count2 = dir.path().join("count2");
+    let out = hilo()
+        .args([
+            "run",
+            "--retries",
+            "5",
+            "echo try >> {}; [ $(wc -l < {}) -ge 2 ]",
+            ":::",
+        ])
+        .arg(&count2)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(fs::read_to_string(&count2).unwrap().lines().count(), 2);
+}
+
+#[test]
+fn halt_now_on_the_first_failure_starts_nothing_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let ran = dir.path().join("ran");
+    let out = hilo()
+        .args([
+            "run",
+            "-j",
+            "1",
+            "--halt",
+            "now,fail=1",
+            &format!("echo {{}} >> {}; [ {{}} != 3 ]", ran.display()),
+            ":::",
+        ])
+        .args((1..=8).map(|i| i.to_string()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert_eq!(fs::read_to_string(&ran).unwrap(), "1\n2\n3\n");
+}
+
+#[test]
+fn halt_now_kills_the_running_jobs_and_soon_lets_them_finish() {
+    for (when, finished) in [("now", false), ("soon", true)] {
+        let dir = tempfile::tempdir().unwrap();
+        let done = dir.path().join("done");
+        let started = dir.path().join("started");
+        // Job "slow" is running when job "bad" fails.
+        let script = format!(
+            "if [ {{}} = slow ]; then echo > {s}; sleep 2; echo {{}} >> {d}; \
+             else while [ ! -e {s} ]; do sleep 0.01; done; exit 1; fi",
+            s = started.display(),
+            d = done.display()
+        );
+        let out = hilo()
+            .args([
+                "run",
+                "-j",
+                "2",
+                "--halt",
+                &format!("{when},fail=1"),
+                &script,
+            ])
+            .args([":::", "slow", "bad"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2 - u8::from(finished) as i32),
+            "{when}"
+        );
+        assert_eq!(done.exists(), finished, "{when}");
+    }
+}
+
+#[test]
+fn the_job_log_has_gnu_columns_and_resume_skips_what_is_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("jobs.log");
+    let ran = dir.path().join("ran");
+    let script = format!("echo {{}} >> {}; [ {{}} != 2 ]", ran.display());
+    let run = |extra: &[&str]| {
+        hilo()
+            .args(["run", "-j", "1", "--joblog"])
+            .arg(&log)
+            .args(extra)
+            .arg(&script)
+            .args([":::", "1", "2", "3"])
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = fs::read_to_string(&log).unwrap();
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(
+        rows[0],
+        [
+            "Seq",
+            "Host",
+            "Starttime",
+            "JobRuntime",
+            "Send",
+            "Receive",
+            "Exitval",
+            "Signal",
+            "Command"
+        ]
+    );
+    assert_eq!(rows.len(), 4);
+    let by_seq: HashMap<&str, &Vec<&str>> = rows[1..].iter().map(|r| (r[0], r)).collect();
+    for (seq, exit) in [("1", "0"), ("2", "1"), ("3", "0")] {
+        let row = by_seq[seq];
+        assert_eq!(row.len(), 9);
+        assert!(row[2].parse::<f64>().unwrap() > 1e9, "start time {row:?}");
+        assert!(row[3].trim().parse::<f64>().unwrap() >= 0.0);
+        assert_eq!(row[6], exit, "{row:?}");
+        assert_eq!(row[7], "0");
+        assert!(row[8].contains(&format!("[ {seq} != 2 ]")), "{row:?}");
+    }
+    fs::remove_file(&ran).unwrap();
+
+    // --resume: everything is in the log, nothing runs.
+    let out = run(&["--resume"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(!ran.exists(), "--resume ran a job again");
+
+    // --resume-failed: only job 2 runs again, and the log grows by one.
+    let out = run(&["--resume-failed"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(fs::read_to_string(&ran).unwrap(), "2\n");
+    assert_eq!(fs::read_to_string(&log).unwrap().lines().count(), 5);
+}
+
+#[test]
+fn ctrl_c_stops_the_jobs_waits_for_them_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    // Each job leaves a background sleep (which ignores SIGINT, as
+    // background jobs of a non-interactive shell do) and waits in another.
+    let script = format!(
+        "sleep 100 & echo $! >> {p}; echo $$ >> {p}; sleep 100",
+        p = pids.display()
+    );
+    let bin = assert_cmd::cargo::cargo_bin("hilo");
+    let mut child = StdCommand::new(bin)
+        .args(["run", "-j", "2", &script, ":::", "1", "2", "3", "4"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started: Vec<u32> = wait_for_lines(&pids, 4)
+        .iter()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    let hilo_pid = rustix::process::Pid::from_child(&child);
+    rustix::process::kill_process(hilo_pid, rustix::process::Signal::INT).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "hilo run did not stop after Ctrl+C"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    // Jobs 3 and 4 never started.
+    let all: HashSet<u32> = fs::read_to_string(&pids)
+        .unwrap()
+        .lines()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert_eq!(all.len(), 4, "jobs started after Ctrl+C");
+    assert!(all_gone(&started), "left behind: {started:?}");
+}
+
+#[test]
+fn a_missing_command_fails_that_job_with_127_and_the_others_run() {
+    let out = hilo()
+        .args(["run", "-k", "no-such-command-hilo", ":::", "a", "b"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "two failed jobs");
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("no-such-command-hilo: command not found"),
+        "{err}"
+    );
+    let out = hilo()
+        .args([
+            "run",
+            "--joblog",
+            "/dev/stdout",
+            "no-such-command-hilo",
+            ":::",
+            "a",
+        ])
+        .output()
+        .unwrap();
+    let text = stdout_of(&out);
+    let row: Vec<&str> = text.lines().nth(1).unwrap().split('\t').collect();
+    assert_eq!(row[6], "127", "{text}");
+}
+
+#[test]
+fn bad_input_is_one_line_on_stderr_and_exit_255() {
+    let dir = tempfile::tempdir().unwrap();
+    let unwritable = dir.path().join("no/such/dir/log");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["--bogus".into(), "echo".into()], "--bogus"),
+        (vec![], "no command"),
+        (vec!["-j".into(), "abc".into(), "echo".into()], "abc"),
+        (
+            vec!["echo".into(), "::::".into(), "/no/such/file".into()],
+            "/no/such/file",
+        ),
+        (
+            vec![
+                "--joblog".into(),
+                unwritable.display().to_string(),
+                "echo".into(),
+                ":::".into(),
+                "a".into(),
+            ],
+            "job log",
+        ),
+        (vec!["--resume".into(), "echo".into()], "--joblog"),
+        (
+            vec!["--halt".into(), "sometimes".into(), "echo".into()],
+            "sometimes",
+        ),
+        (
+            vec!["--timeout".into(), "soon".into(), "echo".into()],
+            "soon",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = hilo()
+            .arg("run")
+            .args(&args)
+            .write_stdin("")
+            .output()
+            .unwrap();
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(255), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    assert!(!unwritable.exists());
+}
+
+#[test]
+fn json_reports_each_job_and_results_writes_gnu_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let res = dir.path().join("res");
+    let out = hilo()
+        .args(["run", "-k", "--json", "--results"])
+        .arg(&res)
+        .args(["echo {}; echo oops {} >&2; exit {}", ":::", "0", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let jobs: Vec<serde_json::Value> = stdout_of(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(jobs.len(), 2);
+    for (job, v) in jobs.iter().zip(["0", "3"]) {
+        assert_eq!(job["args"], serde_json::json!([v]));
+        assert_eq!(job["exit"], v.parse::<i32>().unwrap());
+        assert_eq!(job["stdout"], format!("{v}\n"));
+        assert_eq!(job["stderr"], format!("oops {v}\n"));
+        let seq = job["seq"].as_u64().unwrap();
+        let d = res.join("1").join(v);
+        assert_eq!(
+            fs::read_to_string(d.join("stdout")).unwrap(),
+            format!("{v}\n")
+        );
+        assert_eq!(
+            fs::read_to_string(d.join("stderr")).unwrap(),
+            format!("oops {v}\n")
+        );
+        assert_eq!(
+            fs::read_to_string(d.join("seq")).unwrap(),
+            format!("{seq}\n")
+        );
+    }
+}
+
+#[test]
+fn dry_run_prints_the_commands_and_runs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("m");
+    let out = hilo()
+        .args(["run", "--dry-run", "touch"])
+        .arg(&marker)
+        .args([":::", "a b", "c"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!marker.exists());
+    let text = stdout_of(&out);
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.lines().next().unwrap().ends_with("'a b'"), "{text}");
+}
