@@ -539,3 +539,152 @@ fn dry_run_prints_the_commands_and_runs_nothing() {
     assert_eq!(text.lines().count(), 2, "{text}");
     assert!(text.lines().next().unwrap().ends_with("'a b'"), "{text}");
 }
+
+#[test]
+fn delay_spaces_out_the_job_starts() {
+    let out = hilo()
+        .args([
+            "run", "-j", "4", "--delay", "0.2", "--json", "true", ":::", "1", "2", "3", "4",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let mut starts: Vec<f64> = stdout_of(&out)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["start"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
+    starts.sort_by(f64::total_cmp);
+    assert_eq!(starts.len(), 4);
+    for pair in starts.windows(2) {
+        assert!(pair[1] - pair[0] >= 0.19, "starts too close: {starts:?}");
+    }
+}
+
+/// Starts `hilo run ARGS` with stdin and stdout as pipes and stdout read
+/// line by line in a thread.
+fn spawn_with_pipes(args: &[&str]) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead;
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("hilo"))
+        .arg("run")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+/// Waits (up to 10 s) until process `pid` catches SIGINT (before that, a
+/// SIGINT would simply kill it).
+fn wait_for_sigint_handler(pid: rustix::process::Pid) {
+    let sigint_bit = 1u64 << (rustix::process::Signal::INT.as_raw() - 1);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = fs::read_to_string(format!("/proc/{}/status", pid.as_raw_nonzero())).unwrap();
+        let caught = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+            .unwrap_or(0);
+        if caught & sigint_bit != 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "hilo run never set up its Ctrl+C handler"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "hilo run did not exit");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn output_appears_when_a_job_ends_even_while_input_is_still_open() {
+    use std::io::Write;
+    let (mut child, lines) = spawn_with_pipes(&["echo", "got"]);
+    let mut stdin = child.stdin.take().unwrap();
+    for word in ["one", "two"] {
+        writeln!(stdin, "{word}").unwrap();
+        stdin.flush().unwrap();
+        let line = lines
+            .recv_timeout(Duration::from_secs(10))
+            .expect("no output while the input stayed open");
+        assert_eq!(line, format!("got {word}"));
+    }
+    drop(stdin);
+    assert!(wait_exit(&mut child).success());
+}
+
+#[test]
+fn ctrl_c_while_waiting_for_input_ends_the_run() {
+    let (mut child, _lines) = spawn_with_pipes(&["echo"]);
+    // Its stdin stays open and silent: it waits for input.
+    let _stdin = child.stdin.take().unwrap();
+    let pid = rustix::process::Pid::from_child(&child);
+    wait_for_sigint_handler(pid);
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    assert_eq!(wait_exit(&mut child).code(), Some(130));
+}
+
+#[test]
+fn a_second_ctrl_c_kills_jobs_that_ignore_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    let script = format!(
+        "trap '' INT; echo $$ >> {}; sleep 100; : {{}}",
+        pids.display()
+    );
+    let bin = assert_cmd::cargo::cargo_bin("hilo");
+    let mut child = StdCommand::new(bin)
+        .args(["run", "-j", "2", &script, ":::", "1", "2"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started: Vec<u32> = wait_for_lines(&pids, 2)
+        .iter()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    let pid = rustix::process::Pid::from_child(&child);
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    // The jobs ignore it: hilo run says it waits for them, and does.
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stderr.as_mut().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    assert!(first.contains("waiting for 2 running"), "{first}");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "exited with jobs running"
+    );
+    assert!(started.iter().all(|&p| pid_alive(p)));
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    assert_eq!(wait_exit(&mut child).code(), Some(130));
+    assert!(all_gone(&started), "left behind: {started:?}");
+}

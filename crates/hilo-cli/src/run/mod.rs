@@ -50,7 +50,8 @@ Replacement strings:
   {}    the value                       {.}   without its extension
   {/}   its basename                    {//}  its directory
   {/.}  basename without extension      {#}   the job's number (from 1)
-  {%}   the job's slot (1..-j)          {n}   the n-th value or column ({1}, {2}, ...)
+  {%}   the job's slot (1 to -j)        {1}   the first value or column; {2}, {3}, ...
+  {1.} {1/} {1//} {1/.}                 the same edits of one value
   Without any, the values are appended as arguments.
 
 Safety:
@@ -88,7 +89,7 @@ pub(crate) struct RunArgs {
     #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = parse_jobs)]
     jobs: Option<JobsSpec>,
 
-    /// Print outputs in input order, not completion order (-k)
+    /// Print outputs in input order, not completion order (hilo run -k echo ::: b a)
     #[arg(short = 'k', long)]
     keep_order: bool,
 
@@ -96,11 +97,11 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     delay: Option<Duration>,
 
-    /// Read values from FILE, one per line (repeatable: each -a is a source)
+    /// Read values from FILE, one per line; repeatable, each -a is a source (-a hosts.txt)
     #[arg(short = 'a', long = "arg-file", value_name = "FILE")]
     arg_file: Vec<PathBuf>,
 
-    /// Values end with a NUL byte, not a newline (for find -print0)
+    /// Values end with a NUL byte, not a newline (find . -print0 | hilo run -0 wc -c)
     #[arg(short = '0', long)]
     null: bool,
 
@@ -108,34 +109,35 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "REGEX")]
     colsep: Option<String>,
 
-    /// Run every command through /bin/sh -c (values are still quoted)
+    /// Run every command through /bin/sh -c; values are still quoted (--shell echo ~)
     #[arg(long)]
     shell: bool,
 
-    /// Print output line by line as jobs produce it (lines never mixed)
+    /// Print output line by line as jobs produce it, lines never mixed (--line-buffer --tag ping -c3 {})
     #[arg(long)]
     line_buffer: bool,
 
-    /// Prefix each output line with the job's values (space-separated) and a tab
+    /// Prefix each output line with the job's values (space-separated) and a tab (--tag host {})
     #[arg(long)]
     tag: bool,
 
-    /// Save each job's stdout, stderr and seq under DIR/1/VALUE/2/VALUE/...
+    /// Save each job's stdout, stderr and seq under DIR/1/VALUE/2/VALUE/... instead of printing them (--results out)
     #[arg(long, value_name = "DIR")]
     results: Option<PathBuf>,
 
     /// Print one JSON object per job (seq, args, command, exit, signal,
-    /// start, runtime, stdout, stderr) instead of its output
+    /// start, runtime, tries, timed_out, stdout, stderr) instead of its
+    /// output (--json ... | jq .exit)
     #[arg(long)]
     json: bool,
 
     /// Kill a job (its whole process group: TERM, then KILL 1 s later) that
-    /// runs longer than SECS
+    /// runs longer than SECS (--timeout 30)
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     timeout: Option<Duration>,
 
     /// Run a failing job up to N times in all, waiting 0.1 s, 0.2 s, 0.4 s,
-    /// ... between tries
+    /// ... between tries (--retries 3)
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     retries: u32,
 
@@ -144,23 +146,23 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "WHEN,WHY=N", value_parser = halt::parse)]
     halt: Option<Halt>,
 
-    /// Log each finished job to FILE in GNU parallel's columns
+    /// Log each finished job to FILE in GNU parallel's columns (--joblog jobs.log)
     #[arg(long, value_name = "FILE")]
     joblog: Option<PathBuf>,
 
-    /// Skip the jobs --joblog FILE lists as done, append the rest to it
+    /// Skip the jobs --joblog FILE lists as done, append the rest to it (--joblog jobs.log --resume)
     #[arg(long)]
     resume: bool,
 
-    /// Like --resume, but run again the jobs the log lists as failed
+    /// Like --resume, but run again the jobs the log lists as failed (--joblog jobs.log --resume-failed)
     #[arg(long)]
     resume_failed: bool,
 
-    /// Show a progress bar on stderr (when it is a terminal)
+    /// Show a progress bar on stderr when it is a terminal: jobs done, failed, rate, ETA (--bar)
     #[arg(long, visible_alias = "bar")]
     progress: bool,
 
-    /// Print the commands instead of running them
+    /// Print the commands instead of running them (--dry-run rm {} ::: *.tmp)
     #[arg(long)]
     dry_run: bool,
 
