@@ -15,6 +15,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -116,6 +117,7 @@ pub(crate) struct Runner {
     out_lock: Mutex<()>,
     /// Told once when `hilo run` starts stopping.
     stop_listener: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    programs: Programs,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -147,6 +149,7 @@ impl Runner {
             succeeded: AtomicU64::new(0),
             out_lock: Mutex::new(()),
             stop_listener: Mutex::new(None),
+            programs: Programs::default(),
         });
         let mut signals = signal_hook::iterator::Signals::new([
             signal_hook::consts::SIGINT,
@@ -407,9 +410,12 @@ impl Runner {
         report
     }
 
-    fn command(argv: &[String]) -> Command {
-        let mut cmd = Command::new(&argv[0]);
-        cmd.args(&argv[1..]).stdin(Stdio::null()).process_group(0);
+    fn command(&self, argv: &[String]) -> Command {
+        let mut cmd = Command::new(self.programs.resolve(&argv[0]));
+        cmd.arg0(&argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .process_group(0);
         cmd
     }
 
@@ -417,7 +423,8 @@ impl Runner {
     fn run_captured(&self, seq: u64, argv: &[String], report: &mut JobReport) -> io::Result<()> {
         let out = memfile("hilo-stdout")?;
         let err = memfile("hilo-stderr")?;
-        let child = Self::command(argv)
+        let child = self
+            .command(argv)
             .stdout(out.try_clone()?)
             .stderr(err.try_clone()?)
             .spawn()?;
@@ -436,7 +443,8 @@ impl Runner {
         prefix: &[u8],
         report: &mut JobReport,
     ) -> io::Result<()> {
-        let mut child = Self::command(argv)
+        let mut child = self
+            .command(argv)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()?;
@@ -589,6 +597,42 @@ impl Runner {
         report.signal = status.signal();
         Ok(())
     }
+}
+
+/// Where on `PATH` each command name lives, looked up once: running a
+/// bare name otherwise costs a failed `execve` for every `PATH` entry
+/// before the right one, on every job.
+#[derive(Default)]
+struct Programs {
+    found: Mutex<HashMap<String, PathBuf>>,
+}
+
+impl Programs {
+    /// The executable `name` runs: its path on `PATH` if it is a bare name
+    /// found there, else `name` itself (then the spawn reports why not).
+    fn resolve(&self, name: &str) -> PathBuf {
+        if name.contains('/') || name.is_empty() {
+            return PathBuf::from(name);
+        }
+        if let Some(path) = lock(&self.found).get(name) {
+            return path.clone();
+        }
+        let Some(path) = std::env::var_os("PATH")
+            .iter()
+            .flat_map(std::env::split_paths)
+            .map(|dir| dir.join(name))
+            .find(|p| is_executable(p))
+        else {
+            return PathBuf::from(name);
+        };
+        lock(&self.found).insert(name.to_owned(), path.clone());
+        path
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// An anonymous file in memory, closed on exec.

@@ -12,7 +12,9 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crossbeam_channel::{bounded, Receiver, Sender};
+use std::sync::{Condvar, Mutex};
+
+use crossbeam_channel::{Receiver, Sender};
 
 use super::exec::{JobReport, Runner};
 use super::input::Inputs;
@@ -74,8 +76,7 @@ fn feed(
     events: &Sender<Event>,
     submitted: &AtomicU64,
 ) {
-    // A permit per job in flight: sending blocks while `window` are.
-    let (permit, permits): (Sender<()>, Receiver<()>) = bounded(window.max(1));
+    let in_flight = Arc::new(Window::new(window));
     for (values, seq) in inputs.zip(1u64..) {
         if runner.stopping() {
             break;
@@ -90,15 +91,13 @@ fn feed(
         if skip.contains(&seq) {
             continue;
         }
-        if permit.send(()).is_err() {
-            break;
-        }
+        in_flight.enter();
         let order = submitted.fetch_add(1, Ordering::SeqCst);
         let worker = Arc::clone(runner);
         let done = events.clone();
-        let release = permits.clone();
+        let window = Arc::clone(&in_flight);
         let finished = move |outcome: Result<Option<JobReport>, hilo::TaskError>| {
-            let _ = release.recv();
+            window.leave();
             let _ = done.send(match outcome {
                 Ok(report) => Event::Finished { order, report },
                 Err(e) => Event::Crashed {
@@ -117,4 +116,44 @@ fn feed(
     let _ = events.send(Event::InputEnd {
         submitted: submitted.load(Ordering::SeqCst),
     });
+}
+
+/// At most `size` jobs in flight. The feeder sleeps when the window is
+/// full and is woken only once half of it has drained, then refills it in
+/// one go: one wake-up per `size / 2` jobs instead of one per job, which
+/// matters when jobs last a millisecond.
+struct Window {
+    in_flight: Mutex<usize>,
+    room: Condvar,
+    size: usize,
+}
+
+impl Window {
+    fn new(size: usize) -> Window {
+        Window {
+            in_flight: Mutex::new(0),
+            room: Condvar::new(),
+            size: size.max(2),
+        }
+    }
+
+    /// Blocks while the window is full, then takes a place.
+    fn enter(&self) {
+        let mut n = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        while *n >= self.size {
+            n = self.room.wait(n).unwrap_or_else(|e| e.into_inner());
+        }
+        *n += 1;
+    }
+
+    /// Gives a place back; wakes the feeder when half the window is free.
+    fn leave(&self) {
+        let mut n = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        *n -= 1;
+        // Each leave lowers the count by one, so a feeder asleep on a full
+        // window sees this exact value on the way down.
+        if *n == self.size / 2 {
+            self.room.notify_one();
+        }
+    }
 }

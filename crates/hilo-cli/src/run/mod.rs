@@ -8,7 +8,8 @@
 //!
 //! A job's life: its values come from the inputs (skipped if `--resume`
 //! finds it in the job log); the feeder thread submits it to the
-//! `ThreadPool` when fewer than 2 × `-j` jobs are in flight; a worker takes
+//! `ThreadPool` when fewer than 4 × `-j` (at least 16) jobs are in flight;
+//! a worker takes
 //! a slot (`{%}`), renders the command, runs it (retrying a failure with
 //! backoff) and checks `--halt`; the main thread prints its output (in
 //! input order with `-k`) and logs it.
@@ -394,7 +395,7 @@ fn run(args: &mut RunArgs) -> Result<u8, String> {
         Arc::clone(&runner),
         inputs,
         std::mem::take(&mut plan.skip),
-        2 * plan.jobs,
+        (4 * plan.jobs).max(16),
     )
     .map_err(|e| format!("cannot start: {e}"))?;
 
