@@ -468,6 +468,26 @@ fn bad_input_is_one_line_on_stderr_and_exit_255() {
             vec!["--timeout".into(), "soon".into(), "echo".into()],
             "soon",
         ),
+        (
+            vec![
+                "--colsep".into(),
+                "(".into(),
+                "echo".into(),
+                ":::".into(),
+                "a".into(),
+            ],
+            "regular expression",
+        ),
+        (
+            vec![
+                "--results".into(),
+                "/proc/no-such-dir".into(),
+                "echo".into(),
+                ":::".into(),
+                "a".into(),
+            ],
+            "results directory",
+        ),
     ];
     for (args, needle) in cases {
         let out = hilo()

@@ -49,7 +49,7 @@ pub(crate) enum InputError {
     #[error("cannot read {input}: record {record} is not valid UTF-8")]
     InvalidUtf8 { input: String, record: u64 },
     /// The `--colsep` pattern is not a valid regex.
-    #[error("--colsep {pattern:?}: {reason}")]
+    #[error("--colsep {pattern:?} is not a valid regular expression: {reason}")]
     Colsep { pattern: String, reason: String },
 }
 
@@ -86,9 +86,19 @@ type Records = Box<dyn Iterator<Item = Result<String, InputError>> + Send>;
 /// job runs) and returns the stream of arguments.
 pub(crate) fn open(sources: Vec<Source>, opts: &InputOptions) -> Result<Inputs, InputError> {
     let colsep = match &opts.colsep {
-        Some(pattern) => Some(Regex::new(pattern).map_err(|e| InputError::Colsep {
-            pattern: pattern.clone(),
-            reason: e.to_string(),
+        Some(pattern) => Some(Regex::new(pattern).map_err(|e| {
+            InputError::Colsep {
+                pattern: pattern.clone(),
+                // A syntax error is a drawing of the pattern over several
+                // lines, ending with what is wrong: keep that last line.
+                reason: e
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim_start_matches("error: ")
+                    .to_owned(),
+            }
         })?),
         None => None,
     };

@@ -297,6 +297,10 @@ fn plan(args: &mut RunArgs) -> Result<Plan, String> {
         }
         _ => HashSet::new(),
     };
+    if let Some(dir) = args.results.as_ref().filter(|_| !args.dry_run) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create the results directory {}: {e}", dir.display()))?;
+    }
     let joblog = match &args.joblog {
         Some(path) if !args.dry_run => Some(
             joblog::JobLog::open(path, args.resume || args.resume_failed)
@@ -308,9 +312,6 @@ fn plan(args: &mut RunArgs) -> Result<Plan, String> {
         null: args.null,
         colsep: args.colsep.clone(),
     };
-    if let Some(re) = &opts.colsep {
-        regex::Regex::new(re).map_err(|e| format!("--colsep {re:?}: {e}"))?;
-    }
     // With only ::: values the number of jobs is known up front (for the
     // progress bar); a percentage in --halt needs it, so then count first.
     let mut total = sources
