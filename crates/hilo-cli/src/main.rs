@@ -6,7 +6,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[allow(dead_code)] // used by the CPU tools as they land
+mod common;
+mod compress;
+mod primes;
 mod run;
+mod wordcount;
 
 /// hilo — concurrent.futures done right: run many jobs at once.
 ///
@@ -22,9 +27,18 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     Run(run::RunArgs),
+    /// Compress or decompress files in parallel, gzip-compatible (like pigz)
+    Compress(compress::Args),
+    /// Count or list the primes in a range (segmented sieve)
+    Primes(primes::Args),
+    /// Count words in files or stdin (MapReduce), most frequent first
+    Wordcount(wordcount::Args),
 }
 
 fn main() -> ExitCode {
+    // With `--engine processes`, workers are this program started again:
+    // this line turns such a copy into a worker (it never returns then).
+    hilo::init();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -48,6 +62,9 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Some(Command::Run(args)) => ExitCode::from(run::main(args)),
+        Some(Command::Compress(args)) => ExitCode::from(compress::main(args)),
+        Some(Command::Primes(args)) => ExitCode::from(primes::main(args)),
+        Some(Command::Wordcount(args)) => ExitCode::from(wordcount::main(args)),
         None => {
             println!(
                 "hilo {}: give a subcommand; see hilo --help",

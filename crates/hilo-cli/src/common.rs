@@ -1,0 +1,33 @@
+//! What the CPU tools (`compress`, `primes`, `wordcount`) share on the
+//! command line: the engine choice, the default number of jobs, the
+//! progress bar. Never computes anything.
+
+use std::io::IsTerminal;
+
+/// Which hilo pool runs the work (`--engine`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub(crate) enum Engine {
+    /// A `ThreadPool`: cheapest, shares memory.
+    #[default]
+    Threads,
+    /// A `ProcessPool`: each chunk in a worker process (crash isolation).
+    Processes,
+}
+
+/// `-j` when not given: one job per core.
+pub(crate) fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// A progress bar on stderr with indicatif's `template`, or `None` when
+/// stderr is not a terminal (piped output stays clean).
+pub(crate) fn progress_bar(len: u64, template: &str) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    Some(bar)
+}

@@ -1,0 +1,18 @@
+//! STUB: `hilo compress`, filled in by issue 6.
+
+/// Options of `hilo compress` (STUB).
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// Arguments (STUB)
+    #[arg(trailing_var_arg = true)]
+    rest: Vec<String>,
+}
+
+/// Runs `hilo compress`; returns the exit status.
+pub(crate) fn main(args: Args) -> u8 {
+    eprintln!(
+        "hilo compress: not built yet ({} arguments ignored)",
+        args.rest.len()
+    );
+    2
+}

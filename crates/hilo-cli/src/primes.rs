@@ -1,0 +1,18 @@
+//! STUB: `hilo primes`, filled in by issue 6.
+
+/// Options of `hilo primes` (STUB).
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// Arguments (STUB)
+    #[arg(trailing_var_arg = true)]
+    rest: Vec<String>,
+}
+
+/// Runs `hilo primes`; returns the exit status.
+pub(crate) fn main(args: Args) -> u8 {
+    eprintln!(
+        "hilo primes: not built yet ({} arguments ignored)",
+        args.rest.len()
+    );
+    2
+}
