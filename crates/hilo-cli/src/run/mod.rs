@@ -280,6 +280,9 @@ fn plan(args: &mut RunArgs) -> Result<Plan, String> {
     let files = args.arg_file.drain(..).map(Source::File);
     sources = files.chain(sources).collect();
     if sources.is_empty() {
+        if std::io::IsTerminal::is_terminal(&std::io::stdin()) && !args.dry_run {
+            eprintln!("hilo run: reading values from the terminal, one per line; end with Ctrl+D");
+        }
         sources.push(Source::Stdin);
     }
     if (args.resume || args.resume_failed) && args.joblog.is_none() {
