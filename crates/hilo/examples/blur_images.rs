@@ -58,10 +58,13 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
+/// One image blurred and encoded as PNG, or why it could not be.
+type Outcome = Result<Vec<u8>, String>;
+
 /// One image's job, the same in both runs: read, decode, blur, encode as
 /// PNG. It returns the bytes instead of writing them so the two runs can be
 /// compared, and so the timings measure the work, not the disk.
-fn blur_file(path: &Path) -> Result<Vec<u8>, String> {
+fn blur_file(path: &Path) -> Outcome {
     let img = image::open(path).map_err(|e| e.to_string())?;
     let blurred = img.blur(SIGMA);
     let mut png = Vec::new();
@@ -172,38 +175,22 @@ fn run(args: Args) -> Result<(), String> {
             folder
         }
     };
+    // Checked before any work: blurred copies named like the originals
+    // must not land on top of them.
+    if args
+        .out
+        .as_deref()
+        .is_some_and(|out| same_folder(out, &folder))
+    {
+        return Err(
+            "--out must not be the input folder: the copies would overwrite the originals".into(),
+        );
+    }
     let images = list_images(&folder)?;
     println!("blurring {} images (sigma {SIGMA})", images.len());
 
-    // Sequential: one image after the other, in this thread.
-    let start = Instant::now();
-    let sequential: Vec<Result<Vec<u8>, String>> = images.iter().map(|p| blur_file(p)).collect();
-    let seq_time = start.elapsed();
-
-    // Parallel: the same function on a pool. `map` keeps the input order
-    // (like Python's `executor.map`) and has at most 2 × workers images in
-    // memory at once, however big the folder.
-    let pool = ThreadPool::builder()
-        .thread_name_prefix("blur")
-        .build()
-        .map_err(|e| e.to_string())?;
-    let workers = pool.max_workers();
-    let start = Instant::now();
-    let mut parallel = Vec::with_capacity(images.len());
-    for (path, outcome) in images
-        .iter()
-        .zip(pool.map(images.clone(), |p| blur_file(&p)))
-    {
-        // Two layers of errors: the pool's (the task panicked) and the
-        // task's own (the file was not an image). Flatten them for printing.
-        let outcome = outcome.map_err(|e| e.to_string()).and_then(|r| r);
-        match &outcome {
-            Ok(png) => println!("  ✓ {} ({} KiB)", name(path), png.len() / 1024),
-            Err(e) => println!("  ✗ {}: {e}", name(path)),
-        }
-        parallel.push(outcome);
-    }
-    let par_time = start.elapsed();
+    let (sequential, seq_time) = blur_sequential(&images);
+    let (parallel, par_time, workers) = blur_parallel(&images)?;
 
     let failed = parallel.iter().filter(|r| r.is_err()).count();
     if sequential != parallel {
@@ -227,9 +214,50 @@ fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
+/// Blurs one image after the other, in this thread.
+fn blur_sequential(images: &[PathBuf]) -> (Vec<Outcome>, Duration) {
+    let start = Instant::now();
+    let outcomes = images.iter().map(|p| blur_file(p)).collect();
+    (outcomes, start.elapsed())
+}
+
+/// Blurs the images on a `ThreadPool`, printing each as it is done; also
+/// returns the time taken and the number of workers.
+fn blur_parallel(images: &[PathBuf]) -> Result<(Vec<Outcome>, Duration, usize), String> {
+    let pool = ThreadPool::builder()
+        .thread_name_prefix("blur")
+        .build()
+        .map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    let mut outcomes = Vec::with_capacity(images.len());
+    // The same function as the sequential run, on the pool. `map` keeps the
+    // input order (like Python's `executor.map`) and has at most 2 × workers
+    // images in flight at once, however big the folder.
+    let tasks = pool.map(images.to_vec(), |p| blur_file(&p));
+    for (path, outcome) in images.iter().zip(tasks) {
+        // Two layers of errors: the pool's (the task panicked) and the
+        // task's own (the file was not an image). Flatten them.
+        let outcome = outcome.map_err(|e| e.to_string()).and_then(|r| r);
+        match &outcome {
+            Ok(png) => println!("  ✓ {} ({} KiB)", name(path), png.len() / 1024),
+            Err(e) => println!("  ✗ {}: {e}", name(path)),
+        }
+        outcomes.push(outcome);
+    }
+    Ok((outcomes, start.elapsed(), pool.max_workers()))
+}
+
+/// True if `a` and `b` are the same existing folder, however spelled.
+fn same_folder(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// Writes each blurred image to `out`: `a.png` as `a.png`, `b.jpg` as
 /// `b.jpg.png` (so `b.png` and `b.jpg` cannot overwrite each other).
-fn save(out: &Path, images: &[PathBuf], results: &[Result<Vec<u8>, String>]) -> Result<(), String> {
+fn save(out: &Path, images: &[PathBuf], results: &[Outcome]) -> Result<(), String> {
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let mut written = 0;
     for (path, result) in images.iter().zip(results) {

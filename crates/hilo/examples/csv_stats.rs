@@ -277,6 +277,40 @@ fn split_lines(body: &[u8], parts: usize, first_line: u64) -> Vec<(Range<usize>,
     chunks
 }
 
+/// The statistics of the rows from `body_start` on, computed in chunks on
+/// a `ThreadPool` and merged; also returns the number of chunks and
+/// workers.
+///
+/// The chunk tasks share the bytes through an `Arc`: a task must own what
+/// it uses (as far as the compiler knows it may outlive this function), and
+/// cloning an `Arc` copies a pointer, not the file.
+fn stats_in_chunks(
+    bytes: Arc<Vec<u8>>,
+    body_start: usize,
+    cols: Columns,
+) -> Result<(Stats, usize, usize), String> {
+    let pool = ThreadPool::builder()
+        .thread_name_prefix("csv")
+        .build()
+        .map_err(|e| e.to_string())?;
+    let workers = pool.max_workers();
+    // A few chunks per worker, so a worker that is slowed down (the machine
+    // is busy) does not hold everyone up at the end.
+    let chunks = split_lines(&bytes[body_start..], 8 * workers, 2);
+    let n_chunks = chunks.len();
+    let mut stats = Stats::default();
+    // Results come back in chunk order. The sums are exact, so the order
+    // does not change them; it makes the error reported the first in the
+    // file. `??`: the pool's error (a panic), then the chunk's own.
+    let results = pool.map(chunks, move |(range, line)| {
+        stats_of(&bytes[body_start..][range], cols, line)
+    });
+    for outcome in results {
+        stats.merge(outcome.map_err(|e| e.to_string())??);
+    }
+    Ok((stats, n_chunks, workers))
+}
+
 // ---------------------------------------------------------------------------
 // The made-up sales file.
 // ---------------------------------------------------------------------------
@@ -378,29 +412,9 @@ fn run(args: Args) -> Result<(), String> {
     let sequential = stats_of(&bytes[header_end..], cols, 2)?;
     let seq_time = start.elapsed();
 
-    // In chunks on a pool. The chunk tasks share the bytes through an `Arc`
-    // (tasks must own what they use: they may outlive this stack frame as
-    // far as the compiler knows), and each parses its own range.
-    let pool = ThreadPool::builder()
-        .thread_name_prefix("csv")
-        .build()
-        .map_err(|e| e.to_string())?;
-    let workers = pool.max_workers();
-    let bytes = Arc::new(bytes);
+    // In chunks on a pool.
     let start = Instant::now();
-    let chunks = split_lines(&bytes[header_end..], 8 * workers, 2);
-    let n_chunks = chunks.len();
-    let shared = Arc::clone(&bytes);
-    let mut parallel = Stats::default();
-    // Results come back in chunk order; merging in that order is not needed
-    // for the sums (they are exact), but it makes the first error reported
-    // the first one in the file.
-    for outcome in pool.map(chunks, move |(range, line)| {
-        let body = &shared[header_end..];
-        stats_of(&body[range], cols, line)
-    }) {
-        parallel.merge(outcome.map_err(|e| e.to_string())??);
-    }
+    let (parallel, n_chunks, workers) = stats_in_chunks(Arc::new(bytes), header_end, cols)?;
     let par_time = start.elapsed();
 
     if parallel != sequential {

@@ -52,11 +52,13 @@ fn task(id: usize, scale: Duration) -> Report {
 }
 
 fn main() -> ExitCode {
-    let scale = match std::env::args().nth(1).as_deref() {
-        None => Duration::from_secs(1),
-        Some("--small") => Duration::from_millis(50),
-        Some(other) => {
-            eprintln!("done_callbacks: unknown argument {other:?} (the only option is --small)");
+    // `args_os`, not `args`: `args` panics on an argument that is not UTF-8.
+    let args: Vec<_> = std::env::args_os().skip(1).collect();
+    let scale = match args.as_slice() {
+        [] => Duration::from_secs(1),
+        [flag] if flag == "--small" => Duration::from_millis(50),
+        _ => {
+            eprintln!("done_callbacks: the only option is --small");
             return ExitCode::from(2);
         }
     };
