@@ -217,7 +217,7 @@ fn as_completed_deadline(
     unit: Duration,
     checks: &mut Checks,
 ) -> Result<(), Box<dyn Error>> {
-    println!("\n3. as_completed with a deadline of {:?}", unit * 5);
+    println!("\n3. as_completed with a deadline of {:?}", unit * 10);
     let mut futs = Vec::new();
     for i in 0..3 {
         futs.push(pool.submit_with_stop(move |_stop| {
@@ -237,7 +237,7 @@ fn as_completed_deadline(
         })?);
     }
     let mut in_time = 0;
-    let mut it = as_completed(futs, Some(unit * 5));
+    let mut it = as_completed(futs, Some(unit * 10));
     for next in it.by_ref() {
         match next {
             Ok(fut) => {
