@@ -12,7 +12,7 @@
 //! - `FOLDER`: the images to blur (`.png`, `.jpg`, `.jpeg`); it is only read.
 //! - `--out DIR`: where to write the blurred copies (created if missing);
 //!   without it they are checked and then thrown away.
-//! - `--small`: 6 small synthetic images, for a run of a few seconds.
+//! - `--small`: 8 smaller synthetic images (320×240), for a run of a second.
 //!
 //! Python needs processes for this (the GIL); here threads are enough, and a
 //! blur is a pure function of its input, so the threads share nothing.
@@ -163,7 +163,7 @@ fn run(args: Args) -> Result<(), String> {
         Some(folder) => folder,
         None => {
             let (count, width, height) = if args.small {
-                (6, 160, 120)
+                (8, 320, 240)
             } else {
                 (24, 640, 480)
             };
