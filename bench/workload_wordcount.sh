@@ -14,7 +14,10 @@
 # output (after `sort -rn` to rank it like hilo) is compared in full too.
 #
 # Every contender runs RUNS times, alternating with the others; medians are
-# used.
+# used. The target is on wall-clock time; CPU seconds (user + sys, hilo's
+# worker processes included) are printed too: on a machine busy with other
+# work, a program using 2 cores loses more wall-clock time than one using 1,
+# while its CPU time stays put.
 #
 # Usage (from anywhere): bash bench/workload_wordcount.sh
 # Environment knobs:
@@ -100,18 +103,19 @@ tr_pipeline() {
 }
 
 # timed NAME OUT COMMAND...: runs COMMAND with its stdout in OUT and
-# appends the seconds it took to the list of NAME.
-declare -A times=()
+# appends the seconds it took to the list of NAME, and the CPU seconds it
+# and its children (hilo's worker processes) used to cpu[NAME].
+declare -A times=() cpu=()
 timed() {
-  local name="$1" out="$2" start end
+  local name="$1" out="$2" t real user sys TIMEFORMAT='%R %U %S'
   shift 2
-  start="$EPOCHREALTIME"
-  if ! "$@" >"$out"; then
-    echo "error: $name failed (exit status $?)" >&2
+  if ! t=$({ time "$@" >"$out" 2>"$work/stderr"; } 2>&1); then
+    echo "error: $name failed: $(head -3 "$work/stderr")" >&2
     exit 1
   fi
-  end="$EPOCHREALTIME"
-  times[$name]+="$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.4f", b - a }') "
+  read -r real user sys <<<"$t"
+  times[$name]+="$real "
+  cpu[$name]+="$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.3f", u + s }') "
 }
 
 # same NAME A B: exits unless files A and B are equal.
@@ -141,7 +145,7 @@ done
 echo "distinct words: $(wc -l <"$work/hilo.out"); top 3:"
 head -3 "$work/hilo.out"
 
-section "median seconds"
+section "median seconds (wall; CPU = user + sys of the command and its children)"
 # shellcheck disable=SC2086  # one word per run
 for name in hilo python hilo_processes hilo_ascii tr_pipeline; do
   if [ -n "${times[$name]:-}" ]; then
@@ -150,8 +154,9 @@ for name in hilo python hilo_processes hilo_ascii tr_pipeline; do
       hilo_ascii | tr_pipeline) size=$ascii_bytes ;;
       *) size=$bytes ;;
     esac
-    printf '  %-16s %8s s  %8s MB/s   runs: %s\n' "$name" "$m" \
-      "$(awk -v b="$size" -v s="$m" 'BEGIN { printf "%.1f", b / 1e6 / s }')" "${times[$name]}"
+    printf '  %-16s %8s s  %8s MB/s  CPU %8s s   runs: %s\n' "$name" "$m" \
+      "$(awk -v b="$size" -v s="$m" 'BEGIN { printf "%.1f", b / 1e6 / s }')" \
+      "$(median ${cpu[$name]})" "${times[$name]}"
   else
     printf '  %-16s %8s\n' "$name" "skipped"
   fi
@@ -159,6 +164,8 @@ done
 
 # shellcheck disable=SC2086
 med() { median ${times[$1]}; }
+# shellcheck disable=SC2086
+med_cpu() { median ${cpu[$1]}; }
 section "ratios"
 ratios_begin 50
 if [ "$have_py" = 1 ]; then
@@ -170,6 +177,7 @@ echo
 echo "  for information (no target):"
 if [ "$have_py" = 1 ]; then
   ratio_info "Python Counter / hilo --engine processes time" "$(div "$(med python)" "$(med hilo_processes)")"
+  ratio_info "Python Counter / hilo CPU time (per-core work)" "$(div "$(med_cpu python)" "$(med_cpu hilo)")"
 fi
 ratio_info "tr|sort|uniq -c / hilo time, ${TR_FILES} files ASCII" "$(div "$(med tr_pipeline)" "$(med hilo_ascii)")"
 ratios_end

@@ -15,7 +15,6 @@
 //! At the end each partition is merged to one, and the words are ranked.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
@@ -295,29 +294,22 @@ fn open_inputs(files: &[PathBuf], chunk_size: u64) -> Result<Vec<Input>, Failure
     Ok(inputs)
 }
 
-/// One unit of map work.
+/// One unit of map work, from the input numbered `input`.
 enum Chunk {
     /// `len` bytes at `offset` of the file at `path`: the worker reads them.
     File {
+        input: usize,
         path: Arc<Path>,
         offset: u64,
         len: u64,
     },
     /// Bytes already read from a stream, starting at `offset` of it.
-    Bytes { offset: u64, data: Vec<u8> },
+    Bytes {
+        input: usize,
+        offset: u64,
+        data: Vec<u8>,
+    },
 }
-
-impl Chunk {
-    fn len(&self) -> u64 {
-        match self {
-            Chunk::File { len, .. } => *len,
-            Chunk::Bytes { data, .. } => data.len() as u64,
-        }
-    }
-}
-
-/// What the main thread remembers of a chunk in flight: its input and size.
-type Pending = Rc<RefCell<VecDeque<(usize, u64)>>>;
 /// A stream's read error (input, error), which ends the chunks.
 type ReadError = Rc<RefCell<Option<(usize, io::Error)>>>;
 
@@ -327,7 +319,6 @@ struct Chunks {
     inputs: std::iter::Enumerate<std::vec::IntoIter<Input>>,
     current: Option<(usize, Current)>,
     chunk_size: usize,
-    pending: Pending,
     error: ReadError,
 }
 
@@ -351,12 +342,17 @@ impl Iterator for Chunks {
             };
             let chunk = match current {
                 Current::File(path, cuts) => cuts.next().map(|(offset, len)| Chunk::File {
+                    input: *input,
                     path: Arc::clone(path),
                     offset,
                     len,
                 }),
                 Current::Stream(stream) => match stream.next() {
-                    Some(Ok((offset, data))) => Some(Chunk::Bytes { offset, data }),
+                    Some(Ok((offset, data))) => Some(Chunk::Bytes {
+                        input: *input,
+                        offset,
+                        data,
+                    }),
                     Some(Err(e)) => {
                         *self.error.borrow_mut() = Some((*input, e));
                         return None;
@@ -365,10 +361,7 @@ impl Iterator for Chunks {
                 },
             };
             match chunk {
-                Some(chunk) => {
-                    self.pending.borrow_mut().push_back((*input, chunk.len()));
-                    return Some(chunk);
-                }
+                Some(chunk) => return Some(chunk),
                 None => self.current = None,
             }
         }
@@ -384,27 +377,36 @@ impl Chunks {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct MapSettings {
     lossy: bool,
     parts: usize,
 }
 
-/// A chunk's map result: its counts split into partitions.
-type Mapped = Result<Vec<Counts>, ChunkError>;
+/// A chunk's map result: which input and how many bytes it was (results
+/// come back in completion order), and its counts split into partitions.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Mapped {
+    input: usize,
+    len: u64,
+    pieces: Result<Vec<Counts>, ChunkError>,
+}
 
 /// The map task for a file chunk, in a worker process. The path travels
 /// as bytes: a path need not be UTF-8.
 #[hilo::task]
-fn map_file_task(path: Vec<u8>, offset: u64, len: u64, lossy: bool, parts: usize) -> Mapped {
+fn map_file_task(input: usize, path: Vec<u8>, offset: u64, len: u64, s: MapSettings) -> Mapped {
     let path = Path::new(OsStr::from_bytes(&path));
-    words::map_file_chunk(path, offset, len, lossy, parts)
+    let pieces = words::map_file_chunk(path, offset, len, s.lossy, s.parts);
+    Mapped { input, len, pieces }
 }
 
 /// The map task for bytes read from a stream, in a worker process.
 #[hilo::task]
-fn map_bytes_task(data: Vec<u8>, offset: u64, lossy: bool, parts: usize) -> Mapped {
-    words::map_bytes(&data, offset, lossy, parts)
+fn map_bytes_task(input: usize, data: Vec<u8>, offset: u64, s: MapSettings) -> Mapped {
+    let pieces = words::map_bytes(&data, offset, s.lossy, s.parts);
+    let len = data.len() as u64;
+    Mapped { input, len, pieces }
 }
 
 /// The reduce task (merging pieces of one partition), in a worker process.
@@ -415,10 +417,42 @@ fn reduce_task(pieces: Vec<Counts>) -> Counts {
 
 fn map_chunk(chunk: Chunk, s: MapSettings) -> Mapped {
     match chunk {
-        Chunk::File { path, offset, len } => {
-            words::map_file_chunk(&path, offset, len, s.lossy, s.parts)
-        }
-        Chunk::Bytes { offset, data } => words::map_bytes(&data, offset, s.lossy, s.parts),
+        Chunk::File {
+            input,
+            path,
+            offset,
+            len,
+        } => Mapped {
+            input,
+            len,
+            pieces: words::map_file_chunk(&path, offset, len, s.lossy, s.parts),
+        },
+        Chunk::Bytes {
+            input,
+            offset,
+            data,
+        } => Mapped {
+            input,
+            len: data.len() as u64,
+            pieces: words::map_bytes(&data, offset, s.lossy, s.parts),
+        },
+    }
+}
+
+/// The call that maps `chunk` in a worker process.
+fn map_call(chunk: Chunk, s: MapSettings) -> hilo::process::Call<Mapped> {
+    match chunk {
+        Chunk::File {
+            input,
+            path,
+            offset,
+            len,
+        } => map_file_task::call(input, path.as_os_str().as_bytes().to_vec(), offset, len, s),
+        Chunk::Bytes {
+            input,
+            offset,
+            data,
+        } => map_bytes_task::call(input, data, offset, s),
     }
 }
 
@@ -452,22 +486,15 @@ impl Pool {
         })
     }
 
-    /// The map step over every chunk, lazily, results in input order.
+    /// The map step over every chunk, lazily, results as they complete:
+    /// in input order, one slow chunk (a worker the system put aside for a
+    /// while) would hold the whole window up.
     fn map<'a>(&'a self, chunks: Chunks, s: MapSettings) -> MapResults<'a> {
         match self {
-            Pool::Threads(pool) => Box::new(pool.map(chunks, move |c| map_chunk(c, s))),
-            Pool::Processes(pool) => Box::new(pool.map_chunked(chunks, 1, move |c| match c {
-                Chunk::File { path, offset, len } => map_file_task::call(
-                    path.as_os_str().as_bytes().to_vec(),
-                    offset,
-                    len,
-                    s.lossy,
-                    s.parts,
-                ),
-                Chunk::Bytes { offset, data } => {
-                    map_bytes_task::call(data, offset, s.lossy, s.parts)
-                }
-            })),
+            Pool::Threads(pool) => Box::new(pool.map(chunks, move |c| map_chunk(c, s)).unordered()),
+            Pool::Processes(pool) => {
+                Box::new(hilo::map(pool, chunks, move |c| map_call(c, s)).unordered())
+            }
         }
     }
 
@@ -570,13 +597,11 @@ fn map_reduce(
             "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
         )
     };
-    let pending = Pending::default();
     let error = ReadError::default();
     let chunks = Chunks {
         inputs: inputs.into_iter().enumerate(),
         current: None,
         chunk_size: usize::try_from(chunk_size).unwrap_or(usize::MAX),
-        pending: Rc::clone(&pending),
         error: Rc::clone(&error),
     };
     let mut shuffle = Shuffle {
@@ -585,17 +610,13 @@ fn map_reduce(
         merging: Vec::new(),
     };
     for mapped in pool.map(chunks, settings) {
-        // Results come in input order, as the chunks were pushed.
-        let (input, len) = pending.borrow_mut().pop_front().unwrap_or((0, 0));
-        let name = &names[input];
-        let pieces = match mapped {
-            Ok(Ok(pieces)) => pieces,
-            Ok(Err(e)) => return Err(Failure::input(format!("{name}: {e}"))),
-            Err(e) => return Err(Failure::input(format!("{name}: counting failed: {e}"))),
-        };
+        let mapped = mapped.map_err(|e| Failure::input(format!("counting a chunk failed: {e}")))?;
+        let pieces = mapped
+            .pieces
+            .map_err(|e| Failure::input(format!("{}: {e}", names[mapped.input])))?;
         shuffle.add(pieces)?;
         if let Some(bar) = &bar {
-            bar.inc(len);
+            bar.inc(mapped.len);
         }
     }
     if let Some(bar) = &bar {
