@@ -1,18 +1,656 @@
-//! STUB: `hilo wordcount`, filled in by issue 6.
+//! `hilo wordcount`: MapReduce word count over files or stdin.
+//!
+//! Owns the command line, opening the inputs, the map → shuffle → reduce
+//! loop on a hilo pool (threads or processes) and printing. What a word is,
+//! how input is cut and how counts merge live in `hilo_cli::work::words`;
+//! this file never looks at a word itself.
+//!
+//! The flow: every input is opened (and regular files cut into chunks at
+//! line ends) before any counting, so a missing file fails at once. Chunks
+//! go to the pool lazily, a bounded window at a time (map: count the
+//! chunk, split its counts into partitions by a hash of the word). The
+//! main thread files each chunk's pieces under their partition (shuffle);
+//! when a partition holds `FAN_IN` pieces they go to the pool to be merged
+//! (reduce), so memory stays bounded by the vocabulary, not by the input.
+//! At the end each partition is merged to one, and the words are ranked.
 
-/// Options of `hilo wordcount` (STUB).
+use std::cell::RefCell;
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+use hilo::process::ProcessPool;
+use hilo::{Future, ThreadPool};
+use hilo_cli::work::words::{self, io_message, ChunkError, Counts, StreamChunks, Word};
+
+use crate::common::{self, Engine};
+
+/// Exit status when the input could not be counted.
+const EXIT_INPUT: u8 = 1;
+/// Exit status for a usage error.
+const EXIT_USAGE: u8 = 2;
+
+/// A partition's pieces are merged once this many wait.
+const FAN_IN: usize = 8;
+/// Inputs at least this big get a progress bar (on a terminal).
+const PROGRESS_MIN_BYTES: u64 = 64 << 20;
+/// Process workers take one message of at most 64 MiB: stdin chunks sent
+/// to them must stay well below it.
+const MAX_PROCESS_CHUNK: u64 = 32 << 20;
+
+const AFTER_HELP: &str = "\
+Words:
+  A word is a maximal run of Unicode letters and digits (char::is_alphanumeric);
+  anything else separates words, including _ ' and -. Words are lower-cased with
+  full Unicode rules: Niño and niño are one word, año and ano are two, a final Σ
+  becomes ς. Input must be UTF-8: invalid bytes are an error naming the file and
+  byte offset, unless --lossy reads them as separators.
+
+Output:
+  One line per word, most frequent first, ties in byte order of the word: the
+  count right-aligned in 7 columns (wider if needed), a space, the word, as
+  `sort | uniq -c` prints. --json prints one object instead:
+  {\"words\": total, \"distinct\": N, \"files\": N, \"seconds\": S,
+   \"counts\": [{\"word\": \"the\", \"count\": 123}, ...]}
+
+How:
+  MapReduce: inputs are cut into chunks at line ends (one big file is counted in
+  parallel too, reading one chunk per job at a time), each chunk's words are
+  counted (map), split by a hash of the word into partitions (shuffle), and each
+  partition is merged in parallel (reduce).
+
+Examples:
+  hilo wordcount book.txt                       the 20 most frequent words
+  hilo wordcount --top 0 *.txt > counts.txt     every word
+  cat *.txt | hilo wordcount --json | jq .distinct
+  hilo wordcount --engine processes -j 4 big.txt
+
+Exit status:
+  0  counted      1  an input could not be read or is not UTF-8      2  usage error";
+
+/// Count words in files or stdin (MapReduce), most frequent first.
+///
+/// Counts every word of the inputs in parallel and prints the most frequent
+/// ones with their counts, like `tr -cs '[:alnum:]' '\n' | sort | uniq -c |
+/// sort -rn`, but Unicode-aware and using every core.
 #[derive(clap::Args, Debug)]
+#[command(after_help = AFTER_HELP)]
 pub(crate) struct Args {
-    /// Arguments (STUB)
-    #[arg(trailing_var_arg = true)]
-    rest: Vec<String>,
+    /// Print the N most frequent words; 0 prints every word (--top 0)
+    #[arg(short = 'n', long, value_name = "N", default_value_t = 20)]
+    top: usize,
+
+    /// Print one JSON object with the counts and totals (words, distinct,
+    /// files, seconds) instead of lines (--json | jq .words)
+    #[arg(long)]
+    json: bool,
+
+    /// Read invalid UTF-8 bytes as word separators instead of failing
+    #[arg(long)]
+    lossy: bool,
+
+    /// Where chunks are counted: threads (fastest) or processes (each chunk
+    /// in a worker process)
+    #[arg(long, value_enum, default_value_t = Engine::Threads)]
+    engine: Engine,
+
+    /// Chunks counted at once [default: the number of cores] (-j 4)
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = parse_jobs)]
+    jobs: Option<usize>,
+
+    /// Bytes per chunk, with an optional K, M or G suffix (--chunk-size 4M)
+    #[arg(long, value_name = "SIZE", default_value = "8M", value_parser = parse_size)]
+    chunk_size: u64,
+
+    /// Files to read; none, or -, reads stdin
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "expected a number of jobs of at least 1, got {s:?}"
+        )),
+    }
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let bad = || format!("expected a size such as 65536, 64K, 8M or 1G, got {s:?}");
+    let (digits, unit) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&s[..i], c.to_ascii_uppercase()),
+        _ => (s, 'B'),
+    };
+    let shift = match unit {
+        'B' => 0,
+        'K' => 10,
+        'M' => 20,
+        'G' => 30,
+        _ => return Err(bad()),
+    };
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    match n.checked_mul(1 << shift) {
+        Some(bytes @ 1..=0x4000_0000) => Ok(bytes),
+        _ => Err(format!(
+            "the chunk size must be from 1 byte to 1G, got {s:?}"
+        )),
+    }
+}
+
+/// Why `hilo wordcount` stops early: the exit status and the message.
+struct Failure {
+    status: u8,
+    message: String,
+}
+
+impl Failure {
+    fn input(message: String) -> Self {
+        Failure {
+            status: EXIT_INPUT,
+            message,
+        }
+    }
 }
 
 /// Runs `hilo wordcount`; returns the exit status.
 pub(crate) fn main(args: Args) -> u8 {
-    eprintln!(
-        "hilo wordcount: not built yet ({} arguments ignored)",
-        args.rest.len()
-    );
-    2
+    match run(args) {
+        Ok(()) => 0,
+        Err(f) => {
+            eprintln!("hilo wordcount: {}", f.message);
+            f.status
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), Failure> {
+    if args.engine == Engine::Processes && args.chunk_size > MAX_PROCESS_CHUNK {
+        return Err(Failure {
+            status: EXIT_USAGE,
+            message: "--chunk-size above 32M needs --engine threads (process workers take \
+                      at most 64 MiB per message)"
+                .into(),
+        });
+    }
+    let started = Instant::now();
+    let jobs = args.jobs.unwrap_or_else(common::default_jobs);
+    let inputs = open_inputs(&args.files, args.chunk_size)?;
+    let pool = Pool::new(args.engine, jobs)?;
+    let settings = MapSettings {
+        lossy: args.lossy,
+        parts: (4 * jobs).clamp(4, 256),
+    };
+    let names: Vec<String> = inputs.iter().map(|i| i.name.clone()).collect();
+    let words = map_reduce(&pool, inputs, settings, args.chunk_size, &names)?;
+    drop(pool);
+    let seconds = started.elapsed().as_secs_f64();
+    let total: u64 = words.iter().map(|(_, n)| n).sum();
+    let distinct = words.len();
+    let top = words::ranked(words, args.top);
+    let printed = if args.json {
+        print_json(&top, total, distinct, names.len(), seconds)
+    } else {
+        print_lines(&top)
+    };
+    match printed {
+        // A reader that stopped early (`| head`) is not an error.
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Failure::input(format!(
+            "cannot write the output: {}",
+            io_message(&e)
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn print_lines(top: &[(Word, u64)]) -> io::Result<()> {
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    for (word, n) in top {
+        writeln!(out, "{n:>7} {word}")?;
+    }
+    out.flush()
+}
+
+fn print_json(
+    top: &[(Word, u64)],
+    total: u64,
+    distinct: usize,
+    files: usize,
+    seconds: f64,
+) -> io::Result<()> {
+    let counts: Vec<_> = top
+        .iter()
+        .map(|(w, n)| serde_json::json!({ "word": w, "count": n }))
+        .collect();
+    let doc = serde_json::json!({
+        "words": total,
+        "distinct": distinct,
+        "files": files,
+        "seconds": (seconds * 1e6).round() / 1e6,
+        "counts": counts,
+    });
+    let mut out = BufWriter::new(io::stdout().lock());
+    serde_json::to_writer(&mut out, &doc)?;
+    writeln!(out)?;
+    out.flush()
+}
+
+/// One input, opened: its name for messages and how it is read.
+struct Input {
+    name: String,
+    source: Source,
+}
+
+enum Source {
+    /// A regular file, already cut into `(offset, len)` chunks, read by the
+    /// workers themselves.
+    File {
+        path: Arc<Path>,
+        size: u64,
+        cuts: Vec<(u64, u64)>,
+    },
+    /// stdin, a pipe or a device: read here as it comes and sent.
+    Stream(Box<dyn Read>),
+}
+
+/// Opens every input (stdin if none); regular files are cut into chunks.
+fn open_inputs(files: &[PathBuf], chunk_size: u64) -> Result<Vec<Input>, Failure> {
+    let stdin = || Input {
+        name: "<stdin>".into(),
+        source: Source::Stream(Box::new(io::stdin().lock())),
+    };
+    if files.is_empty() {
+        return Ok(vec![stdin()]);
+    }
+    let mut inputs = Vec::with_capacity(files.len());
+    for path in files {
+        if path.as_os_str() == "-" {
+            inputs.push(stdin());
+            continue;
+        }
+        let name = path.display().to_string();
+        let fail = |e: io::Error| Failure::input(format!("{name}: {}", io_message(&e)));
+        let file = File::open(path).map_err(fail)?;
+        let meta = file.metadata().map_err(fail)?;
+        let source = if meta.is_dir() {
+            return Err(Failure::input(format!("{name}: is a directory")));
+        } else if meta.is_file() {
+            let cuts = words::plan_file(&file, meta.len(), chunk_size).map_err(fail)?;
+            Source::File {
+                path: Arc::from(path.as_path()),
+                size: meta.len(),
+                cuts,
+            }
+        } else {
+            Source::Stream(Box::new(file))
+        };
+        inputs.push(Input { name, source });
+    }
+    Ok(inputs)
+}
+
+/// One unit of map work, from the input numbered `input`.
+enum Chunk {
+    /// `len` bytes at `offset` of the file at `path`: the worker reads them.
+    File {
+        input: usize,
+        path: Arc<Path>,
+        offset: u64,
+        len: u64,
+    },
+    /// Bytes already read from a stream, starting at `offset` of it.
+    Bytes {
+        input: usize,
+        offset: u64,
+        data: Vec<u8>,
+    },
+}
+/// A stream's read error (input, error), which ends the chunks.
+type ReadError = Rc<RefCell<Option<(usize, io::Error)>>>;
+
+/// Every chunk of every input, in order, lazily: a stream is read only as
+/// the pool takes its chunks.
+struct Chunks {
+    inputs: std::iter::Enumerate<std::vec::IntoIter<Input>>,
+    current: Option<(usize, Current)>,
+    chunk_size: usize,
+    error: ReadError,
+}
+
+enum Current {
+    File(Arc<Path>, std::vec::IntoIter<(u64, u64)>),
+    Stream(StreamChunks<Box<dyn Read>>),
+}
+
+impl Iterator for Chunks {
+    type Item = Chunk;
+
+    fn next(&mut self) -> Option<Chunk> {
+        loop {
+            if self.error.borrow().is_some() {
+                return None;
+            }
+            let Some((input, current)) = &mut self.current else {
+                let (i, input) = self.inputs.next()?;
+                self.current = Some((i, self.start(input.source)));
+                continue;
+            };
+            let chunk = match current {
+                Current::File(path, cuts) => cuts.next().map(|(offset, len)| Chunk::File {
+                    input: *input,
+                    path: Arc::clone(path),
+                    offset,
+                    len,
+                }),
+                Current::Stream(stream) => match stream.next() {
+                    Some(Ok((offset, data))) => Some(Chunk::Bytes {
+                        input: *input,
+                        offset,
+                        data,
+                    }),
+                    Some(Err(e)) => {
+                        *self.error.borrow_mut() = Some((*input, e));
+                        return None;
+                    }
+                    None => None,
+                },
+            };
+            match chunk {
+                Some(chunk) => return Some(chunk),
+                None => self.current = None,
+            }
+        }
+    }
+}
+
+impl Chunks {
+    fn start(&self, source: Source) -> Current {
+        match source {
+            Source::File { path, cuts, .. } => Current::File(path, cuts.into_iter()),
+            Source::Stream(reader) => Current::Stream(StreamChunks::new(reader, self.chunk_size)),
+        }
+    }
+}
+
+#[derive(Clone, Copy, serde::Serialize, serde::Deserialize)]
+struct MapSettings {
+    lossy: bool,
+    parts: usize,
+}
+
+/// A chunk's map result: which input and how many bytes it was (results
+/// come back in completion order), and its counts split into partitions.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Mapped {
+    input: usize,
+    len: u64,
+    pieces: Result<Vec<Counts>, ChunkError>,
+}
+
+/// The map task for a file chunk, in a worker process. The path travels
+/// as bytes: a path need not be UTF-8.
+#[hilo::task]
+fn map_file_task(input: usize, path: Vec<u8>, offset: u64, len: u64, s: MapSettings) -> Mapped {
+    let path = Path::new(OsStr::from_bytes(&path));
+    let pieces = words::map_file_chunk(path, offset, len, s.lossy, s.parts);
+    Mapped { input, len, pieces }
+}
+
+/// The map task for bytes read from a stream, in a worker process.
+#[hilo::task]
+fn map_bytes_task(input: usize, data: Vec<u8>, offset: u64, s: MapSettings) -> Mapped {
+    let pieces = words::map_bytes(&data, offset, s.lossy, s.parts);
+    let len = data.len() as u64;
+    Mapped { input, len, pieces }
+}
+
+/// The reduce task (merging pieces of one partition), in a worker process.
+#[hilo::task]
+fn reduce_task(pieces: Vec<Counts>) -> Counts {
+    words::reduce(pieces)
+}
+
+fn map_chunk(chunk: Chunk, s: MapSettings) -> Mapped {
+    match chunk {
+        Chunk::File {
+            input,
+            path,
+            offset,
+            len,
+        } => Mapped {
+            input,
+            len,
+            pieces: words::map_file_chunk(&path, offset, len, s.lossy, s.parts),
+        },
+        Chunk::Bytes {
+            input,
+            offset,
+            data,
+        } => Mapped {
+            input,
+            len: data.len() as u64,
+            pieces: words::map_bytes(&data, offset, s.lossy, s.parts),
+        },
+    }
+}
+
+/// The call that maps `chunk` in a worker process.
+fn map_call(chunk: Chunk, s: MapSettings) -> hilo::process::Call<Mapped> {
+    match chunk {
+        Chunk::File {
+            input,
+            path,
+            offset,
+            len,
+        } => map_file_task::call(input, path.as_os_str().as_bytes().to_vec(), offset, len, s),
+        Chunk::Bytes {
+            input,
+            offset,
+            data,
+        } => map_bytes_task::call(input, data, offset, s),
+    }
+}
+
+/// The engine: the same map and reduce steps on threads or processes.
+enum Pool {
+    Threads(ThreadPool),
+    Processes(ProcessPool),
+}
+
+type MapResults<'a> = Box<dyn Iterator<Item = Result<Mapped, hilo::TaskError>> + 'a>;
+
+impl Pool {
+    fn new(engine: Engine, jobs: usize) -> Result<Pool, Failure> {
+        let failed = |e: &dyn std::fmt::Display| {
+            Failure::input(format!("cannot start the {engine:?} pool: {e}"))
+        };
+        Ok(match engine {
+            Engine::Threads => Pool::Threads(
+                ThreadPool::builder()
+                    .max_workers(jobs)
+                    .thread_name_prefix("wordcount")
+                    .build()
+                    .map_err(|e| failed(&e))?,
+            ),
+            Engine::Processes => Pool::Processes(
+                ProcessPool::builder()
+                    .max_workers(jobs)
+                    .build()
+                    .map_err(|e| failed(&e))?,
+            ),
+        })
+    }
+
+    /// The map step over every chunk, lazily, results as they complete:
+    /// in input order, one slow chunk (a worker the system put aside for a
+    /// while) would hold the whole window up.
+    fn map<'a>(&'a self, chunks: Chunks, s: MapSettings) -> MapResults<'a> {
+        match self {
+            Pool::Threads(pool) => Box::new(pool.map(chunks, move |c| map_chunk(c, s)).unordered()),
+            Pool::Processes(pool) => {
+                Box::new(hilo::map(pool, chunks, move |c| map_call(c, s)).unordered())
+            }
+        }
+    }
+
+    /// The reduce step of some pieces of one partition.
+    fn reduce(&self, pieces: Vec<Counts>) -> Result<Future<Counts>, Failure> {
+        let submitted = match self {
+            Pool::Threads(pool) => pool.submit(move || words::reduce(pieces)),
+            Pool::Processes(pool) => pool.submit(reduce_task::call(pieces)),
+        };
+        submitted.map_err(|e| Failure::input(format!("cannot merge counts: {e}")))
+    }
+}
+
+/// The shuffle's state: each partition's pieces waiting to be merged, and
+/// the merges running.
+struct Shuffle<'p> {
+    pool: &'p Pool,
+    buckets: Vec<Vec<Counts>>,
+    merging: Vec<(usize, Future<Counts>)>,
+}
+
+impl Shuffle<'_> {
+    fn add(&mut self, pieces: Vec<Counts>) -> Result<(), Failure> {
+        for (p, piece) in pieces.into_iter().enumerate() {
+            if !piece.is_empty() {
+                self.buckets[p].push(piece);
+            }
+        }
+        self.collect(false)?;
+        for p in 0..self.buckets.len() {
+            if self.buckets[p].len() >= FAN_IN {
+                self.merge(p)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, p: usize) -> Result<(), Failure> {
+        let pieces = std::mem::take(&mut self.buckets[p]);
+        let future = self.pool.reduce(pieces)?;
+        self.merging.push((p, future));
+        Ok(())
+    }
+
+    /// Files finished merges back under their partition (all of them, if
+    /// `wait`).
+    fn collect(&mut self, wait: bool) -> Result<(), Failure> {
+        let (done, running) = std::mem::take(&mut self.merging)
+            .into_iter()
+            .partition(|(_, f)| wait || f.done());
+        self.merging = running;
+        for (p, future) in done {
+            let merged = future
+                .result()
+                .map_err(|e| Failure::input(format!("merging counts failed: {e}")))?;
+            self.buckets[p].push(merged);
+        }
+        Ok(())
+    }
+
+    /// Merges every partition down to one piece; returns all the words.
+    fn finish(mut self) -> Result<Vec<(Word, u64)>, Failure> {
+        loop {
+            self.collect(true)?;
+            let mut more = false;
+            for p in 0..self.buckets.len() {
+                if self.buckets[p].len() > 1 {
+                    self.merge(p)?;
+                    more = true;
+                }
+            }
+            if !more {
+                break;
+            }
+        }
+        Ok(self.buckets.into_iter().flatten().flatten().collect())
+    }
+}
+
+fn map_reduce(
+    pool: &Pool,
+    inputs: Vec<Input>,
+    settings: MapSettings,
+    chunk_size: u64,
+    names: &[String],
+) -> Result<Vec<(Word, u64)>, Failure> {
+    let streams = inputs.iter().any(|i| matches!(i.source, Source::Stream(_)));
+    let total: u64 = inputs
+        .iter()
+        .map(|i| match i.source {
+            Source::File { size, .. } => size,
+            Source::Stream(_) => 0,
+        })
+        .sum();
+    let bar = if streams || total < PROGRESS_MIN_BYTES {
+        None
+    } else {
+        common::progress_bar(
+            total,
+            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+    };
+    let error = ReadError::default();
+    let chunks = Chunks {
+        inputs: inputs.into_iter().enumerate(),
+        current: None,
+        chunk_size: usize::try_from(chunk_size).unwrap_or(usize::MAX),
+        error: Rc::clone(&error),
+    };
+    let mut shuffle = Shuffle {
+        pool,
+        buckets: vec![Vec::new(); settings.parts],
+        merging: Vec::new(),
+    };
+    for mapped in pool.map(chunks, settings) {
+        let mapped = mapped.map_err(|e| Failure::input(format!("counting a chunk failed: {e}")))?;
+        let pieces = mapped
+            .pieces
+            .map_err(|e| Failure::input(format!("{}: {e}", names[mapped.input])))?;
+        shuffle.add(pieces)?;
+        if let Some(bar) = &bar {
+            bar.inc(mapped.len);
+        }
+    }
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    if let Some((input, e)) = error.borrow_mut().take() {
+        return Err(Failure::input(format!(
+            "{}: cannot read: {}",
+            names[input],
+            io_message(&e)
+        )));
+    }
+    shuffle.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_suffixes_and_refuse_nonsense() {
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("64K"), Ok(64 << 10));
+        assert_eq!(parse_size("8m"), Ok(8 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        for bad in ["", "0", "K", "2G", "1.5M", "-1", "8X"] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn jobs_must_be_positive() {
+        assert_eq!(parse_jobs("3"), Ok(3));
+        assert!(parse_jobs("0").is_err());
+        assert!(parse_jobs("x").is_err());
+    }
 }
