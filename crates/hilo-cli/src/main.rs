@@ -50,13 +50,14 @@ fn main() -> ExitCode {
             // One line: clap's first, which names the problem.
             let rendered = e.render().to_string();
             let first = rendered.lines().next().unwrap_or("error: bad usage");
-            let is_run = std::env::args().nth(1).as_deref() == Some("run");
-            let see = if is_run {
-                "hilo run --help"
-            } else {
-                "hilo --help"
-            };
-            eprintln!("{first} (see {see})");
+            let sub = std::env::args()
+                .nth(1)
+                .filter(|a| ["run", "compress", "primes", "wordcount"].contains(&a.as_str()));
+            match &sub {
+                Some(s) => eprintln!("{first} (see hilo {s} --help)"),
+                None => eprintln!("{first} (see hilo --help)"),
+            }
+            let is_run = sub.as_deref() == Some("run");
             return ExitCode::from(if is_run { run::EXIT_ERROR } else { 2 });
         }
     };
