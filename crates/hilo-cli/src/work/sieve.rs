@@ -184,7 +184,7 @@ impl Sieve {
             .map(|&p| Crosser::new(p, first))
             .collect();
         // Primes that hit every L1 block at least once go block by block.
-        let small = crossers.partition_point(|c| (c.p as usize) < BLOCK_BYTES);
+        let small = crossers.partition_point(|c| (c.p as usize) < BLOCK_BYTES / 8);
         let mut seg = vec![0u8; SEGMENT_BYTES.min((last - first + 1) as usize)];
         let mut byte = first;
         while byte <= last {
@@ -242,7 +242,8 @@ impl Sieve {
 #[derive(Debug, Clone)]
 struct Crosser {
     p: u32,
-    masks: [u8; 8],
+    /// The index of `p % 30` in [`RESIDUES`].
+    wheel: u8,
     next: [u32; 8],
 }
 
@@ -259,10 +260,9 @@ impl Crosser {
             // Below 2^32: within a piece, and `p²` ≤ the piece's end.
             *slot = ((p64 * q) / 30 - first) as u32;
         }
-        let w = BIT_OF[(p64 % 30) as usize] as usize;
         Crosser {
             p,
-            masks: MASKS[w],
+            wheel: BIT_OF[(p64 % 30) as usize],
             next,
         }
     }
@@ -272,21 +272,27 @@ impl Crosser {
         let p = self.p as usize;
         let end = seg.len();
         let mut at = self.next.map(|o| o as usize);
-        // All 8 at once while the furthest fits: one bound check a turn.
         let min = at.iter().copied().min().unwrap_or(end);
-        let max = at.iter().copied().max().unwrap_or(end);
-        if max < end {
-            let d = at.map(|o| o - min);
-            let mut i = min;
-            while i + (max - min) < end {
-                for (&dj, &m) in d.iter().zip(&self.masks) {
-                    seg[i + dj] &= m;
-                }
-                i += p;
+        let d = at.map(|o| o.saturating_sub(min));
+        // The invariant holds, so this is only a hint to the compiler.
+        let close = d.iter().all(|&dj| dj < p);
+        if close && min < end && (end - min) / p > 0 {
+            // Whole turns of the wheel first: all 8 at once, p bytes apart.
+            let turns = (end - min) / p;
+            let window = &mut seg[min..min + turns * p];
+            match self.wheel {
+                0 => turns_of::<0>(window, p, d),
+                1 => turns_of::<1>(window, p, d),
+                2 => turns_of::<2>(window, p, d),
+                3 => turns_of::<3>(window, p, d),
+                4 => turns_of::<4>(window, p, d),
+                5 => turns_of::<5>(window, p, d),
+                6 => turns_of::<6>(window, p, d),
+                _ => turns_of::<7>(window, p, d),
             }
-            at = d.map(|dj| i + dj);
+            at = d.map(|dj| min + turns * p + dj);
         }
-        for (o, &m) in at.iter_mut().zip(&self.masks) {
+        for (o, &m) in at.iter_mut().zip(&MASKS[self.wheel as usize]) {
             while *o < end {
                 seg[*o] &= m;
                 *o += p;
@@ -432,6 +438,31 @@ fn small_primes(limit: u64) -> Vec<u32> {
             .map(|m| m as u32),
     );
     primes
+}
+
+/// Crosses off the multiples at offsets `d` (all below `p`) in every
+/// `p`-byte turn of `window`, for a prime `≡ RESIDUES[W]` (mod 30). `W` is
+/// a constant so that the masks are immediates and the 8 offsets, the
+/// pointer and the stride all stay in registers.
+#[inline(always)]
+fn turns_of<const W: usize>(window: &mut [u8], p: usize, d: [usize; 8]) {
+    let m = MASKS[W];
+    let [d0, d1, d2, d3, d4, d5, d6, d7] = d;
+    if d.iter().any(|&dj| dj >= p) {
+        // Never (the caller checked); tells the compiler the indexing
+        // below stays inside each turn, so it needs no bound checks.
+        return;
+    }
+    for turn in window.chunks_exact_mut(p) {
+        turn[d0] &= m[0];
+        turn[d1] &= m[1];
+        turn[d2] &= m[2];
+        turn[d3] &= m[3];
+        turn[d4] &= m[4];
+        turn[d5] &= m[5];
+        turn[d6] &= m[6];
+        turn[d7] &= m[7];
+    }
 }
 
 /// Cuts `[start, end]` into consecutive ranges of `size` numbers (the last
