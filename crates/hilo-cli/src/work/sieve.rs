@@ -16,10 +16,10 @@
 //!   of their product, so they are crossed off once, into a few patterns,
 //!   and each segment starts as a copy of the first pattern ANDed with the
 //!   others (vectorised byte operations instead of millions of stores).
-//! - **Cache-sized segments.** A segment of [`SEGMENT_BYTES`] (7.8 million
-//!   numbers) stays in the L2 cache; primes small enough to hit a
-//!   [`BLOCK_BYTES`] block several times are crossed off block by block so
-//!   that their stores hit the L1 cache.
+//! - **Cache-sized segments.** A segment of [`SEGMENT_BYTES`] (5.9 million
+//!   numbers) stays in the L2 cache; primes small enough to hit an L1-sized
+//!   block (see [`Sieve::with_l1_cache`]) at least 8 times are crossed off
+//!   block by block so that their stores hit the L1 cache.
 //! - **Eight progressions per prime.** The multiples `p·q` of a sieving
 //!   prime with `q` in one residue class mod 30 are `p` bytes apart and
 //!   always clear the same bit, so a prime is 8 strided loops with a
@@ -32,28 +32,43 @@ pub const RESIDUES: [u64; 8] = [1, 7, 11, 13, 17, 19, 23, 29];
 /// √END = 10⁷) and their state stay a few megabytes.
 pub const MAX_END: u64 = 100_000_000_000_000;
 
-/// Bytes of one segment: 7,864,320 numbers, sized to stay in L2.
-pub const SEGMENT_BYTES: usize = 256 * 1024;
+/// Bytes of one segment: 5,898,240 numbers, sized to stay in L2 with the
+/// patterns (measured best among 128 to 512 KB on a 2 MB L2).
+pub const SEGMENT_BYTES: usize = 192 * 1024;
 
 /// The numbers one segment covers; chunks that are multiples of it waste
 /// no partial segment.
 pub const SEGMENT_SPAN: u64 = SEGMENT_BYTES as u64 * 30;
 
-/// Bytes of the L1-sized blocks small sieving primes are crossed off in.
+/// Bytes of the blocks small sieving primes are crossed off in, unless
+/// [`Sieve::with_l1_cache`] says otherwise: the most common L1 data cache.
 pub const BLOCK_BYTES: usize = 32 * 1024;
 
 /// The primes the patterns remove, grouped so that each group's product
 /// (the pattern's length in bytes) stays under 400 KB.
-const PRESIEVE_GROUPS: [&[u64]; 5] = [
+const PRESIEVE_GROUPS: [&[u64]; 14] = [
     &[7, 11, 13, 17],
     &[19, 23, 29, 31],
     &[37, 41, 43],
     &[47, 53, 59],
     &[61, 67, 71],
+    &[73, 79],
+    &[83, 89],
+    &[97, 101],
+    &[103, 107],
+    &[109, 113],
+    &[127, 131],
+    &[137, 139],
+    &[149, 151],
+    &[157, 163],
 ];
 
 /// The largest pre-sieved prime; sieving primes start above it.
-const LAST_PRESIEVED: u64 = 71;
+const LAST_PRESIEVED: u64 = 163;
+
+/// Patterns are ANDed into a segment this many bytes at a time, so that
+/// the bytes stay in L1 from the first pattern to the last.
+const PRESIEVE_BLOCK: usize = 8 * 1024;
 
 /// A range is sieved in pieces of at most this many bytes, so that every
 /// offset inside a piece fits in a `u32`.
@@ -106,6 +121,8 @@ pub struct Sieve {
     patterns: Vec<Vec<u8>>,
     /// The primes above [`LAST_PRESIEVED`] up to √end, increasing.
     primes: Vec<u32>,
+    /// Bytes of the L1 blocks.
+    block: usize,
 }
 
 impl Sieve {
@@ -124,7 +141,21 @@ impl Sieve {
             end,
             patterns,
             primes,
+            block: BLOCK_BYTES,
         }
+    }
+
+    /// Sizes the blocks small primes are crossed off in to an L1 data
+    /// cache of `bytes` (clamped to 16 KB to 1 MB; the answer is the same
+    /// whatever the size, only the speed changes).
+    ///
+    /// ```
+    /// let sieve = hilo_cli::work::sieve::Sieve::new(1000).with_l1_cache(48 * 1024);
+    /// assert_eq!(sieve.count(0, 1000), 168);
+    /// ```
+    pub fn with_l1_cache(mut self, bytes: usize) -> Sieve {
+        self.block = bytes.clamp(16 * 1024, 1024 * 1024);
+        self
     }
 
     /// The largest number this sieve can reach.
@@ -183,8 +214,9 @@ impl Sieve {
             .iter()
             .map(|&p| Crosser::new(p, first))
             .collect();
-        // Primes that hit every L1 block at least once go block by block.
-        let small = crossers.partition_point(|c| (c.p as usize) < BLOCK_BYTES / 8);
+        // Primes that hit an L1 block at least 8 times go block by block;
+        // for the others, a call per block would cost more than it saves.
+        let small = crossers.partition_point(|c| (c.p as usize) < self.block / 8);
         let mut seg = vec![0u8; SEGMENT_BYTES.min((last - first + 1) as usize)];
         let mut byte = first;
         while byte <= last {
@@ -194,7 +226,7 @@ impl Sieve {
             let (small_primes, big_primes) = crossers.split_at_mut(small);
             let mut block_end = 0;
             while block_end < len {
-                block_end = len.min(block_end + BLOCK_BYTES);
+                block_end = len.min(block_end + self.block);
                 for c in small_primes.iter_mut() {
                     c.cross(&mut seg[..block_end]);
                 }
@@ -214,37 +246,39 @@ impl Sieve {
     /// Fills `seg` (starting at byte `byte`) with the patterns: every bit
     /// set except the multiples of the pre-sieved primes.
     fn presieve(&self, seg: &mut [u8], byte: u64) {
-        for (i, pat) in self.patterns.iter().enumerate() {
-            let mut at = (byte % pat.len() as u64) as usize;
-            let mut done = 0;
-            while done < seg.len() {
-                let n = (seg.len() - done).min(pat.len() - at);
-                let (dst, src) = (&mut seg[done..done + n], &pat[at..at + n]);
-                if i == 0 {
-                    dst.copy_from_slice(src);
-                } else {
-                    dst.iter_mut().zip(src).for_each(|(d, s)| *d &= s);
+        for (k, block) in seg.chunks_mut(PRESIEVE_BLOCK).enumerate() {
+            let first = byte + (k * PRESIEVE_BLOCK) as u64;
+            for (i, pat) in self.patterns.iter().enumerate() {
+                let mut at = (first % pat.len() as u64) as usize;
+                let mut done = 0;
+                while done < block.len() {
+                    let n = (block.len() - done).min(pat.len() - at);
+                    let (dst, src) = (&mut block[done..done + n], &pat[at..at + n]);
+                    if i == 0 {
+                        dst.copy_from_slice(src);
+                    } else {
+                        dst.iter_mut().zip(src).for_each(|(d, s)| *d &= s);
+                    }
+                    done += n;
+                    at = 0;
                 }
-                done += n;
-                at = 0;
             }
         }
     }
 }
 
-/// One sieving prime's place in the sieve: `next[j]` is the byte offset,
-/// from the current segment's start, of its next multiple `p·q` with
-/// `q ≡ RESIDUES[j]` (mod 30).
-///
-/// Invariant: the 8 offsets lie within `p` bytes of each other (they start
-/// as one turn of the wheel, `q` in `[q0, q0 + 30)`, and each only ever
-/// moves by `p` until it passes the same limit).
+/// One sieving prime's place in the sieve: its next multiple to cross off
+/// is `p·q` with `q ≡ RESIDUES[j]` (mod 30), `at` bytes from the current
+/// segment's start. The multiples come in turns of the wheel: 8 per `p`
+/// bytes, `q` walking the residues in order, so the byte steps from one to
+/// the next depend only on `p` ([`step`]) and their bits only on `p % 30`.
 #[derive(Debug, Clone)]
 struct Crosser {
     p: u32,
+    at: u32,
+    j: u8,
     /// The index of `p % 30` in [`RESIDUES`].
     wheel: u8,
-    next: [u32; 8],
 }
 
 impl Crosser {
@@ -253,60 +287,124 @@ impl Crosser {
     /// else from the piece's start.
     fn new(p: u32, first: u64) -> Crosser {
         let p64 = u64::from(p);
-        let q0 = p64.max((first * 30).div_ceil(p64));
-        let mut next = [0u32; 8];
-        for (slot, &r) in next.iter_mut().zip(&RESIDUES) {
-            let q = q0 + (r + 30 - q0 % 30) % 30;
-            // Below 2^32: within a piece, and `p²` ≤ the piece's end.
-            *slot = ((p64 * q) / 30 - first) as u32;
+        let mut q = p64.max((first * 30).div_ceil(p64));
+        while BIT_OF[(q % 30) as usize] == 8 {
+            q += 1;
         }
         Crosser {
             p,
+            // Below 2^32: within a piece, and `p²` ≤ the piece's end.
+            at: ((p64 * q) / 30 - first) as u32,
+            j: BIT_OF[(q % 30) as usize],
             wheel: BIT_OF[(p64 % 30) as usize],
-            next,
         }
     }
 
     /// Crosses off every multiple of `p` before the end of `seg`.
     fn cross(&mut self, seg: &mut [u8]) {
-        let p = self.p as usize;
-        let end = seg.len();
-        let mut at = self.next.map(|o| o as usize);
-        let min = at.iter().copied().min().unwrap_or(end);
-        let d = at.map(|o| o.saturating_sub(min));
-        // The invariant holds, so this is only a hint to the compiler.
-        let close = d.iter().all(|&dj| dj < p);
-        if close && min < end && (end - min) / p > 0 {
-            // Whole turns of the wheel first: all 8 at once, p bytes apart.
-            let turns = (end - min) / p;
-            let window = &mut seg[min..min + turns * p];
-            match self.wheel {
-                0 => turns_of::<0>(window, p, d),
-                1 => turns_of::<1>(window, p, d),
-                2 => turns_of::<2>(window, p, d),
-                3 => turns_of::<3>(window, p, d),
-                4 => turns_of::<4>(window, p, d),
-                5 => turns_of::<5>(window, p, d),
-                6 => turns_of::<6>(window, p, d),
-                _ => turns_of::<7>(window, p, d),
-            }
-            at = d.map(|dj| min + turns * p + dj);
-        }
-        for (o, &m) in at.iter_mut().zip(&MASKS[self.wheel as usize]) {
-            while *o < end {
-                seg[*o] &= m;
-                *o += p;
-            }
-        }
-        self.next = at.map(|o| o as u32);
+        let (p, at, j) = (self.p as usize, self.at as usize, self.j as usize);
+        let (at, j) = match self.wheel {
+            0 => cross_from::<0>(seg, p, at, j),
+            1 => cross_from::<1>(seg, p, at, j),
+            2 => cross_from::<2>(seg, p, at, j),
+            3 => cross_from::<3>(seg, p, at, j),
+            4 => cross_from::<4>(seg, p, at, j),
+            5 => cross_from::<5>(seg, p, at, j),
+            6 => cross_from::<6>(seg, p, at, j),
+            _ => cross_from::<7>(seg, p, at, j),
+        };
+        // Below 2^32: past the segment's end by less than p.
+        (self.at, self.j) = (at as u32, j as u8);
     }
 
-    /// Makes the offsets relative to the next segment, `len` bytes on.
+    /// Makes the offset relative to the next segment, `len` bytes on.
     fn shift(&mut self, len: u32) {
-        for o in &mut self.next {
-            *o -= len;
-        }
+        self.at -= len;
     }
+}
+
+/// `RESIDUES[j + 1] - RESIDUES[j]`, the last one wrapping to 31.
+const GAPS: [usize; 8] = [6, 4, 2, 4, 2, 4, 6, 2];
+
+/// `CARRY[w][j]`: from `p·q` to `p·(q + GAPS[j])`, for `p = 30a + r` with
+/// `r = RESIDUES[w]` and `q ≡ RESIDUES[j]`, the byte index moves by
+/// `a·GAPS[j] + CARRY[w][j]` (the carry of `(r·q mod 30) + r·GAPS[j]`).
+const CARRY: [[usize; 8]; 8] = {
+    let mut t = [[0usize; 8]; 8];
+    let mut w = 0;
+    while w < 8 {
+        let mut j = 0;
+        while j < 8 {
+            let r = RESIDUES[w] as usize;
+            t[w][j] = ((r * RESIDUES[j] as usize) % 30 + r * GAPS[j]) / 30;
+            j += 1;
+        }
+        w += 1;
+    }
+    t
+};
+
+/// The byte steps between consecutive multiples of `p` (`p ≡
+/// RESIDUES[W]`) in one turn of the wheel; they add up to `p`.
+#[inline(always)]
+fn step<const W: usize>(p: usize) -> [usize; 8] {
+    let a = p / 30;
+    std::array::from_fn(|j| a * GAPS[j] + CARRY[W][j])
+}
+
+/// Crosses off the multiples of `p` (`≡ RESIDUES[W]`) in `seg` from offset
+/// `at`, wheel position `j`; returns the position after the last one.
+/// `W` is a constant so that the masks and carries are immediates and the
+/// 8 offsets of a turn, the pointer and the stride stay in registers.
+#[inline(always)]
+fn cross_from<const W: usize>(
+    seg: &mut [u8],
+    p: usize,
+    mut at: usize,
+    mut j: usize,
+) -> (usize, usize) {
+    let masks = MASKS[W];
+    let step = step::<W>(p);
+    let end = seg.len();
+    // The rest of the current turn.
+    while j != 0 {
+        if at >= end {
+            return (at, j);
+        }
+        seg[at] &= masks[j];
+        at += step[j];
+        j = (j + 1) % 8;
+    }
+    // Whole turns, 8 at once: offsets `d` from the turn's first multiple.
+    let mut d = [0usize; 8];
+    for k in 1..8 {
+        d[k] = d[k - 1] + step[k - 1];
+    }
+    let [d0, d1, d2, d3, d4, d5, d6, d7] = d;
+    // Always true (the steps add up to p); it lets the compiler drop the
+    // bound checks in the loop.
+    if at < end && d.iter().all(|&dk| dk < p) {
+        let turns = seg[at..].chunks_exact_mut(p);
+        let crossed = turns.len() * p;
+        for turn in turns {
+            turn[d0] &= masks[0];
+            turn[d1] &= masks[1];
+            turn[d2] &= masks[2];
+            turn[d3] &= masks[3];
+            turn[d4] &= masks[4];
+            turn[d5] &= masks[5];
+            turn[d6] &= masks[6];
+            turn[d7] &= masks[7];
+        }
+        at += crossed;
+    }
+    // What is left: less than a turn.
+    while at < end {
+        seg[at] &= masks[j];
+        at += step[j];
+        j = (j + 1) % 8;
+    }
+    (at, j)
 }
 
 /// The pattern of one group: a byte per 30 numbers, with the multiples of
@@ -440,31 +538,6 @@ fn small_primes(limit: u64) -> Vec<u32> {
     primes
 }
 
-/// Crosses off the multiples at offsets `d` (all below `p`) in every
-/// `p`-byte turn of `window`, for a prime `≡ RESIDUES[W]` (mod 30). `W` is
-/// a constant so that the masks are immediates and the 8 offsets, the
-/// pointer and the stride all stay in registers.
-#[inline(always)]
-fn turns_of<const W: usize>(window: &mut [u8], p: usize, d: [usize; 8]) {
-    let m = MASKS[W];
-    let [d0, d1, d2, d3, d4, d5, d6, d7] = d;
-    if d.iter().any(|&dj| dj >= p) {
-        // Never (the caller checked); tells the compiler the indexing
-        // below stays inside each turn, so it needs no bound checks.
-        return;
-    }
-    for turn in window.chunks_exact_mut(p) {
-        turn[d0] &= m[0];
-        turn[d1] &= m[1];
-        turn[d2] &= m[2];
-        turn[d3] &= m[3];
-        turn[d4] &= m[4];
-        turn[d5] &= m[5];
-        turn[d6] &= m[6];
-        turn[d7] &= m[7];
-    }
-}
-
 /// Cuts `[start, end]` into consecutive ranges of `size` numbers (the last
 /// one shorter), as `(lo, hi)` pairs with both ends included; nothing if
 /// `start > end`. `size` 0 counts as 1.
@@ -549,6 +622,16 @@ mod tests {
                 let sum: u64 = chunks(lo, hi, size).map(|(a, b)| sieve.count(a, b)).sum();
                 assert_eq!(sum, whole, "chunk {size}");
             }
+        }
+    }
+
+    #[test]
+    fn block_sizes_change_nothing_but_speed() {
+        let (lo, hi) = (SEGMENT_SPAN - 100_000, SEGMENT_SPAN + 100_000);
+        let want = (lo..=hi).filter(|&n| is_prime(n)).count() as u64;
+        for bytes in [0, 16 * 1024, 48 * 1024, 100_000, 1 << 30] {
+            let sieve = Sieve::new(hi).with_l1_cache(bytes);
+            assert_eq!(sieve.count(lo, hi), want, "L1 of {bytes} bytes");
         }
     }
 
