@@ -210,33 +210,31 @@ impl Sieve {
         let sieving_end = self
             .primes
             .partition_point(|&p| u64::from(p) * u64::from(p) <= hi);
-        let mut crossers: Vec<Crosser> = self.primes[..sieving_end]
-            .iter()
-            .map(|&p| Crosser::new(p, first))
-            .collect();
         // Primes that hit an L1 block at least 8 times go block by block;
         // for the others, a call per block would cost more than it saves.
-        let small = crossers.partition_point(|c| (c.p as usize) < self.block / 8);
+        let (mut small, mut big) = (ByWheel::default(), ByWheel::default());
+        for &p in &self.primes[..sieving_end] {
+            let c = Crosser::new(p, first);
+            if (p as usize) < self.block / 8 {
+                small.push(c);
+            } else {
+                big.push(c);
+            }
+        }
         let mut seg = vec![0u8; SEGMENT_BYTES.min((last - first + 1) as usize)];
         let mut byte = first;
         while byte <= last {
             let len = SEGMENT_BYTES.min((last - byte + 1) as usize);
             let seg = &mut seg[..len];
             self.presieve(seg, byte);
-            let (small_primes, big_primes) = crossers.split_at_mut(small);
             let mut block_end = 0;
             while block_end < len {
                 block_end = len.min(block_end + self.block);
-                for c in small_primes.iter_mut() {
-                    c.cross(&mut seg[..block_end]);
-                }
+                small.cross(&mut seg[..block_end]);
             }
-            for c in big_primes.iter_mut() {
-                c.cross(seg);
-            }
-            for c in crossers.iter_mut() {
-                c.shift(len as u32);
-            }
+            big.cross(seg);
+            small.shift(len as u32);
+            big.shift(len as u32);
             fix_edges(seg, byte, lo, hi);
             visit(seg, byte);
             byte += len as u64;
@@ -299,27 +297,45 @@ impl Crosser {
             wheel: BIT_OF[(p64 % 30) as usize],
         }
     }
+}
 
-    /// Crosses off every multiple of `p` before the end of `seg`.
-    fn cross(&mut self, seg: &mut [u8]) {
-        let (p, at, j) = (self.p as usize, self.at as usize, self.j as usize);
-        let (at, j) = match self.wheel {
-            0 => cross_from::<0>(seg, p, at, j),
-            1 => cross_from::<1>(seg, p, at, j),
-            2 => cross_from::<2>(seg, p, at, j),
-            3 => cross_from::<3>(seg, p, at, j),
-            4 => cross_from::<4>(seg, p, at, j),
-            5 => cross_from::<5>(seg, p, at, j),
-            6 => cross_from::<6>(seg, p, at, j),
-            _ => cross_from::<7>(seg, p, at, j),
-        };
-        // Below 2^32: past the segment's end by less than p.
-        (self.at, self.j) = (at as u32, j as u8);
+/// Sieving primes grouped by `p % 30`, so that crossing off a group runs
+/// one loop specialised to it, with no unpredictable jump per prime.
+#[derive(Debug, Default)]
+struct ByWheel([Vec<Crosser>; 8]);
+
+impl ByWheel {
+    fn push(&mut self, c: Crosser) {
+        self.0[c.wheel as usize].push(c);
     }
 
-    /// Makes the offset relative to the next segment, `len` bytes on.
+    /// Crosses off every multiple of every prime before the end of `seg`.
+    fn cross(&mut self, seg: &mut [u8]) {
+        let [c0, c1, c2, c3, c4, c5, c6, c7] = &mut self.0;
+        cross_all::<0>(c0, seg);
+        cross_all::<1>(c1, seg);
+        cross_all::<2>(c2, seg);
+        cross_all::<3>(c3, seg);
+        cross_all::<4>(c4, seg);
+        cross_all::<5>(c5, seg);
+        cross_all::<6>(c6, seg);
+        cross_all::<7>(c7, seg);
+    }
+
+    /// Makes the offsets relative to the next segment, `len` bytes on.
     fn shift(&mut self, len: u32) {
-        self.at -= len;
+        for c in self.0.iter_mut().flatten() {
+            c.at -= len;
+        }
+    }
+}
+
+/// [`cross_from`] for every crosser of `list` (all `≡ RESIDUES[W]`).
+fn cross_all<const W: usize>(list: &mut [Crosser], seg: &mut [u8]) {
+    for c in list {
+        let (at, j) = cross_from::<W>(seg, c.p as usize, c.at as usize, c.j as usize);
+        // Below 2^32: past the segment's end by less than p.
+        (c.at, c.j) = (at as u32, j as u8);
     }
 }
 
