@@ -32,7 +32,7 @@ Numbers:
 
 Examples:
   hilo primes 1e9                   50847534 (the primes up to 10^9)
-  hilo primes 1e12 1000000001000    the primes in a window just above 10^12
+  hilo primes 1e12 1000000001000    how many primes lie in [10^12, 10^12 + 1000]
   hilo primes --print 100 200       the primes between 100 and 200, one per line
   hilo primes --compare 1e9         sequential vs threads vs processes, with speedups
   hilo primes --json -j 4 1e10      {\"count\":455052511,\"start\":0,...}
@@ -43,7 +43,10 @@ Exit status:
 /// Count the primes in [START, END], or list them, with a segmented sieve
 /// of Eratosthenes spread over the cores.
 #[derive(clap::Args, Debug)]
-#[command(after_help = AFTER_HELP)]
+#[command(
+    after_help = AFTER_HELP,
+    override_usage = "hilo primes [OPTIONS] [START] END"
+)]
 pub(crate) struct Args {
     /// [START] END: the range, both included (START defaults to 0), up to 1e14
     #[arg(value_name = "NUMBER", num_args = 1..=2, required = true, allow_negative_numbers = true)]
@@ -53,8 +56,8 @@ pub(crate) struct Args {
     #[arg(short, long, conflicts_with_all = ["compare", "json"])]
     print: bool,
 
-    /// Numbers per chunk (one task each), e.g. --chunk 1e8; the default
-    /// gives each worker about 16 chunks
+    /// Numbers per chunk (one task each), e.g. --chunk 1e8; by default
+    /// about 16 chunks per worker, or 5.9 million numbers with --print
     #[arg(long, value_name = "SIZE")]
     chunk: Option<String>,
 

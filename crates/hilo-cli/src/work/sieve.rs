@@ -12,7 +12,7 @@
 //!   and 8 of every 30 numbers are; one byte holds a block of 30 numbers,
 //!   one bit per residue in [`RESIDUES`]. The sieve touches 8/30 of the
 //!   memory an odd-only sieve would, and counting is a popcount.
-//! - **Pre-sieved patterns.** The multiples of 7 to 71 repeat with a period
+//! - **Pre-sieved patterns.** The multiples of 7 to 163 repeat with a period
 //!   of their product, so they are crossed off once, into a few patterns,
 //!   and each segment starts as a copy of the first pattern ANDed with the
 //!   others (vectorised byte operations instead of millions of stores).
@@ -20,10 +20,16 @@
 //!   numbers) stays in the L2 cache; primes small enough to hit an L1-sized
 //!   block (see [`Sieve::with_l1_cache`]) at least 8 times are crossed off
 //!   block by block so that their stores hit the L1 cache.
-//! - **Eight progressions per prime.** The multiples `p·q` of a sieving
-//!   prime with `q` in one residue class mod 30 are `p` bytes apart and
-//!   always clear the same bit, so a prime is 8 strided loops with a
-//!   constant mask, run together while all 8 fit in the block.
+//! - **Whole turns of the wheel.** The multiples `p·q` of a sieving prime,
+//!   `q` coprime to 30, come 8 per `p` bytes, at offsets and bits that
+//!   depend only on `p` and `p % 30`; a prime's state is one offset and a
+//!   position on the wheel, and its inner loop clears 8 bytes per turn with
+//!   constant masks. Primes are grouped by `p % 30` so that each group runs
+//!   one loop specialised to it.
+//! - **Counting by popcount**, 64 bits at a time.
+//!
+//! Not done (yet): a bucket sieve for primes much larger than a segment;
+//! this is why END stops at [`MAX_END`].
 
 /// The residues mod 30 that bits 0 to 7 of a byte stand for.
 pub const RESIDUES: [u64; 8] = [1, 7, 11, 13, 17, 19, 23, 29];
