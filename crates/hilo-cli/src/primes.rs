@@ -23,6 +23,11 @@ const EXIT_USAGE: u8 = 2;
 /// Exit status when the work itself failed (a worker died, output failed).
 const EXIT_FAILED: u8 = 1;
 
+/// The most segments in a default chunk (6 billion numbers, about a second
+/// of work): huge ranges still move the progress bar, and setting up a
+/// chunk stays a small part of its work.
+const MAX_CHUNK_SEGMENTS: u64 = 1024;
+
 /// Ranges at least this long show a progress bar on a terminal.
 const LONG_WORK: u64 = 1_000_000_000;
 
@@ -174,14 +179,14 @@ fn check(args: &Args) -> Result<Job, String> {
 
 /// Chunks of whole segments: one per listing (its text is held in memory
 /// until printed), else about 16 per worker so that none waits long at the
-/// end for the last one.
+/// end for the last one, but at most [`MAX_CHUNK_SEGMENTS`].
 fn default_chunk(start: u64, end: u64, jobs: usize, print: bool) -> u64 {
     if print {
         return SEGMENT_SPAN;
     }
     let span = end - start + 1;
-    let per_chunk = span.div_ceil(16 * jobs as u64);
-    per_chunk.div_ceil(SEGMENT_SPAN).max(1) * SEGMENT_SPAN
+    let segments = span.div_ceil(16 * jobs as u64).div_ceil(SEGMENT_SPAN);
+    segments.clamp(1, MAX_CHUNK_SEGMENTS) * SEGMENT_SPAN
 }
 
 /// A non-negative whole number: digits (with `_` between them allowed),
