@@ -179,14 +179,19 @@ fn check(args: &Args) -> Result<Job, String> {
 
 /// Chunks of whole segments: one per listing (its text is held in memory
 /// until printed), else about 16 per worker so that none waits long at the
-/// end for the last one, but at most [`MAX_CHUNK_SEGMENTS`].
+/// end for the last one, but at most [`MAX_CHUNK_SEGMENTS`]. High up, a
+/// chunk's set-up (placing every sieving prime, up to √END of them) is
+/// long: chunks then get at least √END / 30,000 segments, enough to keep
+/// it near a tenth of the work, unless that leaves a worker idle.
 fn default_chunk(start: u64, end: u64, jobs: usize, print: bool) -> u64 {
     if print {
         return SEGMENT_SPAN;
     }
     let span = end - start + 1;
-    let segments = span.div_ceil(16 * jobs as u64).div_ceil(SEGMENT_SPAN);
-    segments.clamp(1, MAX_CHUNK_SEGMENTS) * SEGMENT_SPAN
+    let balanced = span.div_ceil(16 * jobs as u64).div_ceil(SEGMENT_SPAN);
+    let one_each = span.div_ceil(jobs as u64).div_ceil(SEGMENT_SPAN);
+    let set_up = (sieve::isqrt(end) / 30_000).min(one_each);
+    balanced.max(set_up).clamp(1, MAX_CHUNK_SEGMENTS) * SEGMENT_SPAN
 }
 
 /// A non-negative whole number: digits (with `_` between them allowed),

@@ -237,6 +237,9 @@ fn counts_agree_with_primesieve() {
         (999_999_000_000, 1_000_000_000_000),
         (1_000_000_000_000, 1_000_000_100_000),
         (99_999_999_000_000, 100_000_000_000_000),
+        // Several segments high up: primes wait in buckets between hits.
+        (10_000_000_000_000, 10_000_030_000_000),
+        (99_999_950_000_000, 100_000_000_000_000),
     ];
     for _ in 0..12 {
         let lo = rng.below(1_000_000_000_000);
@@ -258,7 +261,13 @@ fn counts_agree_with_primesieve() {
 #[ignore = "needs primesieve"]
 fn listings_agree_with_primesieve() {
     let mut rng = Rng(0xbeef);
-    let mut cases = vec![(0, 100), (2, 2), (4, 4), (1_000_000_007, 1_000_000_007)];
+    let mut cases = vec![
+        (0, 100),
+        (2, 2),
+        (4, 4),
+        (1_000_000_007, 1_000_000_007),
+        (10_000_000_000_000, 10_000_020_000_000),
+    ];
     for _ in 0..6 {
         let lo = rng.below(1_000_000_000_000);
         cases.push((lo, lo + rng.below(5_000_000)));

@@ -76,6 +76,10 @@ const LAST_PRESIEVED: u64 = 163;
 /// the bytes stay in L1 from the first pattern to the last.
 const PRESIEVE_BLOCK: usize = 8 * 1024;
 
+/// Sieving primes from this one on go into [`Buckets`]: they hit a
+/// segment 8 times at most.
+const LARGE_PRIME: u32 = SEGMENT_BYTES as u32;
+
 /// A range is sieved in pieces of at most this many bytes, so that every
 /// offset inside a piece fits in a `u32`.
 const PIECE_BYTES: u64 = 1 << 30;
@@ -216,20 +220,26 @@ impl Sieve {
         let sieving_end = self
             .primes
             .partition_point(|&p| u64::from(p) * u64::from(p) <= hi);
+        let segments = (last - first) as usize / SEGMENT_BYTES + 1;
         // Primes that hit an L1 block at least 8 times go block by block;
         // for the others, a call per block would cost more than it saves.
-        let (mut small, mut big) = (ByWheel::default(), ByWheel::default());
+        // Primes above LARGE_PRIME hit a segment a few times at most: they
+        // wait in buckets for the segments they hit.
+        let (mut small, mut medium) = (ByWheel::default(), ByWheel::default());
+        let mut large = Buckets::new(segments);
         for &p in &self.primes[..sieving_end] {
             let c = Crosser::new(p, first);
             if (p as usize) < self.block / 8 {
                 small.push(c);
+            } else if p < LARGE_PRIME {
+                medium.push(c);
             } else {
-                big.push(c);
+                large.file(c, 0);
             }
         }
         let mut seg = vec![0u8; SEGMENT_BYTES.min((last - first + 1) as usize)];
-        let mut byte = first;
-        while byte <= last {
+        for k in 0..segments {
+            let byte = first + (k * SEGMENT_BYTES) as u64;
             let len = SEGMENT_BYTES.min((last - byte + 1) as usize);
             let seg = &mut seg[..len];
             self.presieve(seg, byte);
@@ -238,12 +248,12 @@ impl Sieve {
                 block_end = len.min(block_end + self.block);
                 small.cross(&mut seg[..block_end]);
             }
-            big.cross(seg);
+            medium.cross(seg);
+            large.cross(k, seg);
             small.shift(len as u32);
-            big.shift(len as u32);
+            medium.shift(len as u32);
             fix_edges(seg, byte, lo, hi);
             visit(seg, byte);
-            byte += len as u64;
         }
     }
 
@@ -333,6 +343,62 @@ impl ByWheel {
         for c in self.0.iter_mut().flatten() {
             c.at -= len;
         }
+    }
+}
+
+/// Sieving primes of [`LARGE_PRIME`] and above, each filed under the
+/// segment of its next multiple (a bucket sieve): a segment visits only
+/// the primes that hit it instead of all of them.
+#[derive(Debug)]
+struct Buckets {
+    /// `by_segment[k]`: the crossers whose next multiple lies in segment
+    /// `k` of the piece, their offsets relative to that segment's start.
+    by_segment: Vec<Vec<Crosser>>,
+    /// Emptied buckets, kept to refill without allocating.
+    spare: Vec<Vec<Crosser>>,
+}
+
+impl Buckets {
+    fn new(segments: usize) -> Buckets {
+        Buckets {
+            by_segment: vec![Vec::new(); segments],
+            spare: Vec::new(),
+        }
+    }
+
+    /// Files `c`, whose offset is relative to the start of `segment`, under
+    /// the segment it hits next; drops it if that is past the piece.
+    fn file(&mut self, mut c: Crosser, segment: usize) {
+        let k = segment + c.at as usize / SEGMENT_BYTES;
+        if let Some(bucket) = self.by_segment.get_mut(k) {
+            if bucket.capacity() == 0 {
+                *bucket = self.spare.pop().unwrap_or_default();
+            }
+            c.at %= SEGMENT_BYTES as u32;
+            bucket.push(c);
+        }
+    }
+
+    /// Crosses off the multiples the primes filed under `segment` have in
+    /// `seg` (that segment), and files each under its next segment.
+    fn cross(&mut self, segment: usize, seg: &mut [u8]) {
+        let Some(bucket) = self.by_segment.get_mut(segment) else {
+            return;
+        };
+        let mut list = std::mem::take(bucket);
+        for mut c in list.drain(..) {
+            let (w, a) = (c.wheel as usize, c.p as usize / 30);
+            let (mut at, mut j) = (c.at as usize, c.j as usize);
+            while at < seg.len() {
+                seg[at] &= MASKS[w][j];
+                at += a * GAPS[j] + CARRY[w][j];
+                j = (j + 1) % 8;
+            }
+            // Below 2^32: past the segment's end by less than p.
+            (c.at, c.j) = (at as u32, j as u8);
+            self.file(c, segment);
+        }
+        self.spare.push(list);
     }
 }
 
@@ -645,6 +711,23 @@ mod tests {
                 assert_eq!(sum, whole, "chunk {size}");
             }
         }
+    }
+
+    #[test]
+    fn primes_waiting_in_buckets_hit_the_same_as_freshly_placed_ones() {
+        // High up, a prime above LARGE_PRIME skips segments: sieving three
+        // segments at once (buckets carry it over) must count what small
+        // chunks (each placing every prime anew) count.
+        let lo = 10_000_000_000_000;
+        let hi = lo + 5 * SEGMENT_SPAN / 2;
+        let sieve = Sieve::new(hi);
+        let pieces: u64 = chunks(lo, hi, 1_000_003)
+            .map(|(a, b)| sieve.count(a, b))
+            .sum();
+        assert_eq!(sieve.count(lo, hi), pieces);
+        let edge = lo + SEGMENT_SPAN;
+        let want = (edge - 300..=edge + 300).filter(|&n| is_prime(n)).count();
+        assert_eq!(sieve.count(edge - 300, edge + 300), want as u64);
     }
 
     #[test]
