@@ -53,7 +53,7 @@ Exit status:
     override_usage = "hilo primes [OPTIONS] [START] END"
 )]
 pub(crate) struct Args {
-    /// [START] END: the range, both included (START defaults to 0), up to 1e14
+    /// START END, or END alone (START is then 0): the range, both included, up to 1e14
     #[arg(value_name = "NUMBER", num_args = 1..=2, required = true, allow_negative_numbers = true)]
     range: Vec<String>,
 

@@ -26,10 +26,14 @@
 //!   position on the wheel, and its inner loop clears 8 bytes per turn with
 //!   constant masks. Primes are grouped by `p % 30` so that each group runs
 //!   one loop specialised to it.
+//! - **Buckets for large primes.** A prime larger than a segment hits it a
+//!   few times or not at all; it waits in the bucket of the next segment
+//!   it hits (`Buckets`) instead of being looked at in every segment.
 //! - **Counting by popcount**, 64 bits at a time.
 //!
-//! Not done (yet): a bucket sieve for primes much larger than a segment;
-//! this is why END stops at [`MAX_END`].
+//! END stops at [`MAX_END`]: every chunk places all the sieving primes (up
+//! to √END) before it starts, which above 10¹⁴ costs more memory and time
+//! than a chunk's work; primesieve goes further with a cheaper placement.
 
 /// The residues mod 30 that bits 0 to 7 of a byte stand for.
 pub const RESIDUES: [u64; 8] = [1, 7, 11, 13, 17, 19, 23, 29];
