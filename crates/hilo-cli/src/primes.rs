@@ -28,6 +28,11 @@ const EXIT_FAILED: u8 = 1;
 /// chunk stays a small part of its work.
 const MAX_CHUNK_SEGMENTS: u64 = 1024;
 
+/// The most numbers in a chunk of a listing: its text (at most about 3
+/// million primes, 45 MB) is held in memory until printed, and must fit in
+/// one frame from a worker process (64 MiB).
+const MAX_PRINT_CHUNK: u64 = 8 * SEGMENT_SPAN;
+
 /// Ranges at least this long show a progress bar on a terminal.
 const LONG_WORK: u64 = 1_000_000_000;
 
@@ -62,7 +67,8 @@ pub(crate) struct Args {
     print: bool,
 
     /// Numbers per chunk (one task each), e.g. --chunk 1e8; by default
-    /// about 16 chunks per worker, or 5.9 million numbers with --print
+    /// about 16 chunks per worker; with --print 5.9 million, at most 47
+    /// million
     #[arg(long, value_name = "SIZE")]
     chunk: Option<String>,
 
@@ -165,6 +171,7 @@ fn check(args: &Args) -> Result<Job, String> {
     let chunk = match &args.chunk {
         Some(text) => match parse_number("--chunk", text)? {
             0 => return Err("--chunk must be at least 1".to_string()),
+            n if args.print => n.min(MAX_PRINT_CHUNK),
             n => n,
         },
         None => default_chunk(start, end, jobs, args.print),

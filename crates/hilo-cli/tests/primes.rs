@@ -113,6 +113,19 @@ fn tiny_chunks_on_both_engines_give_the_same_answer() {
 }
 
 #[test]
+fn a_listing_in_huge_chunks_still_fits_a_worker_frame() {
+    // 2·10^8 numbers in one chunk would be 11 million primes, 100 MB of
+    // text, more than a worker may send; --print caps the chunk.
+    let out = primes(&["--print", "--engine", "processes", "--chunk", "1e9", "2e8"]);
+    assert_eq!(out.lines().count(), 11_078_937, "π(2·10⁸), from the tables");
+    let last: u64 = out.lines().last().unwrap().parse().unwrap();
+    assert!(
+        is_prime(last) && !(last + 1..=200_000_000).any(is_prime),
+        "{last}"
+    );
+}
+
+#[test]
 fn json_reports_the_count_and_the_run() {
     let out = primes(&["--json", "-j", "2", "--engine", "processes", "1e3", "1e4"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
