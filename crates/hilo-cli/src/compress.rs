@@ -62,7 +62,8 @@ Parallelism:
 
 Report:
   At the end, a summary on stderr: each file's original and compressed size
-  and ratio, the totals and the average ratio (-q: none). --json prints it
+  and ratio, the totals and the average ratio (-q: none; none either when
+  filtering stdin to stdout, as in a pipeline). --json prints it
   as JSON on stdout instead, or on stderr when stdout carries the data
   (-c, stdin). --compare first times the sequential path (one thread, one
   deflate stream per file, output discarded), then the real run, and prints
@@ -256,21 +257,22 @@ pub(crate) fn main(args: Args) -> u8 {
             }
         }
     }
-    let pool = match Pool::new(opts.engine, opts.jobs) {
-        Ok(pool) => pool,
-        Err(message) => {
+    let in_order = opts.mode != Mode::Compress && (opts.to_stdout || uses_stdin);
+    // Decompressing to stdout needs no workers: do not start any.
+    let pool = match (!in_order).then(|| Pool::new(opts.engine, opts.jobs)) {
+        None => None,
+        Some(Ok(pool)) => Some(pool),
+        Some(Err(message)) => {
             eprintln!("hilo compress: cannot start the workers: {message}");
             return EXIT_FILE_ERROR;
         }
     };
     let sequential = args.compare.then(|| sequential_secs(&opts, &inputs));
     let started = Instant::now();
-    let outcome = match opts.mode {
-        Mode::Compress => compress_all(&pool, &opts, &inputs, &stop),
-        Mode::Decompress | Mode::Test if opts.to_stdout || uses_stdin => {
-            decompress_in_order(&opts, &inputs)
-        }
-        Mode::Decompress | Mode::Test => decompress_parallel(&pool, &opts, &inputs, &stop),
+    let outcome = match (&pool, opts.mode) {
+        (None, _) => decompress_in_order(&opts, &inputs),
+        (Some(pool), Mode::Compress) => compress_all(pool, &opts, &inputs, &stop),
+        (Some(pool), _) => decompress_parallel(pool, &opts, &inputs, &stop),
     };
     let secs = started.elapsed().as_secs_f64();
     let report = Report {
@@ -286,7 +288,8 @@ pub(crate) fn main(args: Args) -> u8 {
         } else {
             println!("{text}");
         }
-    } else if !args.quiet {
+    } else if !args.quiet && !args.files.is_empty() {
+        // A filter (no FILES) stays as quiet as gzip in a pipeline.
         eprint!("{}", report.table());
     }
     if outcome.interrupted {
@@ -302,6 +305,10 @@ pub(crate) fn main(args: Args) -> u8 {
 fn check_usage(opts: &Opts, inputs: &[Input], compare: bool) -> Result<(), String> {
     if compare && inputs.contains(&Input::Stdin) {
         return Err("--compare needs FILES: stdin can be read only once".into());
+    }
+    if opts.mode == Mode::Decompress && inputs.contains(&Input::Stdin) && !opts.to_stdout {
+        // Stdin's output can only go to stdout, and the files' would follow.
+        return Err("decompressing - (stdin) together with FILES needs -c".into());
     }
     let data_to_stdout = opts.to_stdout && opts.mode == Mode::Compress;
     if data_to_stdout && !opts.force && io::stdout().is_terminal() {

@@ -517,4 +517,6 @@ fn stdin_compresses_to_stdout_and_back() {
     let out = hilo().arg("-d").write_stdin(gz.stdout).output().unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(out.stdout == data);
+    // A filter is as quiet as gzip: no summary on stderr.
+    assert_eq!(stderr_of(&out), "");
 }
