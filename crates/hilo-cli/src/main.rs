@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-#[allow(dead_code)] // used by the CPU tools as they land
 mod common;
 mod compress;
 mod primes;
@@ -15,8 +14,7 @@ mod wordcount;
 
 /// hilo — concurrent.futures done right: run many jobs at once.
 ///
-/// More subcommands (compress, primes, wordcount, fetch, mx, top, monitor,
-/// bench) are being built; the library `hilo` is usable today.
+/// More subcommands (fetch, mx, top, monitor, bench) are being built.
 #[derive(Parser, Debug)]
 #[command(name = "hilo", version, about, long_about = None)]
 struct Cli {
