@@ -8,13 +8,14 @@ use clap::{Parser, Subcommand};
 
 mod common;
 mod compress;
+mod lab;
 mod primes;
 mod run;
 mod wordcount;
 
 /// hilo — concurrent.futures done right: run many jobs at once.
 ///
-/// More subcommands (fetch, mx, top, monitor, bench) are being built.
+/// More subcommands (fetch, mx, top, monitor) are being built.
 #[derive(Parser, Debug)]
 #[command(name = "hilo", version, about, long_about = None)]
 struct Cli {
@@ -31,6 +32,8 @@ enum Command {
     Primes(primes::Args),
     /// Count words in files or stdin (MapReduce), most frequent first
     Wordcount(wordcount::Args),
+    /// Measure the lessons' claims about threads and processes on this machine
+    Bench(lab::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,9 +51,9 @@ fn main() -> ExitCode {
             // One line: clap's first, which names the problem.
             let rendered = e.render().to_string();
             let first = rendered.lines().next().unwrap_or("error: bad usage");
-            let sub = std::env::args()
-                .nth(1)
-                .filter(|a| ["run", "compress", "primes", "wordcount"].contains(&a.as_str()));
+            let sub = std::env::args().nth(1).filter(|a| {
+                ["run", "compress", "primes", "wordcount", "bench"].contains(&a.as_str())
+            });
             match &sub {
                 Some(s) => eprintln!("{first} (see hilo {s} --help)"),
                 None => eprintln!("{first} (see hilo --help)"),
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Some(Command::Compress(args)) => ExitCode::from(compress::main(args)),
         Some(Command::Primes(args)) => ExitCode::from(primes::main(args)),
         Some(Command::Wordcount(args)) => ExitCode::from(wordcount::main(args)),
+        Some(Command::Bench(args)) => ExitCode::from(lab::main(args)),
         None => {
             println!(
                 "hilo {}: give a subcommand; see hilo --help",

@@ -1,0 +1,274 @@
+//! `hilo bench`: the concurrency lab. Each experiment measures one claim of
+//! the lessons (threads are cheaper to start than processes, a context
+//! switch costs microseconds, Amdahl caps speedup, fork is cheap thanks to
+//! copy-on-write, an unwaited child becomes a zombie, threads win for I/O
+//! waits) on the machine it runs on, and reports the numbers.
+//!
+//! This module owns the command line, the registry of experiments, the
+//! machine header and the printing (table or JSON). Each experiment lives
+//! in its own file and returns a [`Report`]; it never prints, and it cleans
+//! up every child, server and temporary file it made, even when it fails.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::json;
+
+mod zombie;
+
+/// Exit status for a bad experiment name or option.
+const EXIT_USAGE: u8 = 2;
+
+const AFTER_HELP: &str = "\
+Experiments (default: all, in this order):
+  zombie   a child that exits unwaited shows state Z in /proc, then is reaped
+
+Examples:
+  hilo bench                 every experiment, quick sizes (well under a minute)
+  hilo bench zombie --json   one experiment, as JSON";
+
+/// Measure the lessons' claims about threads and processes on this machine.
+#[derive(clap::Args, Debug)]
+#[command(after_help = AFTER_HELP)]
+pub(crate) struct Args {
+    /// Experiments to run (default: all); see the list below
+    #[arg(value_name = "EXPERIMENT")]
+    experiments: Vec<String>,
+
+    /// Small sizes, few repetitions: the whole lab in well under a minute (the default)
+    #[arg(long, conflicts_with = "full")]
+    quick: bool,
+
+    /// Larger sizes and more repetitions, for steadier numbers
+    #[arg(long)]
+    full: bool,
+
+    /// Print one JSON document (machine + every experiment) instead of tables
+    #[arg(long)]
+    json: bool,
+}
+
+/// What an experiment is given.
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx {
+    /// `--full`: bigger sizes, more repetitions.
+    pub(crate) full: bool,
+}
+
+impl Ctx {
+    /// `quick` in quick mode, `full` with `--full`.
+    pub(crate) fn pick<T>(&self, quick: T, full: T) -> T {
+        if self.full {
+            full
+        } else {
+            quick
+        }
+    }
+}
+
+/// What an experiment found, ready to print as a table or as JSON.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Report {
+    /// One line: what was measured and what the numbers mean.
+    pub(crate) explain: String,
+    /// The table's header.
+    pub(crate) columns: Vec<String>,
+    /// The table's rows, already formatted (with units).
+    pub(crate) rows: Vec<Vec<String>>,
+    /// Lines printed under the table: the conclusion, caveats.
+    pub(crate) notes: Vec<String>,
+    /// The raw numbers, for `--json`.
+    pub(crate) data: serde_json::Value,
+}
+
+/// One experiment of the lab.
+struct Experiment {
+    name: &'static str,
+    title: &'static str,
+    run: fn(&Ctx) -> Result<Report, String>,
+}
+
+const EXPERIMENTS: &[Experiment] = &[Experiment {
+    name: "zombie",
+    title: "zombie: a child that exits before its parent waits",
+    run: zombie::run,
+}];
+
+/// Runs `hilo bench`; returns the exit status.
+pub(crate) fn main(args: Args) -> u8 {
+    let chosen: Vec<&Experiment> = if args.experiments.is_empty() {
+        EXPERIMENTS.iter().collect()
+    } else {
+        let mut chosen = Vec::new();
+        for name in &args.experiments {
+            match EXPERIMENTS.iter().find(|e| e.name == name) {
+                Some(e) => chosen.push(e),
+                None => {
+                    let known: Vec<&str> = EXPERIMENTS.iter().map(|e| e.name).collect();
+                    eprintln!(
+                        "hilo bench: no experiment named {name:?} (known: {})",
+                        known.join(", ")
+                    );
+                    return EXIT_USAGE;
+                }
+            }
+        }
+        chosen
+    };
+    let ctx = Ctx { full: args.full };
+    let machine = Machine::here();
+    if !args.json {
+        println!("{}", machine.header(ctx.pick("quick", "full")));
+    }
+    let mut results = Vec::new();
+    let mut failed = 0;
+    for e in chosen {
+        let started = std::time::Instant::now();
+        let outcome = (e.run)(&ctx);
+        let took = started.elapsed();
+        match &outcome {
+            Ok(report) if !args.json => print_report(e.title, report, took),
+            Ok(_) => {}
+            Err(why) => {
+                failed += 1;
+                eprintln!("hilo bench: {}: {why}", e.name);
+            }
+        }
+        results.push((e.name, outcome, took));
+    }
+    if args.json {
+        let experiments: serde_json::Map<String, serde_json::Value> = results
+            .iter()
+            .map(|(name, outcome, took)| {
+                let v = match outcome {
+                    Ok(r) => json!({ "explain": r.explain, "seconds": took.as_secs_f64(), "data": r.data }),
+                    Err(why) => json!({ "error": why }),
+                };
+                ((*name).to_owned(), v)
+            })
+            .collect();
+        let doc = json!({ "machine": machine.json(), "experiments": experiments });
+        println!("{doc}");
+    }
+    u8::from(failed > 0)
+}
+
+fn print_report(title: &str, r: &Report, took: Duration) {
+    let mut out = std::io::stdout().lock();
+    let bold = std::io::stdout().is_terminal();
+    let (b, e) = if bold {
+        ("\x1b[1m", "\x1b[0m")
+    } else {
+        ("", "")
+    };
+    let _ = writeln!(out, "\n{b}{title}{e}  ({:.1} s)", took.as_secs_f64());
+    let _ = writeln!(out, "{}", r.explain);
+    let widths: Vec<usize> = (0..r.columns.len())
+        .map(|i| {
+            r.rows
+                .iter()
+                .filter_map(|row| row.get(i))
+                .chain(std::iter::once(&r.columns[i]))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (c, w))| {
+                if i == 0 {
+                    format!("{c:<w$}")
+                } else {
+                    format!("{c:>w$}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    if !r.columns.is_empty() {
+        let _ = writeln!(out, "  {}", line(&r.columns));
+        for row in &r.rows {
+            let _ = writeln!(out, "  {}", line(row));
+        }
+    }
+    for note in &r.notes {
+        let _ = writeln!(out, "  {note}");
+    }
+}
+
+/// The machine the numbers come from, stated at the top.
+struct Machine {
+    cores: usize,
+    cpu: String,
+    kernel: String,
+}
+
+impl Machine {
+    fn here() -> Machine {
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("model name"))
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+            .unwrap_or_else(|| "unknown CPU".into());
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_else(|_| "unknown".into());
+        Machine {
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cpu,
+            kernel,
+        }
+    }
+
+    fn header(&self, mode: &str) -> String {
+        format!(
+            "hilo bench ({mode}) on {} cores ({}), Linux {}",
+            self.cores, self.cpu, self.kernel
+        )
+    }
+
+    fn json(&self) -> serde_json::Value {
+        json!({ "cores": self.cores, "cpu": self.cpu, "kernel": self.kernel })
+    }
+}
+
+/// Formats a duration in the unit that suits it (ns, µs, ms, s).
+pub(crate) fn human(d: Duration) -> String {
+    let ns = d.as_secs_f64() * 1e9;
+    if ns < 1e3 {
+        format!("{ns:.0} ns")
+    } else if ns < 1e6 {
+        format!("{:.1} µs", ns / 1e3)
+    } else if ns < 1e9 {
+        format!("{:.1} ms", ns / 1e6)
+    } else {
+        format!("{:.2} s", ns / 1e9)
+    }
+}
+
+/// A temporary path for an experiment's files (callers remove it).
+#[allow(dead_code)] // for the experiments that write files
+pub(crate) fn scratch(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("hilo-bench-{}-{name}", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_get_a_readable_unit() {
+        assert_eq!(human(Duration::from_nanos(850)), "850 ns");
+        assert_eq!(human(Duration::from_nanos(12_340)), "12.3 µs");
+        assert_eq!(human(Duration::from_micros(4_560)), "4.6 ms");
+        assert_eq!(human(Duration::from_millis(2_500)), "2.50 s");
+    }
+}
