@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
+mod cow;
+mod gil;
 mod zombie;
 
 /// Exit status for a bad experiment name or option.
@@ -22,11 +24,14 @@ const EXIT_USAGE: u8 = 2;
 
 const AFTER_HELP: &str = "\
 Experiments (default: all, in this order):
+  cow      fork copies no data: a child's private memory grows only as it writes pages
   zombie   a child that exits unwaited shows state Z in /proc, then is reaped
+  gil      (with --vs-python) Python's threads vs Rust's on CPU work; pool overhead
 
 Examples:
   hilo bench                 every experiment, quick sizes (well under a minute)
-  hilo bench zombie --json   one experiment, as JSON";
+  hilo bench zombie --json   one experiment, as JSON
+  hilo bench gil --vs-python Python's concurrent.futures next to hilo (needs python3)";
 
 /// Measure the lessons' claims about threads and processes on this machine.
 #[derive(clap::Args, Debug)]
@@ -47,6 +52,10 @@ pub(crate) struct Args {
     /// Print one JSON document (machine + every experiment) instead of tables
     #[arg(long)]
     json: bool,
+
+    /// Run gil's Python side (needs python3): threads under the GIL and concurrent.futures next to hilo
+    #[arg(long)]
+    vs_python: bool,
 }
 
 /// What an experiment is given.
@@ -54,6 +63,8 @@ pub(crate) struct Args {
 pub(crate) struct Ctx {
     /// `--full`: bigger sizes, more repetitions.
     pub(crate) full: bool,
+    /// `--vs-python`: experiments may run python3 for a comparison.
+    pub(crate) vs_python: bool,
 }
 
 impl Ctx {
@@ -89,11 +100,23 @@ struct Experiment {
     run: fn(&Ctx) -> Result<Report, String>,
 }
 
-const EXPERIMENTS: &[Experiment] = &[Experiment {
-    name: "zombie",
-    title: "zombie: a child that exits before its parent waits",
-    run: zombie::run,
-}];
+const EXPERIMENTS: &[Experiment] = &[
+    Experiment {
+        name: "cow",
+        title: "cow: fork shares memory, a write copies the page",
+        run: cow::run,
+    },
+    Experiment {
+        name: "zombie",
+        title: "zombie: a child that exits before its parent waits",
+        run: zombie::run,
+    },
+    Experiment {
+        name: "gil",
+        title: "gil: CPU-bound threads in Python and in Rust; pool overhead",
+        run: gil::run,
+    },
+];
 
 /// Runs `hilo bench`; returns the exit status.
 pub(crate) fn main(args: Args) -> u8 {
@@ -116,7 +139,10 @@ pub(crate) fn main(args: Args) -> u8 {
         }
         chosen
     };
-    let ctx = Ctx { full: args.full };
+    let ctx = Ctx {
+        full: args.full,
+        vs_python: args.vs_python,
+    };
     let machine = Machine::here();
     if !args.json {
         println!("{}", machine.header(ctx.pick("quick", "full")));
