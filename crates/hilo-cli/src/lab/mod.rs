@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
+mod spawn;
+mod switch;
 mod zombie;
 
 /// Exit status for a bad experiment name or option.
@@ -22,6 +24,8 @@ const EXIT_USAGE: u8 = 2;
 
 const AFTER_HELP: &str = "\
 Experiments (default: all, in this order):
+  spawn    start a thread, a process (fork, fork+exec), a pooled task: the cost of each
+  switch   a context switch: two threads, two processes ping-pong, one core or two
   zombie   a child that exits unwaited shows state Z in /proc, then is reaped
 
 Examples:
@@ -89,11 +93,23 @@ struct Experiment {
     run: fn(&Ctx) -> Result<Report, String>,
 }
 
-const EXPERIMENTS: &[Experiment] = &[Experiment {
-    name: "zombie",
-    title: "zombie: a child that exits before its parent waits",
-    run: zombie::run,
-}];
+const EXPERIMENTS: &[Experiment] = &[
+    Experiment {
+        name: "spawn",
+        title: "spawn: what starting a thread, a process or a pooled task costs",
+        run: spawn::run,
+    },
+    Experiment {
+        name: "switch",
+        title: "switch: what a context switch costs, threads and processes",
+        run: switch::run,
+    },
+    Experiment {
+        name: "zombie",
+        title: "zombie: a child that exits before its parent waits",
+        run: zombie::run,
+    },
+];
 
 /// Runs `hilo bench`; returns the exit status.
 pub(crate) fn main(args: Args) -> u8 {
