@@ -469,9 +469,13 @@ fn report(ops: &[Op], census: &Census) -> Result<Report, String> {
             cheaper(median("process_pool_burst"), median(THREAD_BURST)),
         ),
         format!(
-            "one at a time, a ThreadPool task costs {} a thread spawn: its idle worker \
-             sleeps and must be woken, the price of one switch each way (see `switch`)",
+            "one at a time, a ThreadPool task costs {} a thread spawn{}",
             cheaper(median("thread_pool_task"), median(THREAD)),
+            if median("thread_pool_task") > median(THREAD) {
+                ": its idle worker sleeps and must be woken on another CPU (see `switch`)"
+            } else {
+                ""
+            },
         ),
         "fork row: Rust has no safe fork(), and std starts children with posix_spawn \
          (vfork+exec); `sh` runs `(:)` subshells, real forks with no exec (the kernel's \
