@@ -17,6 +17,8 @@ use serde_json::json;
 
 mod cow;
 mod gil;
+mod spawn;
+mod switch;
 mod zombie;
 
 /// Exit status for a bad experiment name or option.
@@ -24,6 +26,8 @@ const EXIT_USAGE: u8 = 2;
 
 const AFTER_HELP: &str = "\
 Experiments (default: all, in this order):
+  spawn    start a thread, a process (fork, fork+exec), a pooled task: the cost of each
+  switch   a context switch: two threads, two processes ping-pong, one core or two
   cow      fork copies no data: a child's private memory grows only as it writes pages
   zombie   a child that exits unwaited shows state Z in /proc, then is reaped
   gil      (with --vs-python) Python's threads vs Rust's on CPU work; pool overhead
@@ -101,6 +105,16 @@ struct Experiment {
 }
 
 const EXPERIMENTS: &[Experiment] = &[
+    Experiment {
+        name: "spawn",
+        title: "spawn: what starting a thread, a process or a pooled task costs",
+        run: spawn::run,
+    },
+    Experiment {
+        name: "switch",
+        title: "switch: what a context switch costs, threads and processes",
+        run: switch::run,
+    },
     Experiment {
         name: "cow",
         title: "cow: fork shares memory, a write copies the page",
