@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
+mod io;
+mod speedup;
 mod zombie;
 
 /// Exit status for a bad experiment name or option.
@@ -22,6 +24,8 @@ const EXIT_USAGE: u8 = 2;
 
 const AFTER_HELP: &str = "\
 Experiments (default: all, in this order):
+  speedup  primes by trial division on 1..2×cores threads and processes: speedup, Amdahl fit
+  io       a delayed local echo server, 1..64 client threads: requests/s against the ideal
   zombie   a child that exits unwaited shows state Z in /proc, then is reaped
 
 Examples:
@@ -89,11 +93,23 @@ struct Experiment {
     run: fn(&Ctx) -> Result<Report, String>,
 }
 
-const EXPERIMENTS: &[Experiment] = &[Experiment {
-    name: "zombie",
-    title: "zombie: a child that exits before its parent waits",
-    run: zombie::run,
-}];
+const EXPERIMENTS: &[Experiment] = &[
+    Experiment {
+        name: "speedup",
+        title: "speedup: CPU-bound work on more workers, and Amdahl's ceiling",
+        run: speedup::run,
+    },
+    Experiment {
+        name: "io",
+        title: "io: threads overlap I/O waits, far beyond the core count",
+        run: io::run,
+    },
+    Experiment {
+        name: "zombie",
+        title: "zombie: a child that exits before its parent waits",
+        run: zombie::run,
+    },
+];
 
 /// Runs `hilo bench`; returns the exit status.
 pub(crate) fn main(args: Args) -> u8 {
