@@ -54,6 +54,8 @@ fn check_invariants(d: &Value) {
             let n = r["workers"].as_u64().unwrap();
             let s = r["speedup"].as_f64().unwrap();
             let e = r["efficiency"].as_f64().unwrap();
+            // Every worker of the pool ran chunks: the work was spread.
+            assert_eq!(r["workers_used"].as_u64(), Some(n), "{kind}: {r}");
             assert!(
                 (e - s / n.min(cores) as f64).abs() < 1e-9,
                 "efficiency counts only useful cores: {r}"
@@ -75,10 +77,9 @@ fn check_invariants(d: &Value) {
 fn two_workers_beat_one_and_the_serial_fraction_is_a_fraction() {
     let cores = std::thread::available_parallelism().unwrap().get();
     // Speedup is wall-clock time, and the machine may be shared: a burst
-    // of load can flatten one run, so each kind gets a few runs to show
-    // it; a pool that does not run in parallel fails them all.
+    // of load can flatten one run, so a few runs are allowed; a pool that
+    // does not run in parallel fails them all.
     let mut seen = Vec::new();
-    let (mut best_t, mut best_p) = (0.0f64, 0.0f64);
     for _ in 0..5 {
         let (d, took) = speedup_run();
         check_invariants(&d);
@@ -89,12 +90,10 @@ fn two_workers_beat_one_and_the_serial_fraction_is_a_fraction() {
             return;
         }
         let (t, p) = (speedup_at(&d, "threads", 2), speedup_at(&d, "processes", 2));
-        seen.push((t, p));
-        best_t = best_t.max(t);
-        best_p = best_p.max(p);
-        if best_t > 1.2 && best_p > 1.2 {
+        if t > 1.2 && p > 1.2 {
             return;
         }
+        seen.push((t, p));
     }
     panic!("2 workers never ran 1.2× faster than 1 (threads, processes): {seen:?}");
 }

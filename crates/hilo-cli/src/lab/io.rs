@@ -260,8 +260,9 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Report, String> {
     }
     if let Some(last) = runs.last() {
         notes.push(format!(
-            "at {} threads: {:.0}% of the ideal; the CPU cost of each request (connect, \
-             two threads woken, a server thread started) is what eventually caps it",
+            "at {} threads: {:.0}% of the ideal; the shortfall is each request's CPU cost \
+             (connect, threads woken, a server thread started), paid more often as the \
+             rate grows",
             last.threads,
             100.0 * last.per_second() / last.ideal()
         ));

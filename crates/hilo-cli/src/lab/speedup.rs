@@ -8,6 +8,7 @@
 //! started) before the clock runs, because starting workers is another
 //! experiment's subject and would blur the fit here.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use hilo::process::ProcessPool;
@@ -44,10 +45,11 @@ fn count_trial(lo: u64, hi: u64) -> u64 {
     (lo..hi).filter(|&n| is_prime(n)).count() as u64
 }
 
-/// The same count in a worker process.
+/// The same count in a worker process, with the worker's pid (to count
+/// the workers that took part).
 #[hilo::task]
-fn count_primes(lo: u64, hi: u64) -> u64 {
-    count_trial(lo, hi)
+fn count_primes(lo: u64, hi: u64) -> (u64, u32) {
+    (count_trial(lo, hi), std::process::id())
 }
 
 /// Sleeps, so that each worker of a fresh pool gets one (and starts)
@@ -132,8 +134,17 @@ impl Job {
     }
 }
 
+/// What one timed run measured.
+#[derive(Clone, Copy)]
+struct Timed {
+    took: Duration,
+    /// How many distinct workers ran a chunk: proof that the run really
+    /// was spread over the pool, whatever the clock says.
+    used: usize,
+}
+
 /// One timed run on a warmed `ThreadPool` of `workers` threads.
-fn run_threads(job: &Job, workers: usize) -> Result<Duration, String> {
+fn run_threads(job: &Job, workers: usize) -> Result<Timed, String> {
     let pool = ThreadPool::builder()
         .max_workers(workers)
         .thread_name_prefix("hilo-bench-speedup")
@@ -152,20 +163,26 @@ fn run_threads(job: &Job, workers: usize) -> Result<Duration, String> {
     let futs: Vec<_> = job
         .ranges
         .iter()
-        .map(|&(lo, hi)| pool.submit(move || count_trial(lo, hi)))
+        .map(|&(lo, hi)| pool.submit(move || (count_trial(lo, hi), std::thread::current().id())))
         .collect::<Result<_, _>>()
         .map_err(|e| format!("cannot submit to the thread pool: {e}"))?;
     let mut total = 0;
+    let mut used = HashSet::new();
     for f in futs {
-        total += f.result().map_err(|e| format!("a chunk failed: {e}"))?;
+        let (n, by) = f.result().map_err(|e| format!("a chunk failed: {e}"))?;
+        total += n;
+        used.insert(by);
     }
     let took = start.elapsed();
     job.check("threads", workers, total)?;
-    Ok(took)
+    Ok(Timed {
+        took,
+        used: used.len(),
+    })
 }
 
 /// One timed run on a warmed `ProcessPool` of `workers` processes.
-fn run_processes(job: &Job, workers: usize) -> Result<Duration, String> {
+fn run_processes(job: &Job, workers: usize) -> Result<Timed, String> {
     let pool = ProcessPool::builder()
         .max_workers(workers)
         .build()
@@ -186,12 +203,18 @@ fn run_processes(job: &Job, workers: usize) -> Result<Duration, String> {
         .collect::<Result<_, _>>()
         .map_err(|e| format!("cannot submit to the process pool: {e}"))?;
     let mut total = 0;
+    let mut used = HashSet::new();
     for f in futs {
-        total += f.result().map_err(|e| format!("a chunk failed: {e}"))?;
+        let (n, by) = f.result().map_err(|e| format!("a chunk failed: {e}"))?;
+        total += n;
+        used.insert(by);
     }
     let took = start.elapsed();
     job.check("processes", workers, total)?;
-    Ok(took)
+    Ok(Timed {
+        took,
+        used: used.len(),
+    })
 }
 
 /// The 1-minute load average: how busy other programs kept the cores
@@ -251,12 +274,14 @@ fn worker_counts(cores: usize) -> Vec<usize> {
 /// Measured speedups of one kind and what the fit says about them.
 struct Series {
     times: Vec<Duration>,
+    used: Vec<usize>,
     speedups: Vec<f64>,
     serial_fraction: Option<f64>,
 }
 
 impl Series {
-    fn new(counts: &[usize], cores: usize, times: Vec<Duration>) -> Series {
+    fn new(counts: &[usize], cores: usize, runs: &[Timed]) -> Series {
+        let times: Vec<Duration> = runs.iter().map(|r| r.took).collect();
         let one = times[0].as_secs_f64();
         let speedups: Vec<f64> = times.iter().map(|t| one / t.as_secs_f64()).collect();
         let points: Vec<(f64, f64)> = counts
@@ -269,6 +294,7 @@ impl Series {
         let serial_fraction = (points.len() >= 2).then(|| fit_serial_fraction(&points));
         Series {
             times,
+            used: runs.iter().map(|r| r.used).collect(),
             speedups,
             serial_fraction,
         }
@@ -301,6 +327,7 @@ impl Series {
                 json!({
                     "workers": n,
                     "seconds": self.times[i].as_secs_f64(),
+                    "workers_used": self.used[i],
                     "speedup": self.speedups[i],
                     "efficiency": self.efficiency(i, n, cores),
                     "amdahl": self.serial_fraction.map(|f| amdahl(f, n.min(cores) as f64)),
@@ -327,16 +354,26 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Report, String> {
     // Repetitions go round all the worker counts, so that a burst of load
     // from other programs spreads over them instead of spoiling one; the
     // best of each cell is kept, as noise only ever adds time.
-    let mut thread_times = vec![Duration::MAX; counts.len()];
-    let mut process_times = vec![Duration::MAX; counts.len()];
+    // The fewest workers used in any repetition is kept, so one run on
+    // fewer workers than asked shows.
+    let first = Timed {
+        took: Duration::MAX,
+        used: usize::MAX,
+    };
+    let mut thread_runs = vec![first; counts.len()];
+    let mut process_runs = vec![first; counts.len()];
+    let keep = |best: &mut Timed, new: Timed| {
+        best.took = best.took.min(new.took);
+        best.used = best.used.min(new.used);
+    };
     for _ in 0..reps {
         for (i, &n) in counts.iter().enumerate() {
-            thread_times[i] = thread_times[i].min(run_threads(&job, n)?);
-            process_times[i] = process_times[i].min(run_processes(&job, n)?);
+            keep(&mut thread_runs[i], run_threads(&job, n)?);
+            keep(&mut process_runs[i], run_processes(&job, n)?);
         }
     }
-    let threads = Series::new(&counts, cores, thread_times);
-    let processes = Series::new(&counts, cores, process_times);
+    let threads = Series::new(&counts, cores, &thread_runs);
+    let processes = Series::new(&counts, cores, &process_runs);
 
     let rows = counts
         .iter()
@@ -382,7 +419,8 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Report, String> {
     if let Some(load) = load.filter(|&l| l > 0.5) {
         notes.push(format!(
             "the machine was already busy (load average {load:.1} on {cores} cores before \
-             the runs): other programs took turns on the cores, so speedups read low"
+             the runs): when other programs take turns on the cores, speedups read low \
+             or erratic"
         ));
     }
     notes.push(format!(
