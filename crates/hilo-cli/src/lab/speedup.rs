@@ -86,20 +86,33 @@ fn count_sieve(lo: u64, hi: u64) -> u64 {
 }
 
 /// A window of numbers from `BASE` that one thread counts in about
-/// `target`: timed here on growing windows, then scaled (the cost per
-/// number is flat across a window this far from zero).
+/// `target` of CPU time: timed here on growing windows, then scaled (the
+/// cost per number is flat across a window this far from zero). CPU time,
+/// not wall time, so that other programs busy at this moment do not
+/// shrink the job for the whole experiment.
 fn calibrate(target: Duration) -> u64 {
     let mut width = 1_000u64;
     loop {
-        let start = Instant::now();
+        let (wall, cpu) = (Instant::now(), thread_cpu());
         std::hint::black_box(count_trial(BASE, BASE + width));
-        let took = start.elapsed();
+        let took = match (cpu, thread_cpu()) {
+            (Some(a), Some(b)) if b > a => b - a,
+            _ => wall.elapsed(),
+        };
         if took >= Duration::from_millis(40) || width >= 1 << 30 {
             let scale = target.as_secs_f64() / took.as_secs_f64().max(1e-6);
             return ((width as f64 * scale) as u64).max(1_000);
         }
         width *= 2;
     }
+}
+
+/// The CPU time this thread has used, from `/proc/thread-self/schedstat`
+/// (its first field, in nanoseconds); `None` where the kernel lacks it.
+fn thread_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns = stat.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
 }
 
 /// The job: `chunks` equal ranges covering `[BASE, BASE + width)`.
