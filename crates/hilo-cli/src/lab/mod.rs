@@ -17,7 +17,9 @@ use serde_json::json;
 
 mod cow;
 mod gil;
+mod io;
 mod spawn;
+mod speedup;
 mod switch;
 mod zombie;
 
@@ -28,6 +30,8 @@ const AFTER_HELP: &str = "\
 Experiments (default: all, in this order):
   spawn    start a thread, a process (fork, fork+exec), a pooled task: the cost of each
   switch   a context switch: two threads, two processes ping-pong, one core or two
+  speedup  primes by trial division on 1..2×cores threads and processes: speedup, Amdahl fit
+  io       a delayed local echo server, 1..64 client threads: requests/s against the ideal
   cow      fork copies no data: a child's private memory grows only as it writes pages
   zombie   a child that exits unwaited shows state Z in /proc, then is reaped
   gil      (with --vs-python) Python's threads vs Rust's on CPU work; pool overhead
@@ -114,6 +118,16 @@ const EXPERIMENTS: &[Experiment] = &[
         name: "switch",
         title: "switch: what a context switch costs, threads and processes",
         run: switch::run,
+    },
+    Experiment {
+        name: "speedup",
+        title: "speedup: CPU-bound work on more workers, and Amdahl's ceiling",
+        run: speedup::run,
+    },
+    Experiment {
+        name: "io",
+        title: "io: threads overlap I/O waits, far beyond the core count",
+        run: io::run,
     },
     Experiment {
         name: "cow",
