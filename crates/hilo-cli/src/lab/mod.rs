@@ -18,6 +18,7 @@ use serde_json::json;
 mod cow;
 mod gil;
 mod io;
+mod plot;
 mod spawn;
 mod speedup;
 mod switch;
@@ -39,6 +40,7 @@ Experiments (default: all, in this order):
 Examples:
   hilo bench                 every experiment, quick sizes (well under a minute)
   hilo bench zombie --json   one experiment, as JSON
+  hilo bench --svg plots     also draw speedup, io and spawn into plots/*.svg
   hilo bench gil --vs-python Python's concurrent.futures next to hilo (needs python3)";
 
 /// Measure the lessons' claims about threads and processes on this machine.
@@ -60,6 +62,10 @@ pub(crate) struct Args {
     /// Print one JSON document (machine + every experiment) instead of tables
     #[arg(long)]
     json: bool,
+
+    /// Also draw speedup, io and spawn as SVG plots into DIR (e.g. --svg plots)
+    #[arg(long, value_name = "DIR")]
+    svg: Option<PathBuf>,
 
     /// Run gil's Python side (needs python3): threads under the GIL and concurrent.futures next to hilo
     #[arg(long)]
@@ -171,6 +177,12 @@ pub(crate) fn main(args: Args) -> u8 {
         full: args.full,
         vs_python: args.vs_python,
     };
+    if let Some(dir) = &args.svg {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("hilo bench: cannot create {}: {e}", dir.display());
+            return EXIT_USAGE;
+        }
+    }
     let machine = Machine::here();
     if !args.json {
         println!("{}", machine.header(ctx.pick("quick", "full")));
@@ -187,6 +199,16 @@ pub(crate) fn main(args: Args) -> u8 {
             Err(why) => {
                 failed += 1;
                 eprintln!("hilo bench: {}: {why}", e.name);
+            }
+        }
+        if let (Some(dir), Ok(report)) = (&args.svg, &outcome) {
+            match plot::write(dir, e.name, &report.data) {
+                Ok(Some(path)) if !args.json => println!("  plot: {}", path.display()),
+                Ok(_) => {}
+                Err(why) => {
+                    failed += 1;
+                    eprintln!("hilo bench: {}: {why}", e.name);
+                }
             }
         }
         results.push((e.name, outcome, took));

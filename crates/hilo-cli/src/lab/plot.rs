@@ -1,0 +1,200 @@
+//! `--svg DIR`: plots of the experiments whose numbers read best as a
+//! picture — speedup (measured against ideal and Amdahl), io (requests/s
+//! against the ideal) and spawn (the cost of each way to start work, on a
+//! log scale). Drawn from the same JSON `data` the experiments report, so a
+//! plot never shows anything the table does not. Owns the SVG files; never
+//! measures anything.
+
+use std::path::{Path, PathBuf};
+
+use plotters::prelude::*;
+use serde_json::Value;
+
+const SIZE: (u32, u32) = (720, 440);
+
+type PlotResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Writes `DIR/<name>.svg` for the experiments that have a plot; returns
+/// the files written (none for the others).
+pub(crate) fn write(dir: &Path, name: &str, data: &Value) -> Result<Option<PathBuf>, String> {
+    let path = dir.join(format!("{name}.svg"));
+    let drawn = match name {
+        "speedup" => speedup(&path, data),
+        "io" => io(&path, data),
+        "spawn" => spawn(&path, data),
+        _ => return Ok(None),
+    };
+    drawn.map_err(|e| format!("cannot draw {}: {e}", path.display()))?;
+    Ok(Some(path))
+}
+
+/// `(x, y)` pairs from the objects of `runs`, skipping any without both.
+fn points(runs: &Value, x: &str, y: &str) -> Vec<(f64, f64)> {
+    runs.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| Some((r[x].as_f64()?, r[y].as_f64()?)))
+        .collect()
+}
+
+fn speedup(path: &Path, data: &Value) -> PlotResult {
+    let cores = data["cores"].as_f64().unwrap_or(1.0);
+    let threads = points(&data["threads"]["runs"], "workers", "speedup");
+    let processes = points(&data["processes"]["runs"], "workers", "speedup");
+    let max_n = threads.iter().map(|p| p.0).fold(1.0, f64::max);
+    let f = data["threads"]["serial_fraction"].as_f64();
+
+    let root = SVGBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "speedup: CPU-bound work on more workers",
+            ("sans-serif", 20),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0.5..max_n + 0.5, 0.0..max_n + 0.5)?;
+    chart
+        .configure_mesh()
+        .x_desc(format!("workers ({cores} cores)"))
+        .y_desc("speedup over 1 worker")
+        .draw()?;
+    let ideal: Vec<(f64, f64)> = (1..=max_n as usize).map(|n| (n as f64, n as f64)).collect();
+    chart
+        .draw_series(LineSeries::new(ideal, BLACK.stroke_width(1)))?
+        .label("ideal (n×)")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK));
+    if let Some(f) = f {
+        let curve: Vec<(f64, f64)> = (4..=max_n as usize * 4)
+            .map(|i| {
+                let n = i as f64 / 4.0;
+                // Past the core count, more workers only share the cores.
+                (n, 1.0 / (f + (1.0 - f) / n.min(cores)))
+            })
+            .collect();
+        chart
+            .draw_series(LineSeries::new(curve, GREEN.stroke_width(2)))?
+            .label(format!("Amdahl, f = {f:.3} (threads), capped at the cores"))
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], GREEN));
+    }
+    for (series, color, label) in [(threads, BLUE, "threads"), (processes, RED, "processes")] {
+        chart
+            .draw_series(LineSeries::new(series.clone(), color.stroke_width(2)))?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color));
+        chart.draw_series(series.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.9))
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+fn io(path: &Path, data: &Value) -> PlotResult {
+    let measured = points(&data["runs"], "threads", "requests_per_s");
+    let ideal = points(&data["runs"], "threads", "ideal_per_s");
+    let max_t = measured.iter().map(|p| p.0).fold(1.0, f64::max);
+    let max_r = ideal
+        .iter()
+        .chain(&measured)
+        .map(|p| p.1)
+        .fold(1.0, f64::max);
+    let min_r = ideal
+        .iter()
+        .chain(&measured)
+        .map(|p| p.1)
+        .fold(max_r, f64::min);
+    let delay_ms = data["delay_s"].as_f64().unwrap_or(0.0) * 1e3;
+
+    let root = SVGBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("io: requests to a server answering in {delay_ms:.0} ms"),
+            ("sans-serif", 20),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(
+            (0.8..max_t * 1.25).log_scale(),
+            (min_r / 1.5..max_r * 1.5).log_scale(),
+        )?;
+    chart
+        .configure_mesh()
+        .x_desc("client threads (log scale)")
+        .y_desc("requests per second (log scale)")
+        .draw()?;
+    chart
+        .draw_series(LineSeries::new(ideal, BLACK.stroke_width(1)))?
+        .label("ideal: threads / delay")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK));
+    chart
+        .draw_series(LineSeries::new(measured.clone(), BLUE.stroke_width(2)))?
+        .label("measured")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE));
+    chart.draw_series(measured.iter().map(|&p| Circle::new(p, 4, BLUE.filled())))?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.9))
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+fn spawn(path: &Path, data: &Value) -> PlotResult {
+    let mut ops: Vec<(String, f64)> = data["ops"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(_, op)| {
+            Some((
+                op["label"].as_str()?.to_owned(),
+                op["median_s"].as_f64()? * 1e6,
+            ))
+        })
+        .collect();
+    ops.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let max_us = ops.iter().map(|o| o.1).fold(1.0, f64::max);
+    let min_us = ops.iter().map(|o| o.1).fold(max_us, f64::min);
+    let n = ops.len();
+
+    let root = SVGBackend::new(path, (SIZE.0, 60 + 40 * n as u32)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption("spawn: median cost per operation", ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(10)
+        .build_cartesian_2d((min_us / 3.0..max_us * 3.0).log_scale(), 0.0..n as f64)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .disable_y_axis()
+        .x_desc("microseconds (log scale)")
+        .draw()?;
+    for (i, (label, us)) in ops.iter().enumerate() {
+        let y = (n - 1 - i) as f64;
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(min_us / 3.0, y + 0.15), (*us, y + 0.85)],
+            BLUE.mix(0.6).filled(),
+        )))?;
+        chart.draw_series(std::iter::once(Text::new(
+            format!(
+                "{label}: {}",
+                super::human(std::time::Duration::from_secs_f64(us / 1e6))
+            ),
+            (min_us / 2.8, y + 0.62),
+            ("sans-serif", 14),
+        )))?;
+    }
+    root.present()?;
+    Ok(())
+}
