@@ -1,8 +1,8 @@
 //! Feeding jobs to the pool: a thread reads the inputs (which may block for
 //! as long as a `tail -f` takes), keeps at most `window` jobs in the pool,
-//! and every finished job comes back to the main thread as an event, in
-//! completion order. Owns the reading of inputs and the submission; never
-//! prints.
+//! and every finished job is delivered as an event, in completion order, by
+//! the thread that finished it. Owns the reading of inputs and the
+//! submission; never prints.
 //!
 //! Reading in its own thread is what lets output appear as soon as a job
 //! ends even while the next input line has not arrived, and lets Ctrl+C end
@@ -14,12 +14,10 @@ use std::sync::Arc;
 
 use std::sync::{Condvar, Mutex};
 
-use crossbeam_channel::{Receiver, Sender};
-
 use super::exec::{JobReport, Runner};
 use super::input::Inputs;
 
-/// What the main thread hears.
+/// What the sink of finished jobs hears.
 pub(crate) enum Event {
     /// The job submitted `order`-th ended (`None`: it never started,
     /// because `hilo run` was stopping).
@@ -38,10 +36,13 @@ pub(crate) enum Event {
     Stopping,
 }
 
+/// Where events go; called from the feeder, the job threads and the
+/// runner (when it starts stopping).
+pub(crate) type Deliver = Arc<dyn Fn(Event) + Send + Sync>;
+
 /// The feeder's side, shared with the main thread.
 pub(crate) struct Feed {
-    pub(crate) events: Receiver<Event>,
-    /// Jobs submitted so far; final once `InputEnd` arrived.
+    /// Jobs submitted so far; final once `InputEnd` was delivered.
     pub(crate) submitted: Arc<AtomicU64>,
 }
 
@@ -53,18 +54,16 @@ pub(crate) fn start(
     inputs: Inputs,
     skip: HashSet<u64>,
     window: usize,
+    deliver: Deliver,
 ) -> std::io::Result<Feed> {
-    let (events_tx, events) = crossbeam_channel::unbounded();
     let submitted = Arc::new(AtomicU64::new(0));
     let count = Arc::clone(&submitted);
-    let stopping = events_tx.clone();
-    runner.on_stop(move || {
-        let _ = stopping.send(Event::Stopping);
-    });
+    let stopping = Arc::clone(&deliver);
+    runner.on_stop(move || stopping(Event::Stopping));
     std::thread::Builder::new()
         .name("hilo-run-input".into())
-        .spawn(move || feed(&pool, &runner, inputs, &skip, window, &events_tx, &count))?;
-    Ok(Feed { events, submitted })
+        .spawn(move || feed(&pool, &runner, inputs, &skip, window, &deliver, &count))?;
+    Ok(Feed { submitted })
 }
 
 fn feed(
@@ -73,7 +72,7 @@ fn feed(
     inputs: Inputs,
     skip: &HashSet<u64>,
     window: usize,
-    events: &Sender<Event>,
+    deliver: &Deliver,
     submitted: &AtomicU64,
 ) {
     let in_flight = Arc::new(Window::new(window));
@@ -84,7 +83,7 @@ fn feed(
         let values = match values {
             Ok(v) => v,
             Err(e) => {
-                let _ = events.send(Event::InputError(e.to_string()));
+                deliver(Event::InputError(e.to_string()));
                 break;
             }
         };
@@ -94,11 +93,11 @@ fn feed(
         in_flight.enter();
         let order = submitted.fetch_add(1, Ordering::SeqCst);
         let worker = Arc::clone(runner);
-        let done = events.clone();
+        let done = Arc::clone(deliver);
         let window = Arc::clone(&in_flight);
         let finished = move |outcome: Result<Option<JobReport>, hilo::TaskError>| {
             window.leave();
-            let _ = done.send(match outcome {
+            done(match outcome {
                 Ok(report) => Event::Finished { order, report },
                 Err(e) => Event::Crashed {
                     order,
@@ -113,7 +112,7 @@ fn feed(
             })),
         }
     }
-    let _ = events.send(Event::InputEnd {
+    deliver(Event::InputEnd {
         submitted: submitted.load(Ordering::SeqCst),
     });
 }

@@ -11,8 +11,9 @@
 //! `ThreadPool` when fewer than 4 × `-j` (at least 16) jobs are in flight;
 //! a worker takes
 //! a slot (`{%}`), renders the command, runs it (retrying a failure with
-//! backoff) and checks `--halt`; the main thread prints its output (in
-//! input order with `-k`) and logs it.
+//! backoff) and checks `--halt`; then, still in that thread, the sink
+//! prints its output (in input order with `-k`) and logs it, while the main
+//! thread sleeps until the run is over.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ mod halt;
 mod input;
 mod joblog;
 mod output;
+mod sink;
 mod template;
 
 use exec::{Capture, JobReport, Runner, Settings};
@@ -382,7 +384,7 @@ fn run(args: &mut RunArgs) -> Result<u8, String> {
         .map_err(|e| format!("cannot start the job threads: {e}"))?;
     let pool = Arc::new(pool);
 
-    let mut printer = output::Printer::new(output::Mode {
+    let printer = output::Printer::new(output::Mode {
         tag: args.tag,
         json: args.json,
         results: args.results.clone(),
@@ -392,7 +394,26 @@ fn run(args: &mut RunArgs) -> Result<u8, String> {
     let to_run = plan
         .total
         .map(|t| t - plan.skip.iter().filter(|&&seq| seq <= t).count() as u64);
-    let mut progress = output::Progress::new(args.progress, to_run);
+    let progress = output::Progress::new(args.progress, to_run);
+    let sink = Arc::new(sink::Sink::new(
+        printer,
+        plan.joblog.take(),
+        progress,
+        args.keep_order,
+    ));
+    let deliver: feed::Deliver = {
+        let sink = Arc::clone(&sink);
+        let runner = Arc::clone(&runner);
+        Arc::new(move |event| {
+            let input_error = matches!(event, feed::Event::InputError(_));
+            if sink.deliver(event).is_some() {
+                runner.halt(halt::When::Now);
+            }
+            if input_error {
+                runner.stop_starting();
+            }
+        })
+    };
     let inputs = std::mem::replace(&mut plan.inputs, input::Inputs::from_vec(Vec::new()));
     let feed = feed::start(
         Arc::clone(&pool),
@@ -400,68 +421,18 @@ fn run(args: &mut RunArgs) -> Result<u8, String> {
         inputs,
         std::mem::take(&mut plan.skip),
         (4 * plan.jobs).max(16),
+        deliver,
     )
     .map_err(|e| format!("cannot start: {e}"))?;
 
-    let mut tally = Tally::default();
-    let mut input_error = None;
-    let mut reorder = Reorder::new(args.keep_order);
-    let mut received = 0u64;
-    let mut submitted = None; // known once the inputs end
-    let mut stopping = false;
-    loop {
-        let all_in = submitted.or_else(|| {
-            // Stopping: no job is submitted any more once the feeder sees
-            // it; the jobs it did submit are all we wait for.
-            stopping.then(|| feed.submitted.load(Ordering::SeqCst))
-        });
-        if all_in == Some(received) {
-            break;
-        }
-        let Ok(event) = feed.events.recv() else {
-            break;
-        };
-        let (order, report) = match event {
-            feed::Event::Finished { order, report } => (order, report),
-            feed::Event::Crashed { order, error } => {
-                eprintln!("hilo run: a job thread failed: {error}");
-                tally.failed += 1;
-                (order, None)
-            }
-            feed::Event::InputError(e) => {
-                input_error = Some(e);
-                runner.stop_starting();
-                continue;
-            }
-            feed::Event::InputEnd { submitted: n } => {
-                submitted = Some(n);
-                continue;
-            }
-            feed::Event::Stopping => {
-                stopping = true;
-                continue;
-            }
-        };
-        received += 1;
-        for report in reorder.push(order, report) {
-            if let Err(e) = printer.print(&report) {
-                if e.kind() == std::io::ErrorKind::BrokenPipe {
-                    // Whoever read our output is gone (`| head`): stop quietly.
-                    runner.halt(halt::When::Now);
-                    return Ok(EXIT_ERROR);
-                }
-                return Err(format!("cannot write the output: {e}"));
-            }
-            if let Some(log) = &mut plan.joblog {
-                log.record(&report)
-                    .map_err(|e| format!("cannot write the job log: {e}"))?;
-            }
-            tally.add(&report);
-            progress.update(&tally);
-        }
+    let ended = sink.wait(|| feed.submitted.load(Ordering::SeqCst));
+    match ended.broken {
+        Some(Ok(status)) => return Ok(status),
+        Some(Err(message)) => return Err(message),
+        None => {}
     }
-    progress.finish();
-    if let Some(e) = input_error {
+    let tally = ended.tally;
+    if let Some(e) = ended.input_error {
         eprintln!("hilo run: {e}");
         return Ok(EXIT_ERROR);
     }
@@ -473,38 +444,6 @@ fn run(args: &mut RunArgs) -> Result<u8, String> {
         return Ok(EXIT_INTERRUPTED);
     }
     Ok(tally.exit_status())
-}
-
-/// Hands finished jobs over in submission order (`-k`), or as they come.
-struct Reorder {
-    keep_order: bool,
-    next: u64,
-    waiting: std::collections::BTreeMap<u64, Option<JobReport>>,
-}
-
-impl Reorder {
-    fn new(keep_order: bool) -> Reorder {
-        Reorder {
-            keep_order,
-            next: 0,
-            waiting: std::collections::BTreeMap::new(),
-        }
-    }
-
-    /// Job `order` ended (`None`: never started); returns the jobs now
-    /// due, in order.
-    fn push(&mut self, order: u64, report: Option<JobReport>) -> Vec<JobReport> {
-        if !self.keep_order {
-            return report.into_iter().collect();
-        }
-        self.waiting.insert(order, report);
-        let mut due = Vec::new();
-        while let Some(report) = self.waiting.remove(&self.next) {
-            self.next += 1;
-            due.extend(report);
-        }
-        due
-    }
 }
 
 fn dry_run(plan: &mut Plan) -> Result<u8, String> {

@@ -1,0 +1,177 @@
+//! Where finished jobs go: put in input order with `-k`, printed, logged,
+//! counted, shown on the progress bar — in whichever thread finished the
+//! job, under one lock, so the main thread is not woken once per job (with
+//! millisecond jobs that wake-up was a few percent of the run). The main
+//! thread sleeps in [`Sink::wait`] until the run is over. Owns the end of
+//! the run: knowing when every submitted job has been accounted for.
+
+use std::collections::BTreeMap;
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+use super::exec::JobReport;
+use super::feed::Event;
+use super::joblog::JobLog;
+use super::output::{Printer, Progress};
+use super::Tally;
+
+/// How the run ended, as [`Sink::wait`] reports it.
+pub(crate) struct Ended {
+    pub(crate) tally: Tally,
+    /// The inputs could not be read to the end.
+    pub(crate) input_error: Option<String>,
+    /// The output or the job log could not be written: `Ok(status)` to end
+    /// quietly (stdout closed), `Err(message)` otherwise.
+    pub(crate) broken: Option<Result<u8, String>>,
+}
+
+struct State {
+    printer: Printer,
+    joblog: Option<JobLog>,
+    progress: Progress,
+    tally: Tally,
+    /// `-k`: reports waiting for the jobs before them.
+    keep_order: bool,
+    next: u64,
+    waiting: BTreeMap<u64, Option<JobReport>>,
+    /// Jobs accounted for (finished or never started).
+    received: u64,
+    /// Jobs submitted in all, once the inputs ended.
+    submitted: Option<u64>,
+    /// `hilo run` is stopping: the jobs submitted so far are all there is.
+    stopping: bool,
+    input_error: Option<String>,
+    broken: Option<Result<u8, String>>,
+}
+
+/// The shared end point of every job.
+pub(crate) struct Sink {
+    state: Mutex<State>,
+    /// Signalled when the run may be over.
+    changed: Condvar,
+}
+
+impl Sink {
+    pub(crate) fn new(
+        printer: Printer,
+        joblog: Option<JobLog>,
+        progress: Progress,
+        keep_order: bool,
+    ) -> Sink {
+        Sink {
+            state: Mutex::new(State {
+                printer,
+                joblog,
+                progress,
+                tally: Tally::default(),
+                keep_order,
+                next: 0,
+                waiting: BTreeMap::new(),
+                received: 0,
+                submitted: None,
+                stopping: false,
+                input_error: None,
+                broken: None,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes one event from the feeder, a job's thread or the runner.
+    /// Returns `Some(())` when the run has to stop because the output
+    /// broke (the caller halts the jobs).
+    pub(crate) fn deliver(&self, event: Event) -> Option<()> {
+        let mut st = self.lock();
+        let mut broke = false;
+        match event {
+            Event::Finished { order, report } => {
+                st.received += 1;
+                broke = st.take(order, report);
+            }
+            Event::Crashed { order, error } => {
+                eprintln!("hilo run: a job thread failed: {error}");
+                st.received += 1;
+                st.tally.failed += 1;
+                broke = st.take(order, None);
+            }
+            Event::InputError(e) => st.input_error = Some(e),
+            Event::InputEnd { submitted } => st.submitted = Some(submitted),
+            Event::Stopping => st.stopping = true,
+        }
+        // Wake the main thread only when the run may have ended; it checks.
+        if broke || st.submitted.is_some_and(|n| n == st.received) || st.stopping {
+            self.changed.notify_all();
+        }
+        broke.then_some(())
+    }
+
+    /// Blocks until every submitted job is accounted for (or, once
+    /// stopping, every job `submitted_so_far()` says was submitted), or the
+    /// output broke.
+    pub(crate) fn wait(&self, submitted_so_far: impl Fn() -> u64) -> Ended {
+        let mut st = self.lock();
+        loop {
+            if st.broken.is_some() {
+                break;
+            }
+            let all_in = st.submitted.or_else(|| st.stopping.then(&submitted_so_far));
+            if all_in == Some(st.received) {
+                break;
+            }
+            st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        st.progress.finish();
+        Ended {
+            tally: st.tally,
+            input_error: st.input_error.take(),
+            broken: st.broken.take(),
+        }
+    }
+}
+
+impl State {
+    /// Job `order` ended (`None`: never started): hands over what is due.
+    /// True if the output or the log broke.
+    fn take(&mut self, order: u64, report: Option<JobReport>) -> bool {
+        if !self.keep_order {
+            return report.is_some_and(|r| !self.show(&r));
+        }
+        self.waiting.insert(order, report);
+        while let Some(report) = self.waiting.remove(&self.next) {
+            self.next += 1;
+            if report.is_some_and(|r| !self.show(&r)) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Prints, logs and counts one job; false (and `broken` set) if the
+    /// output or the log could not be written.
+    fn show(&mut self, report: &JobReport) -> bool {
+        if self.broken.is_some() {
+            return false;
+        }
+        if let Err(e) = self.printer.print(report) {
+            self.broken = Some(if e.kind() == std::io::ErrorKind::BrokenPipe {
+                // Whoever read our output is gone (`| head`): stop quietly.
+                Ok(super::EXIT_ERROR)
+            } else {
+                Err(format!("cannot write the output: {e}"))
+            });
+            return false;
+        }
+        if let Some(log) = &mut self.joblog {
+            if let Err(e) = log.record(report) {
+                self.broken = Some(Err(format!("cannot write the job log: {e}")));
+                return false;
+            }
+        }
+        self.tally.add(report);
+        self.progress.update(&self.tally);
+        true
+    }
+}
