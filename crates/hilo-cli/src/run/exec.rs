@@ -207,7 +207,9 @@ impl Runner {
 
     fn on_signal(&self, sig: i32) {
         self.interrupted.store(true, Ordering::SeqCst);
-        self.stop_starting();
+        // No new job from now on; the stop listener is told last, as it
+        // may wait for a job's thread that is busy printing.
+        self.stop.store(true, Ordering::SeqCst);
         let n = self.interrupts.fetch_add(1, Ordering::SeqCst);
         let running = lock(&self.running).len();
         if n == 0 {
@@ -225,6 +227,7 @@ impl Runner {
                 kill_group(r.pgid, Signal::KILL);
             }
         }
+        self.stop_starting();
     }
 
     /// Sends `sig` to every running job now and has the watchdog KILL any
