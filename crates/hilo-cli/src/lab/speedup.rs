@@ -60,29 +60,10 @@ fn warm_up(ms: u64) -> u32 {
     std::process::id()
 }
 
-/// Primes in `[lo, hi)` by a segmented sieve: the independent answer every
-/// timed run is checked against.
+/// Primes in `[lo, hi)` by `hilo primes`' segmented sieve: the
+/// independent answer every timed (trial-division) run is checked against.
 fn count_sieve(lo: u64, hi: u64) -> u64 {
-    let root = (hi as f64).sqrt() as usize + 2;
-    let mut small = vec![true; root + 1];
-    let mut composite = vec![false; (hi - lo) as usize];
-    for p in 2..=root {
-        if !small[p] {
-            continue;
-        }
-        for m in (p * p..=root).step_by(p) {
-            small[m] = false;
-        }
-        let p = p as u64;
-        let first = (lo.div_ceil(p) * p).max(p * p);
-        for m in (first..hi).step_by(p as usize) {
-            composite[(m - lo) as usize] = true;
-        }
-    }
-    (lo..hi)
-        .zip(&composite)
-        .filter(|&(n, &c)| n >= 2 && !c)
-        .count() as u64
+    hilo_cli::work::sieve::Sieve::new(hi - 1).count(lo, hi - 1)
 }
 
 /// A window of numbers from `BASE` that one thread counts in about
@@ -172,25 +153,14 @@ fn run_threads(job: &Job, workers: usize) -> Result<Timed, String> {
         f.result()
             .map_err(|e| format!("a warm-up task failed: {e}"))?;
     }
-    let start = Instant::now();
-    let futs: Vec<_> = job
-        .ranges
-        .iter()
-        .map(|&(lo, hi)| pool.submit(move || (count_trial(lo, hi), std::thread::current().id())))
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("cannot submit to the thread pool: {e}"))?;
-    let mut total = 0;
-    let mut used = HashSet::new();
-    for f in futs {
-        let (n, by) = f.result().map_err(|e| format!("a chunk failed: {e}"))?;
-        total += n;
-        used.insert(by);
-    }
-    let took = start.elapsed();
-    job.check("threads", workers, total)?;
-    Ok(Timed {
-        took,
-        used: used.len(),
+    job.timed("threads", workers, || {
+        job.ranges
+            .iter()
+            .map(|&(lo, hi)| {
+                pool.submit(move || (count_trial(lo, hi), std::thread::current().id()))
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("cannot submit to the thread pool: {e}"))
     })
 }
 
@@ -208,26 +178,41 @@ fn run_processes(job: &Job, workers: usize) -> Result<Timed, String> {
         f.result()
             .map_err(|e| format!("a warm-up task failed: {e}"))?;
     }
-    let start = Instant::now();
-    let futs: Vec<_> = job
-        .ranges
-        .iter()
-        .map(|&(lo, hi)| pool.submit(count_primes::call(lo, hi)))
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("cannot submit to the process pool: {e}"))?;
-    let mut total = 0;
-    let mut used = HashSet::new();
-    for f in futs {
-        let (n, by) = f.result().map_err(|e| format!("a chunk failed: {e}"))?;
-        total += n;
-        used.insert(by);
-    }
-    let took = start.elapsed();
-    job.check("processes", workers, total)?;
-    Ok(Timed {
-        took,
-        used: used.len(),
+    job.timed("processes", workers, || {
+        job.ranges
+            .iter()
+            .map(|&(lo, hi)| pool.submit(count_primes::call(lo, hi)))
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("cannot submit to the process pool: {e}"))
     })
+}
+
+impl Job {
+    /// Times one run: `submit` queues every chunk (each answering its
+    /// count and the worker that ran it), then every answer is waited for
+    /// and the total checked.
+    fn timed<W: Eq + std::hash::Hash>(
+        &self,
+        kind: &str,
+        workers: usize,
+        submit: impl FnOnce() -> Result<Vec<hilo::Future<(u64, W)>>, String>,
+    ) -> Result<Timed, String> {
+        let start = Instant::now();
+        let futs = submit()?;
+        let mut total = 0;
+        let mut used = HashSet::new();
+        for f in futs {
+            let (n, by) = f.result().map_err(|e| format!("a chunk failed: {e}"))?;
+            total += n;
+            used.insert(by);
+        }
+        let took = start.elapsed();
+        self.check(kind, workers, total)?;
+        Ok(Timed {
+            took,
+            used: used.len(),
+        })
+    }
 }
 
 /// The 1-minute load average: how busy other programs kept the cores
