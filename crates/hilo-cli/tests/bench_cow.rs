@@ -2,26 +2,15 @@
 //! memory follows what it writes, not what it inherited, and every
 //! process the experiment made is gone afterwards.
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn bench_cow() -> Value {
-    let out = Command::cargo_bin("hilo")
-        .unwrap()
-        .args(["bench", "cow", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    doc["experiments"]["cow"]["data"].clone()
-}
+mod common;
 
-fn number(v: &Value) -> f64 {
-    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+use common::number;
+
+fn bench_cow() -> Value {
+    let (doc, _) = common::bench_json(&["cow"]);
+    doc["experiments"]["cow"]["data"].clone()
 }
 
 #[test]

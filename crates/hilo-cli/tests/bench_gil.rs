@@ -1,27 +1,15 @@
 //! `hilo bench gil`: Python's threads do not speed up CPU-bound work (the
 //! GIL), Rust's do; without `--vs-python` the experiment is skipped.
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn bench_gil(extra: &[&str]) -> Value {
-    let out = Command::cargo_bin("hilo")
-        .unwrap()
-        .args(["bench", "gil", "--json"])
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    doc["experiments"]["gil"]["data"].clone()
-}
+mod common;
 
-fn number(v: &Value) -> f64 {
-    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+use common::number;
+
+fn bench_gil(extra: &[&str]) -> Value {
+    let (doc, _) = common::bench_json(&[&["gil"], extra].concat());
+    doc["experiments"]["gil"]["data"].clone()
 }
 
 #[test]

@@ -2,29 +2,15 @@
 //! the ideal, and the echo server is gone afterwards.
 
 use std::net::{Ipv4Addr, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use assert_cmd::Command;
-use serde_json::Value;
+mod common;
 
 #[test]
 fn sixteen_threads_overlap_waits_and_the_server_is_closed_afterwards() {
-    let start = Instant::now();
-    let out = Command::cargo_bin("hilo")
-        .unwrap()
-        .args(["bench", "io", "--json"])
-        .timeout(Duration::from_secs(120))
-        .output()
-        .unwrap();
-    let took = start.elapsed();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (doc, took) = common::bench_json(&["io"]);
     // Quick mode is about 2 s of waiting plus the requests' CPU.
     assert!(took < Duration::from_secs(30), "took {took:?}");
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let d = &doc["experiments"]["io"]["data"];
 
     let runs = d["runs"].as_array().unwrap();

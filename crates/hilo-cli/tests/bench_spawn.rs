@@ -1,36 +1,21 @@
 //! `hilo bench spawn`: the costs it reports are real timings, ordered as
 //! physics demands, and it leaves no child or thread behind.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use assert_cmd::Command;
 use serde_json::Value;
 
+mod common;
+
 /// Runs `hilo bench <args> --json`, checks it succeeded promptly, and
-/// returns the document and the experiments' order as printed.
+/// returns the document.
 fn bench(args: &[&str]) -> Value {
-    let started = Instant::now();
-    let out = Command::cargo_bin("hilo")
-        .unwrap()
-        .arg("bench")
-        .args(args)
-        .arg("--json")
-        .timeout(Duration::from_secs(120))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (doc, took) = common::bench_json(args);
     // Quick mode is a few seconds; a child it waited for in vain would
     // hold it far longer (generous for a loaded debug build).
-    assert!(
-        started.elapsed() < Duration::from_secs(60),
-        "{:?}",
-        started.elapsed()
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    assert!(took < Duration::from_secs(60), "{took:?}");
+    doc
 }
 
 fn median(ops: &Value, key: &str) -> f64 {

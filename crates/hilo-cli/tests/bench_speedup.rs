@@ -1,28 +1,16 @@
 //! `hilo bench speedup`: the speedups are real numbers of a real parallel
 //! run, and the Amdahl fit stays inside its domain.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use assert_cmd::Command;
 use serde_json::Value;
+
+mod common;
 
 /// Runs `hilo bench speedup --json`; returns its `data` and how long the
 /// whole command took.
 fn speedup_run() -> (Value, Duration) {
-    let start = Instant::now();
-    let out = Command::cargo_bin("hilo")
-        .unwrap()
-        .args(["bench", "speedup", "--json"])
-        .timeout(Duration::from_secs(120))
-        .output()
-        .unwrap();
-    let took = start.elapsed();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (doc, took) = common::bench_json(&["speedup"]);
     (doc["experiments"]["speedup"]["data"].clone(), took)
 }
 

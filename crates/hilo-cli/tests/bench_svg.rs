@@ -3,21 +3,13 @@
 
 use assert_cmd::Command;
 
+mod common;
+
 #[test]
 fn svg_plots_are_written_for_plotted_experiments_only() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::cargo_bin("hilo")
-        .unwrap()
-        .args(["bench", "io", "spawn", "zombie", "--json", "--svg"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let svg_dir = dir.path().to_str().unwrap();
+    let (doc, _) = common::bench_json(&["io", "spawn", "zombie", "--svg", svg_dir]);
     for (name, must_show) in [("io", "requests"), ("spawn", "ThreadPool submit+result")] {
         let svg = std::fs::read_to_string(dir.path().join(format!("{name}.svg")))
             .unwrap_or_else(|e| panic!("{name}.svg: {e}"));

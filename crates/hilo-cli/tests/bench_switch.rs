@@ -1,32 +1,17 @@
 //! `hilo bench switch`: per-switch times in the physical range, on one
 //! core and (with two CPUs) across cores, and `cat` reaped afterwards.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
+mod common;
+
 fn switch_data() -> Value {
-    let started = Instant::now();
-    let out = Command::cargo_bin("hilo")
-        .unwrap()
-        .args(["bench", "switch", "--json"])
-        .timeout(Duration::from_secs(120))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (doc, took) = common::bench_json(&["switch"]);
     // A few seconds in quick mode; a stuck ping-pong would give up only
     // after its 5 s patience, many times over.
-    assert!(
-        started.elapsed() < Duration::from_secs(60),
-        "{:?}",
-        started.elapsed()
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(took < Duration::from_secs(60), "{took:?}");
     doc["experiments"]["switch"]["data"].clone()
 }
 

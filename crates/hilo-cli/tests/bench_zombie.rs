@@ -2,19 +2,11 @@
 
 use assert_cmd::Command;
 
+mod common;
+
 #[test]
 fn the_unwaited_child_is_seen_as_a_zombie_and_gone_once_reaped() {
-    let out = Command::cargo_bin("hilo")
-        .unwrap()
-        .args(["bench", "zombie", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (doc, _) = common::bench_json(&["zombie"]);
     let z = &doc["experiments"]["zombie"]["data"];
     let pid = z["pid"].as_u64().unwrap();
     assert!(z["zombie_seen_after_s"].as_f64().unwrap() >= 0.0, "{z}");
