@@ -277,17 +277,7 @@ fn thread_pool_task(tasks: u32) -> Result<f64, String> {
         .thread_name_prefix("gil")
         .build()
         .map_err(|e| format!("cannot start a thread pool: {e}"))?;
-    let failed = |e: hilo::TaskError| format!("a no-op task failed: {e}");
-    let submit = |_| pool.submit(|| 0u64).map_err(|e| e.to_string());
-    // Warm: both workers started before the clock starts.
-    for f in (0..8).map(submit).collect::<Result<Vec<_>, _>>()? {
-        f.result().map_err(failed)?;
-    }
-    let start = Instant::now();
-    for f in (0..tasks).map(submit).collect::<Result<Vec<_>, _>>()? {
-        f.result().map_err(failed)?;
-    }
-    Ok(start.elapsed().as_secs_f64() / f64::from(tasks.max(1)))
+    per_task(tasks, || pool.submit(|| 0u64).map_err(|e| e.to_string()))
 }
 
 /// Seconds per no-op task through a warm two-worker `ProcessPool`.
@@ -296,17 +286,31 @@ fn process_pool_task(tasks: u32) -> Result<f64, String> {
         .max_workers(2)
         .build()
         .map_err(|e| format!("cannot start a process pool: {e}"))?;
-    let failed = |e: hilo::TaskError| format!("a no-op task failed: {e}");
-    let submit = |_| pool.submit(no_op::call()).map_err(|e| e.to_string());
-    for f in (0..8).map(submit).collect::<Result<Vec<_>, _>>()? {
-        f.result().map_err(failed)?;
-    }
-    let start = Instant::now();
-    for f in (0..tasks).map(submit).collect::<Result<Vec<_>, _>>()? {
-        f.result().map_err(failed)?;
-    }
     // Dropping the pool (here or on an early return) waits for its
     // workers and reaps them.
+    per_task(tasks, || {
+        pool.submit(no_op::call()).map_err(|e| e.to_string())
+    })
+}
+
+/// Seconds per task when `tasks` tasks from `submit` are all submitted,
+/// then all waited for, after 8 that warm the pool (both workers started
+/// before the clock starts).
+fn per_task(
+    tasks: u32,
+    submit: impl Fn() -> Result<hilo::Future<u64>, String>,
+) -> Result<f64, String> {
+    let batch = |n: u32| -> Result<(), String> {
+        let futs = (0..n).map(|_| submit()).collect::<Result<Vec<_>, _>>()?;
+        for f in futs {
+            f.result()
+                .map_err(|e| format!("a no-op task failed: {e}"))?;
+        }
+        Ok(())
+    };
+    batch(8)?;
+    let start = Instant::now();
+    batch(tasks)?;
     Ok(start.elapsed().as_secs_f64() / f64::from(tasks.max(1)))
 }
 
