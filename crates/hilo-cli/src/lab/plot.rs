@@ -37,6 +37,22 @@ fn points(runs: &Value, x: &str, y: &str) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// The series' labels, boxed in the upper left corner.
+fn legend<'a, CT: CoordTranslate>(chart: &mut ChartContext<'a, SVGBackend<'a>, CT>) -> PlotResult {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.9))
+        .draw()?;
+    Ok(())
+}
+
+/// A legend mark: a short line in `color`.
+fn mark(color: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color)
+}
+
 fn speedup(path: &Path, data: &Value) -> PlotResult {
     let cores = data["cores"].as_f64().unwrap_or(1.0);
     let threads = points(&data["threads"]["runs"], "workers", "speedup");
@@ -64,7 +80,7 @@ fn speedup(path: &Path, data: &Value) -> PlotResult {
     chart
         .draw_series(LineSeries::new(ideal, BLACK.stroke_width(1)))?
         .label("ideal (n×)")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK));
+        .legend(mark(BLACK));
     if let Some(f) = f {
         let curve: Vec<(f64, f64)> = (4..=max_n as usize * 4)
             .map(|i| {
@@ -76,21 +92,16 @@ fn speedup(path: &Path, data: &Value) -> PlotResult {
         chart
             .draw_series(LineSeries::new(curve, GREEN.stroke_width(2)))?
             .label(format!("Amdahl, f = {f:.3} (threads), capped at the cores"))
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], GREEN));
+            .legend(mark(GREEN));
     }
     for (series, color, label) in [(threads, BLUE, "threads"), (processes, RED, "processes")] {
         chart
             .draw_series(LineSeries::new(series.clone(), color.stroke_width(2)))?
             .label(label)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color));
+            .legend(mark(color));
         chart.draw_series(series.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.9))
-        .draw()?;
+    legend(&mut chart)?;
     root.present()?;
     Ok(())
 }
@@ -133,18 +144,13 @@ fn io(path: &Path, data: &Value) -> PlotResult {
     chart
         .draw_series(LineSeries::new(ideal, BLACK.stroke_width(1)))?
         .label("ideal: threads / delay")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK));
+        .legend(mark(BLACK));
     chart
         .draw_series(LineSeries::new(measured.clone(), BLUE.stroke_width(2)))?
         .label("measured")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE));
+        .legend(mark(BLUE));
     chart.draw_series(measured.iter().map(|&p| Circle::new(p, 4, BLUE.filled())))?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.9))
-        .draw()?;
+    legend(&mut chart)?;
     root.present()?;
     Ok(())
 }
