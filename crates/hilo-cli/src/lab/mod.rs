@@ -330,6 +330,30 @@ pub(crate) fn human(d: Duration) -> String {
     }
 }
 
+/// One process as `/proc/<pid>/stat` shows it.
+pub(crate) struct ProcStat {
+    pub(crate) name: String,
+    /// `R`, `S`, `Z`, ...
+    pub(crate) state: char,
+    pub(crate) ppid: u32,
+}
+
+/// `pid`'s entry in the process table, or `None` once it has none.
+pub(crate) fn proc_stat(pid: u32) -> Option<ProcStat> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (name) S ppid ...": the name may hold spaces and parentheses.
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let mut rest = stat[close + 1..].split_whitespace();
+    let state = rest.next()?.chars().next()?;
+    let ppid = rest.next()?.parse().ok()?;
+    Some(ProcStat {
+        name: stat[open + 1..close].to_owned(),
+        state,
+        ppid,
+    })
+}
+
 /// A temporary path for an experiment's files (callers remove it).
 #[allow(dead_code)] // for the experiments that write files
 pub(crate) fn scratch(name: &str) -> PathBuf {

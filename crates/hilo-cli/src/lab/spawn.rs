@@ -318,14 +318,8 @@ pub(super) fn children_left() -> Vec<u32> {
         return Vec::new();
     };
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                return false; // gone meanwhile
-            };
-            // "pid (name) S ppid ...": the name may hold spaces and parentheses.
-            let after = stat.rfind(')').map_or("", |i| &stat[i + 1..]);
-            after.split_whitespace().nth(1) == Some(me.to_string().as_str())
-        })
+        // A process gone meanwhile has no entry: not a child left.
+        .filter(|&pid| super::proc_stat(pid).is_some_and(|s| s.ppid == me))
         .collect()
 }
 

@@ -14,13 +14,7 @@ use super::{human, Ctx, Report};
 /// The state letter and name of `pid` from `/proc/<pid>/stat`, or `None`
 /// once the process table has no entry for it.
 fn state_of(pid: u32) -> Option<(char, String)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // "pid (name) S ...": the name may hold spaces and parentheses.
-    let open = stat.find('(')?;
-    let close = stat.rfind(')')?;
-    let name = stat[open + 1..close].to_owned();
-    let state = stat[close + 1..].trim_start().chars().next()?;
-    Some((state, name))
+    super::proc_stat(pid).map(|s| (s.state, s.name))
 }
 
 /// Polls `probe` until it returns `Some`, for at most `limit`.
