@@ -18,14 +18,48 @@ field() {
     }' <<<"$1"
 }
 
-# build_bench PACKAGE: prints the rustc version, builds PACKAGE in release
-# mode and sets bin to the path of its binary.
+# build_bench PACKAGE [BINARY]: prints the rustc version, builds PACKAGE in
+# release mode and sets bin to the path of its binary (named BINARY, by
+# default PACKAGE).
 build_bench() {
   echo "rustc: $(rustc --version 2>/dev/null || echo unknown)"
   echo "building $1 (release)..."
   cargo build --release --quiet -p "$1"
   # shellcheck disable=SC2034  # read by the script that sources this file
-  bin="${CARGO_TARGET_DIR:-target}/release/$1"
+  bin="${CARGO_TARGET_DIR:-target}/release/${2:-$1}"
+}
+
+# have_tool COMMAND [LABEL]: whether COMMAND is on the PATH; prints its
+# version if so, and that it is skipped (and how to get it) if not.
+have_tool() {
+  local label="${2:-$1}"
+  if command -v "$1" >/dev/null 2>&1; then
+    echo "$label: $("$1" --version 2>&1 | head -1)"
+  else
+    echo "$label not found: skipping it (apt-get install $1)"
+    return 1
+  fi
+}
+
+# ensure_corpus DIR: makes the text corpus in DIR with bench/make_corpus.py
+# (about 35 s the first time; files already there are kept, so it is cheap
+# after that). Exits with status 1 if it is missing and python3 is too.
+ensure_corpus() {
+  local missing=0
+  if [ ! -f "$1/big.txt" ] || [ ! -d "$1/small" ]; then
+    missing=1
+  fi
+  if ! command -v python3 >/dev/null 2>&1; then
+    if [ "$missing" = 1 ]; then
+      echo "error: no corpus in $1 and no python3 to make it" >&2
+      exit 1
+    fi
+    return 0
+  fi
+  if [ "$missing" = 1 ]; then
+    echo "making the corpus in $1 (about 35 s, kept for next time)..."
+  fi
+  python3 bench/make_corpus.py "$1"
 }
 
 # have_python: whether python3 is on the PATH; if so, prints its version.

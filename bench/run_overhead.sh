@@ -33,15 +33,9 @@ section "setup"
 echo "cores online: $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo unknown)"
 echo "xargs: $(xargs --version 2>/dev/null | head -1 || echo unknown)"
 have_parallel=0
-if command -v parallel >/dev/null 2>&1; then
-  have_parallel=1
-  echo "parallel: $(parallel --version 2>/dev/null | head -1)"
-else
-  echo "GNU parallel not found: skipping it (apt-get install parallel)"
-fi
-echo "building hilo (release)..."
-cargo build --release --quiet -p hilo-cli
-hilo="${CARGO_TARGET_DIR:-target}/release/hilo"
+if have_tool parallel "GNU parallel"; then have_parallel=1; fi
+build_bench hilo-cli hilo
+hilo="$bin"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

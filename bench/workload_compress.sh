@@ -34,20 +34,10 @@ section "setup"
 echo "cores online: $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo unknown)"
 echo "gzip: $(gzip --version | head -1)"
 have_pigz=0
-if command -v pigz >/dev/null 2>&1; then
-  have_pigz=1
-  echo "pigz: $(pigz --version 2>&1 | head -1)"
-else
-  echo "pigz not found: skipping it (apt-get install pigz)"
-fi
-if [ ! -f "$CORPUS/big.txt" ] || [ ! -d "$CORPUS/small" ]; then
-  echo "making the corpus in $CORPUS (about 35 s, kept for next time)..."
-fi
-# Cheap when the corpus is already there: existing files are kept.
-python3 bench/make_corpus.py "$CORPUS"
-echo "building hilo (release)..."
-cargo build --release --quiet -p hilo-cli
-hilo="${CARGO_TARGET_DIR:-target}/release/hilo"
+if have_tool pigz; then have_pigz=1; fi
+ensure_corpus "$CORPUS"
+build_bench hilo-cli hilo
+hilo="$bin"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -34,17 +34,11 @@ section "setup"
 cores="$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)"
 echo "cores online: $cores"
 have_primesieve=0
-if command -v primesieve >/dev/null 2>&1; then
-  have_primesieve=1
-  echo "primesieve: $(primesieve --version | head -1)"
-else
-  echo "primesieve not found: skipping it (apt-get install primesieve)"
-fi
+if have_tool primesieve; then have_primesieve=1; fi
 have_py=0
 if have_python; then have_py=1; else echo "python3 not found: skipping it"; fi
-echo "building hilo (release)..."
-cargo build --release --quiet -p hilo-cli
-hilo="${CARGO_TARGET_DIR:-target}/release/hilo"
+build_bench hilo-cli hilo
+hilo="$bin"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -48,20 +48,9 @@ if have_python; then
 else
   echo "python3 not found: skipping Python's Counter (apt-get install python3)"
 fi
-if [ ! -f "$CORPUS/big.txt" ] || [ ! -d "$CORPUS/small" ]; then
-  if [ "$have_py" = 0 ]; then
-    echo "error: no corpus in $CORPUS and no python3 to make it" >&2
-    exit 1
-  fi
-  echo "making the corpus in $CORPUS (about 35 s, kept for next time)..."
-fi
-if [ "$have_py" = 1 ]; then
-  # Cheap when the files are there: it only checks their sizes.
-  python3 bench/make_corpus.py "$CORPUS"
-fi
-echo "building hilo (release)..."
-cargo build --release --quiet -p hilo-cli
-hilo="${CARGO_TARGET_DIR:-target}/release/hilo"
+ensure_corpus "$CORPUS"
+build_bench hilo-cli hilo
+hilo="$bin"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
