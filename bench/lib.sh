@@ -85,6 +85,27 @@ require_values() {
 # count).
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int(NR / 2) + 1] }'; }
 
+# print_medians WIDTH NAME...: for each NAME, the median of the seconds the
+# calling script keeps in its associative array `times` (one word per run)
+# and the runs themselves, or "skipped" for a NAME without any; names are
+# padded to WIDTH.
+print_medians() {
+  local width="$1" name
+  shift
+  for name in "$@"; do
+    if [ -n "${times[$name]:-}" ]; then
+      # shellcheck disable=SC2086  # one word per run
+      printf "  %-${width}s %8s   runs: %s\n" "$name" "$(median ${times[$name]})" "${times[$name]}"
+    else
+      printf "  %-${width}s %8s\n" "$name" "skipped"
+    fi
+  done
+}
+
+# med NAME: the median of the seconds in ${times[NAME]}.
+# shellcheck disable=SC2086  # one word per run
+med() { median ${times[$1]}; }
+
 # div A B: A / B with 4 decimals.
 div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
 

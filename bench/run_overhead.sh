@@ -90,17 +90,7 @@ for ((run = 1; run <= RUNS; run++)); do
 done
 
 section "median seconds for $JOBS jobs"
-# shellcheck disable=SC2086  # one word per run
-for name in hilo_true xargs_true parallel_true hilo_echo xargs_echo parallel_echo; do
-  if [ -n "${times[$name]:-}" ]; then
-    printf '  %-16s %8s   runs: %s\n' "$name" "$(median ${times[$name]})" "${times[$name]}"
-  else
-    printf '  %-16s %8s\n' "$name" "skipped"
-  fi
-done
-
-# shellcheck disable=SC2086
-med() { median ${times[$1]}; }
+print_medians 16 hilo_true xargs_true parallel_true hilo_echo xargs_echo parallel_echo
 section "ratios"
 ratios_begin 46
 ratio "hilo / xargs time, true (lower wins)" "$(div "$(med hilo_true)" "$(med xargs_true)")" "<=" "$TARGET_XARGS"

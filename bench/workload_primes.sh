@@ -130,17 +130,7 @@ for key in "$N" "$PY_N"; do
 done
 
 section "median seconds"
-# shellcheck disable=SC2086  # one word per run
-for name in hilo primesieve hilo_small python; do
-  if [ -n "${times[$name]:-}" ]; then
-    printf '  %-12s %8s   runs: %s\n' "$name" "$(median ${times[$name]})" "${times[$name]}"
-  else
-    printf '  %-12s %8s\n' "$name" "skipped"
-  fi
-done
-
-# shellcheck disable=SC2086
-med() { median ${times[$1]}; }
+print_medians 12 hilo primesieve hilo_small python
 section "ratios"
 ratios_begin 44
 if [ "$have_primesieve" = 1 ]; then
