@@ -24,10 +24,45 @@ fn median(ops: &Value, key: &str) -> f64 {
         .unwrap_or_else(|| panic!("no {key} in {ops}"))
 }
 
+/// The orderings physics demands, or the first that fails, with the data.
+fn ordering(ops: &Value) -> Result<(), String> {
+    let thread = median(ops, "thread_spawn_join");
+    // A new process copies or replaces an address space; a thread shares
+    // one: at least 2× on any Linux (typically 10–100×).
+    for key in ["fork_exec_wait", "fork_wait"] {
+        if median(ops, key) < 2.0 * thread {
+            return Err(format!("{key} is not 2× thread_spawn_join: {ops}"));
+        }
+    }
+    // A warm pool runs a burst back to back; spawning pays per thread.
+    if median(ops, "thread_pool_burst") >= median(ops, "thread_burst") {
+        return Err(format!(
+            "thread_pool_burst is not below thread_burst: {ops}"
+        ));
+    }
+    Ok(())
+}
+
 #[test]
 fn processes_cost_more_to_start_than_threads_and_pools_less() {
-    let doc = bench(&["spawn"]);
-    let data = &doc["experiments"]["spawn"]["data"];
+    // Timings on a shared 2-core machine can be skewed by a burst of load
+    // elsewhere (another test binary, a compile), so the orderings get
+    // three runs; every run must report sane numbers and a clean census.
+    let mut failures = Vec::new();
+    for _ in 0..3 {
+        let doc = bench(&["spawn"]);
+        let data = &doc["experiments"]["spawn"]["data"];
+        census(data);
+        match ordering(&data["ops"]) {
+            Ok(()) => return,
+            Err(e) => failures.push(e),
+        }
+    }
+    panic!("three runs out of order:\n{}", failures.join("\n"));
+}
+
+/// Every timing is a real sample, and no child, thread or worker is left.
+fn census(data: &Value) {
     let ops = &data["ops"];
     let keys = [
         "thread_spawn_join",
@@ -45,16 +80,6 @@ fn processes_cost_more_to_start_than_threads_and_pools_less() {
         assert!(med.is_finite() && min <= med, "{key}: {min} > {med}");
         assert!(ops[key]["samples"].as_u64().unwrap() > 0, "{key}");
     }
-    let thread = median(ops, "thread_spawn_join");
-    // A new process copies or replaces an address space; a thread shares
-    // one: at least 2× on any Linux (typically 10–100×).
-    assert!(median(ops, "fork_exec_wait") >= 2.0 * thread, "{ops}");
-    assert!(median(ops, "fork_wait") >= 2.0 * thread, "{ops}");
-    // A warm pool runs a burst back to back; spawning pays per thread.
-    assert!(
-        median(ops, "thread_pool_burst") < median(ops, "thread_burst"),
-        "{ops}"
-    );
     // The shell really forked: each run is one fork plus one per subshell.
     assert!(data["forks_counted"].as_u64().unwrap() > 0, "{data}");
     assert_eq!(data["children_started"], data["children_reaped"], "{data}");

@@ -155,24 +155,25 @@ fn time_shell(script: &str, n: usize, counts: &mut Children) -> Result<f64, Stri
 
 /// Per-fork times from `batches` shell runs of `n` forks each, less the
 /// fastest run of the same loop without forks (the shell's own start and
-/// loop). Also returns how many forks the kernel counted meanwhile.
+/// loop). The runs without forks alternate with the runs with them, so a
+/// burst of load elsewhere cannot inflate the baseline alone and leave the
+/// forks looking free. Also returns how many forks the kernel counted in
+/// the runs with forks.
 fn fork_samples(
     batches: usize,
     n: usize,
     counts: &mut Children,
 ) -> Result<(Vec<f64>, u64), String> {
     let mut base = f64::INFINITY;
-    for _ in 0..batches.max(3) {
-        base = base.min(time_shell(BASE_LOOP, n, counts)?);
-    }
-    let mut samples = Vec::with_capacity(batches);
+    let mut took = Vec::with_capacity(batches);
     let mut forks = 0;
     for _ in 0..batches {
+        base = base.min(time_shell(BASE_LOOP, n, counts)?);
         let before = forks_since_boot()?;
-        let took = time_shell(FORK_LOOP, n, counts)?;
+        took.push(time_shell(FORK_LOOP, n, counts)?);
         forks += forks_since_boot()?.saturating_sub(before);
-        samples.push((took - base) / n as f64);
     }
+    let samples = took.iter().map(|t| (t - base) / n as f64).collect();
     // Each run is `sh` itself plus its n subshells; fewer means no fork.
     let expected = (batches * (n + 1)) as u64;
     if forks < expected {
