@@ -172,6 +172,42 @@ fn line_buffer_with_tag_never_splits_a_line() {
 }
 
 #[test]
+fn keep_order_line_buffer_prints_the_oldest_job_live_and_holds_the_next() {
+    // Job 1 prints a line, then blocks on a FIFO the test writes only once
+    // it has read that line: so the line came out while job 1 ran. Job 2
+    // ends meanwhile and reports its pid; once hilo has reaped it, hilo has
+    // read all its lines, yet they must come out after job 1's last one.
+    let dir = tempfile::tempdir().unwrap();
+    let (go, done) = (dir.path().join("go"), dir.path().join("done"));
+    for fifo in [&go, &done] {
+        assert!(StdCommand::new("mkfifo")
+            .arg(fifo)
+            .status()
+            .unwrap()
+            .success());
+    }
+    let script = format!(
+        "if [ {{}} = 1 ]; then echo start 1; read x < {go}; echo end 1; \
+         else echo start 2; echo end 2; echo $$ > {done}; fi",
+        go = go.display(),
+        done = done.display()
+    );
+    let (mut child, lines) = spawn_with_pipes(&["-k", "--lb", "-j", "2", &script, ":::", "1", "2"]);
+    let first = lines.recv_timeout(Duration::from_secs(10));
+    assert_eq!(first.as_deref(), Ok("start 1"), "job 1's line was not live");
+    let job2: u32 = fs::read_to_string(&done).unwrap().trim().parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Path::new(&format!("/proc/{job2}")).exists() {
+        assert!(Instant::now() < deadline, "job 2 ({job2}) never reaped");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    fs::write(&go, "go\n").unwrap();
+    let rest: Vec<String> = lines.iter().collect();
+    assert_eq!(rest, ["end 1", "start 2", "end 2"]);
+    assert!(wait_exit(&mut child).success());
+}
+
+#[test]
 fn a_timeout_kills_the_job_and_its_grandchildren() {
     let dir = tempfile::tempdir().unwrap();
     let pids = dir.path().join("pids");
@@ -435,6 +471,45 @@ fn a_missing_command_fails_that_job_with_127_and_the_others_run() {
     let text = stdout_of(&out);
     let row: Vec<&str> = text.lines().nth(1).unwrap().split('\t').collect();
     assert_eq!(row[6], "127", "{text}");
+}
+
+#[test]
+fn a_missing_command_is_reported_with_line_buffer_too() {
+    let out = hilo()
+        .args(["run", "--lb", "no-such-command-hilo", ":::", "a"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("no-such-command-hilo: command not found"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_the_run_quietly_with_255() {
+    for mode in [&[][..], &["--lb"][..], &["--lb", "-k"][..]] {
+        let mut args = mode.to_vec();
+        args.extend(["seq", "{}", "300000", ":::", "1", "2", "3", "4"]);
+        let (mut child, lines) = spawn_with_pipes(&args);
+        drop(child.stdin.take());
+        assert!(
+            lines.recv_timeout(Duration::from_secs(10)).is_ok(),
+            "{mode:?}"
+        );
+        // The reader stops at its next line, closing our end of the pipe.
+        drop(lines);
+        let status = wait_exit(&mut child);
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        assert_eq!((status.code(), err.as_str()), (Some(255), ""), "{mode:?}");
+    }
 }
 
 #[test]

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::os::fd::OwnedFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
@@ -24,6 +24,7 @@ use std::time::{Duration, Instant, SystemTime};
 use rustix::process::{Pid, Signal};
 
 use super::halt::{Halt, When};
+use super::lines::Lines;
 use super::template::{JobContext, Template};
 
 /// Time between the TERM and the KILL sent to a job's process group.
@@ -57,6 +58,8 @@ pub(crate) struct Settings {
     pub(crate) halt: Option<Halt>,
     /// All jobs, when known (for a percentage in `--halt`).
     pub(crate) total: Option<u64>,
+    /// Where `--line-buffer` lines go.
+    pub(crate) lines: Arc<Lines>,
 }
 
 /// A finished job, as printed and logged.
@@ -78,12 +81,21 @@ pub(crate) struct JobReport {
     pub(crate) stdout_bytes: u64,
     pub(crate) tries: u32,
     pub(crate) timed_out: bool,
+    /// `--line-buffer`: the job's lines could not be copied to our output.
+    pub(crate) output_error: Option<io::Error>,
 }
 
 impl JobReport {
     pub(crate) fn succeeded(&self) -> bool {
         self.exit == Some(0)
     }
+}
+
+/// Where a `--line-buffer` job's lines go: its place among the submitted
+/// jobs (for `-k`) and its `--tag` prefix.
+struct LineOut {
+    order: u64,
+    prefix: Vec<u8>,
 }
 
 /// A started child, until it is known to have exited.
@@ -113,8 +125,6 @@ pub(crate) struct Runner {
     /// Finished jobs, for `--halt`.
     failed: AtomicU64,
     succeeded: AtomicU64,
-    /// Serialises `--line-buffer` writes, a line at a time.
-    out_lock: Mutex<()>,
     /// Told once when `hilo run` starts stopping.
     stop_listener: Mutex<Option<Box<dyn FnOnce() + Send>>>,
     programs: Programs,
@@ -147,7 +157,6 @@ impl Runner {
             interrupts: AtomicU32::new(0),
             failed: AtomicU64::new(0),
             succeeded: AtomicU64::new(0),
-            out_lock: Mutex::new(()),
             stop_listener: Mutex::new(None),
             programs: Programs::default(),
         });
@@ -282,14 +291,15 @@ impl Runner {
         }
     }
 
-    /// Runs job `seq` with `values` (retrying as configured); `None` if it
-    /// was not started because `hilo run` is stopping.
-    pub(crate) fn run_job(&self, seq: u64, values: Vec<String>) -> Option<JobReport> {
+    /// Runs job `seq`, the `order`-th submitted, with `values` (retrying as
+    /// configured); `None` if it was not started because `hilo run` is
+    /// stopping.
+    pub(crate) fn run_job(&self, seq: u64, order: u64, values: Vec<String>) -> Option<JobReport> {
         if self.stopping() {
             return None;
         }
         let slot = lock(&self.free_slots).pop().unwrap_or(1);
-        let report = self.run_in_slot(seq, values, slot);
+        let report = self.run_in_slot(seq, order, values, slot);
         lock(&self.free_slots).push(slot);
         if let Some(r) = &report {
             self.check_halt(r.succeeded());
@@ -314,7 +324,13 @@ impl Runner {
         }
     }
 
-    fn run_in_slot(&self, seq: u64, values: Vec<String>, slot: usize) -> Option<JobReport> {
+    fn run_in_slot(
+        &self,
+        seq: u64,
+        order: u64,
+        values: Vec<String>,
+        slot: usize,
+    ) -> Option<JobReport> {
         self.wait_for_delay();
         if self.stopping() {
             return None;
@@ -330,11 +346,12 @@ impl Runner {
             Capture::Lines { tag: true } => super::output::tag_of(&values),
             _ => Vec::new(),
         };
+        let out = LineOut { order, prefix };
         let mut tries = 0;
         let mut backoff = FIRST_BACKOFF;
         loop {
             tries += 1;
-            let attempt = self.run_once(seq, &argv, &prefix);
+            let attempt = self.run_once(seq, &argv, &out);
             let done = attempt.exit == Some(0)
                 || tries >= self.settings.retries
                 || self.stopping()
@@ -378,7 +395,7 @@ impl Runner {
     }
 
     /// One try of a job.
-    fn run_once(&self, seq: u64, argv: &[String], prefix: &[u8]) -> JobReport {
+    fn run_once(&self, seq: u64, argv: &[String], out: &LineOut) -> JobReport {
         let start = SystemTime::now();
         let began = Instant::now();
         let mut report = JobReport {
@@ -394,10 +411,11 @@ impl Runner {
             stdout_bytes: 0,
             tries: 1,
             timed_out: false,
+            output_error: None,
         };
         let result = match self.settings.capture {
             Capture::Whole => self.run_captured(seq, argv, &mut report),
-            Capture::Lines { .. } => self.run_line_buffered(seq, argv, prefix, &mut report),
+            Capture::Lines { .. } => self.run_line_buffered(seq, argv, out, &mut report),
         };
         if let Err(e) = result {
             // The command could not be started: a shell's exit codes.
@@ -407,7 +425,15 @@ impl Runner {
                 _ => (126, e.to_string()),
             };
             report.exit = Some(code);
-            report.stderr = format!("hilo run: {}: {why}\n", argv[0]).into_bytes();
+            let message = format!("hilo run: {}: {why}\n", argv[0]).into_bytes();
+            match self.settings.capture {
+                Capture::Whole => report.stderr = message,
+                Capture::Lines { .. } => {
+                    if let Err(e) = self.emit(out, false, &message) {
+                        report.output_error = Some(e);
+                    }
+                }
+            }
         }
         report.runtime = began.elapsed();
         report
@@ -443,7 +469,7 @@ impl Runner {
         &self,
         seq: u64,
         argv: &[String],
-        prefix: &[u8],
+        lines: &LineOut,
         report: &mut JobReport,
     ) -> io::Result<()> {
         let mut child = self
@@ -456,9 +482,14 @@ impl Runner {
         // Registered first, so a timeout can kill a job that never closes
         // its output.
         let pid = self.register(seq, &child);
-        let copied = self.copy_lines(out, err, prefix);
+        // A copy that fails (our stdout closed) drops the pipes first, so
+        // the job is not left blocked on a full one.
+        let copied = self.copy_lines(out, err, lines);
         self.reap(seq, pid, child, report)?;
-        report.stdout_bytes = copied?;
+        match copied {
+            Ok(n) => report.stdout_bytes = n,
+            Err(e) => report.output_error = Some(e),
+        }
         Ok(())
     }
 
@@ -468,7 +499,7 @@ impl Runner {
         &self,
         out: Option<OwnedFd>,
         err: Option<OwnedFd>,
-        prefix: &[u8],
+        lines: &LineOut,
     ) -> io::Result<u64> {
         use rustix::event::{poll, PollFd, PollFlags};
         let mut streams = [
@@ -509,7 +540,7 @@ impl Runner {
                 if n == 0 {
                     *fd = None;
                     if !pending.is_empty() {
-                        self.emit(*is_stdout, prefix, pending)?;
+                        self.emit(lines, *is_stdout, pending)?;
                         pending.clear();
                     }
                     continue;
@@ -520,26 +551,19 @@ impl Runner {
                 pending.extend_from_slice(&buf[..n]);
                 if let Some(last_nl) = pending.iter().rposition(|&b| b == b'\n') {
                     let rest = pending.split_off(last_nl + 1);
-                    self.emit(*is_stdout, prefix, pending)?;
+                    self.emit(lines, *is_stdout, pending)?;
                     *pending = rest;
                 }
             }
         }
     }
 
-    /// Writes complete lines (each prefixed) to our stdout or stderr, in
+    /// Hands complete lines (each prefixed) to our stdout or stderr, in
     /// one piece so no other job's line lands inside them.
-    fn emit(&self, to_stdout: bool, prefix: &[u8], lines: &[u8]) -> io::Result<()> {
-        let mut block = Vec::with_capacity(lines.len() + prefix.len() * 4);
-        super::output::prefix_lines(&mut block, prefix, lines);
-        let _guard = lock(&self.out_lock);
-        if to_stdout {
-            let mut out = io::stdout().lock();
-            out.write_all(&block)?;
-            out.flush()
-        } else {
-            io::stderr().lock().write_all(&block)
-        }
+    fn emit(&self, out: &LineOut, to_stdout: bool, lines: &[u8]) -> io::Result<()> {
+        let mut block = Vec::with_capacity(lines.len() + out.prefix.len() * 4);
+        super::output::prefix_lines(&mut block, &out.prefix, lines);
+        self.settings.lines.write(out.order, to_stdout, &block)
     }
 
     fn register(&self, seq: u64, child: &Child) -> Pid {

@@ -105,7 +105,7 @@ fn feed(
                 },
             });
         };
-        match pool.submit(move || worker.run_job(seq, values)) {
+        match pool.submit(move || worker.run_job(seq, order, values)) {
             Ok(fut) => fut.on_complete(finished),
             Err(e) => finished(Err(hilo::TaskError::Failed {
                 message: e.to_string(),

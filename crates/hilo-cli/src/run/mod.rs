@@ -3,8 +3,8 @@
 //! This module owns the command line of `hilo run` and the loop that feeds
 //! jobs to the pool and reports them in order. Reading inputs lives in
 //! `input`, rendering commands in `template`, running one job in `exec`,
-//! printing in `output`, the job log in `joblog`; this file never touches a
-//! child process itself.
+//! printing in `output` (and `lines` for `--line-buffer`), the job log in
+//! `joblog`; this file never touches a child process itself.
 //!
 //! A job's life: its values come from the inputs (skipped if `--resume`
 //! finds it in the job log); the feeder thread submits it to the
@@ -28,6 +28,7 @@ mod feed;
 mod halt;
 mod input;
 mod joblog;
+mod lines;
 mod output;
 mod sink;
 mod template;
@@ -89,7 +90,8 @@ Exit status:
 pub(crate) struct RunArgs {
     /// Jobs at once: N, N% of the cores (-j 200%), +N or -N cores, or 0 for
     /// as many as possible [default: the number of cores]
-    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = parse_jobs)]
+    #[arg(short = 'j', long = "jobs", visible_short_alias = 'P', visible_alias = "max-procs",
+          value_name = "N", value_parser = parse_jobs)]
     jobs: Option<JobsSpec>,
 
     /// Print outputs in input order, not completion order (hilo run -k echo ::: b a)
@@ -109,15 +111,17 @@ pub(crate) struct RunArgs {
     null: bool,
 
     /// Split each value into columns {1}, {2}, ... at REGEX (e.g. --colsep ',')
-    #[arg(long, value_name = "REGEX")]
+    #[arg(short = 'C', long, value_name = "REGEX")]
     colsep: Option<String>,
 
     /// Run every command through /bin/sh -c; values are still quoted (--shell echo ~)
     #[arg(long)]
     shell: bool,
 
-    /// Print output line by line as jobs produce it, lines never mixed (--line-buffer --tag ping -c3 {})
-    #[arg(long)]
+    /// Print output line by line as jobs produce it, lines never mixed; with
+    /// -k the oldest running job prints live and the others wait their
+    /// turn (--line-buffer --tag ping -c3 {})
+    #[arg(long, visible_alias = "lb")]
     line_buffer: bool,
 
     /// Prefix each output line with the job's values (space-separated) and a tab (--tag host {})
@@ -125,7 +129,7 @@ pub(crate) struct RunArgs {
     tag: bool,
 
     /// Save each job's stdout, stderr and seq under DIR/1/VALUE/2/VALUE/... instead of printing them (--results out)
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, visible_alias = "res", value_name = "DIR")]
     results: Option<PathBuf>,
 
     /// Print one JSON object per job (seq, args, command, exit, signal,
@@ -146,7 +150,7 @@ pub(crate) struct RunArgs {
 
     /// Stop early: now,fail=1 (kill running jobs at the first failure),
     /// soon,fail=10% (let running jobs finish), now,success=1, never
-    #[arg(long, value_name = "WHEN,WHY=N", value_parser = halt::parse)]
+    #[arg(long, visible_alias = "halt-on-error", value_name = "WHEN,WHY=N", value_parser = halt::parse)]
     halt: Option<Halt>,
 
     /// Log each finished job to FILE in GNU parallel's columns (--joblog jobs.log)
@@ -166,7 +170,7 @@ pub(crate) struct RunArgs {
     progress: bool,
 
     /// Print the commands instead of running them (--dry-run rm {} ::: *.tmp)
-    #[arg(long)]
+    #[arg(long, visible_alias = "dryrun")]
     dry_run: bool,
 
     /// COMMAND [ARGS...] [::: VALUES... | :::: FILES...]
@@ -290,9 +294,6 @@ fn plan(args: &mut RunArgs) -> Result<Plan, String> {
     if (args.resume || args.resume_failed) && args.joblog.is_none() {
         return Err("--resume and --resume-failed need --joblog FILE".into());
     }
-    if args.line_buffer && args.keep_order {
-        return Err("--line-buffer prints lines as they come; it cannot keep order (-k)".into());
-    }
     if args.line_buffer && (args.json || args.results.is_some()) {
         return Err("--line-buffer cannot be combined with --json or --results".into());
     }
@@ -365,6 +366,8 @@ fn run(args: &mut RunArgs) -> Result<u8, String> {
     } else {
         Capture::Whole
     };
+    let ordered_lines = args.line_buffer && args.keep_order;
+    let lines = Arc::new(lines::Lines::new(ordered_lines));
     let runner = Runner::start(Settings {
         template: Arc::clone(&plan.template),
         slots: plan.jobs,
@@ -374,6 +377,7 @@ fn run(args: &mut RunArgs) -> Result<u8, String> {
         delay: args.delay,
         halt: args.halt.clone(),
         total: plan.total,
+        lines: Arc::clone(&lines),
     })
     .map_err(|e| format!("cannot start: {e}"))?;
     let pool = hilo::ThreadPool::builder()
@@ -400,6 +404,7 @@ fn run(args: &mut RunArgs) -> Result<u8, String> {
         plan.joblog.take(),
         progress,
         args.keep_order,
+        ordered_lines.then_some(lines),
     ));
     let deliver: feed::Deliver = {
         let sink = Arc::clone(&sink);

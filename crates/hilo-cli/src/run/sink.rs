@@ -6,11 +6,12 @@
 //! the run: knowing when every submitted job has been accounted for.
 
 use std::collections::BTreeMap;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use super::exec::JobReport;
 use super::feed::Event;
 use super::joblog::JobLog;
+use super::lines::Lines;
 use super::output::{Printer, Progress};
 use super::Tally;
 
@@ -33,6 +34,8 @@ struct State {
     keep_order: bool,
     next: u64,
     waiting: BTreeMap<u64, Option<JobReport>>,
+    /// `-k --line-buffer`: told which job prints live as `next` moves on.
+    lines: Option<Arc<Lines>>,
     /// Jobs accounted for (finished or never started).
     received: u64,
     /// Jobs submitted in all, once the inputs ended.
@@ -56,6 +59,7 @@ impl Sink {
         joblog: Option<JobLog>,
         progress: Progress,
         keep_order: bool,
+        lines: Option<Arc<Lines>>,
     ) -> Sink {
         Sink {
             state: Mutex::new(State {
@@ -66,6 +70,7 @@ impl Sink {
                 keep_order,
                 next: 0,
                 waiting: BTreeMap::new(),
+                lines,
                 received: 0,
                 submitted: None,
                 stopping: false,
@@ -140,13 +145,21 @@ impl State {
             return report.is_some_and(|r| !self.show(&r));
         }
         self.waiting.insert(order, report);
-        while let Some(report) = self.waiting.remove(&self.next) {
+        loop {
+            // Job `next` is the oldest not reported: its held lines first.
+            let turn = self.lines.as_ref().map(|l| l.make_head(self.next));
+            if let Some(Err(e)) = turn {
+                self.broken.get_or_insert(broken_by(&e));
+                return true;
+            }
+            let Some(report) = self.waiting.remove(&self.next) else {
+                return false;
+            };
             self.next += 1;
             if report.is_some_and(|r| !self.show(&r)) {
                 return true;
             }
         }
-        false
     }
 
     /// Prints, logs and counts one job; false (and `broken` set) if the
@@ -155,13 +168,12 @@ impl State {
         if self.broken.is_some() {
             return false;
         }
-        if let Err(e) = self.printer.print(report) {
-            self.broken = Some(if e.kind() == std::io::ErrorKind::BrokenPipe {
-                // Whoever read our output is gone (`| head`): stop quietly.
-                Ok(super::EXIT_ERROR)
-            } else {
-                Err(format!("cannot write the output: {e}"))
-            });
+        let printed = match &report.output_error {
+            Some(e) => Err(broken_by(e)),
+            None => self.printer.print(report).map_err(|e| broken_by(&e)),
+        };
+        if let Err(broken) = printed {
+            self.broken = Some(broken);
             return false;
         }
         if let Some(log) = &mut self.joblog {
@@ -173,5 +185,15 @@ impl State {
         self.tally.add(report);
         self.progress.update(&self.tally);
         true
+    }
+}
+
+/// How the run ends when our output cannot be written.
+fn broken_by(e: &std::io::Error) -> Result<u8, String> {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        // Whoever read our output is gone (`| head`): stop quietly.
+        Ok(super::EXIT_ERROR)
+    } else {
+        Err(format!("cannot write the output: {e}"))
     }
 }
