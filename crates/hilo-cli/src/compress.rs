@@ -82,6 +82,9 @@ Exit status:
   2    usage error
   130  interrupted (no partial output left)";
 
+/// The level flags: like gzip, the last one given wins (`-1 -9` is `-9`).
+const LEVELS: [&str; 9] = ["l1", "l2", "l3", "l4", "l5", "l6", "l7", "l8", "l9"];
+
 /// Compress or decompress files in parallel, gzip-compatible (like pigz).
 ///
 /// gzip's options; the output is an ordinary .gz that gzip -d reads.
@@ -116,25 +119,25 @@ pub(crate) struct Args {
     #[arg(short = 'q', long)]
     quiet: bool,
 
-    /// Fastest compression (-1 ... -9; default -6)
-    #[arg(short = '1', long = "fast", group = "level")]
+    /// Fastest compression (-1 ... -9, the last one given wins; default -6)
+    #[arg(short = '1', long = "fast", overrides_with_all = LEVELS)]
     l1: bool,
-    #[arg(short = '2', hide = true, group = "level")]
+    #[arg(short = '2', hide = true, overrides_with_all = LEVELS)]
     l2: bool,
-    #[arg(short = '3', hide = true, group = "level")]
+    #[arg(short = '3', hide = true, overrides_with_all = LEVELS)]
     l3: bool,
-    #[arg(short = '4', hide = true, group = "level")]
+    #[arg(short = '4', hide = true, overrides_with_all = LEVELS)]
     l4: bool,
-    #[arg(short = '5', hide = true, group = "level")]
+    #[arg(short = '5', hide = true, overrides_with_all = LEVELS)]
     l5: bool,
-    #[arg(short = '6', hide = true, group = "level")]
+    #[arg(short = '6', hide = true, overrides_with_all = LEVELS)]
     l6: bool,
-    #[arg(short = '7', hide = true, group = "level")]
+    #[arg(short = '7', hide = true, overrides_with_all = LEVELS)]
     l7: bool,
-    #[arg(short = '8', hide = true, group = "level")]
+    #[arg(short = '8', hide = true, overrides_with_all = LEVELS)]
     l8: bool,
     /// Best compression
-    #[arg(short = '9', long = "best", group = "level")]
+    #[arg(short = '9', long = "best", overrides_with_all = LEVELS)]
     l9: bool,
 
     /// Workers (threads or processes) [default: the number of cores]

@@ -48,9 +48,15 @@ fn main() -> ExitCode {
             if !e.use_stderr() {
                 e.exit(); // --help, --version
             }
-            // One line: clap's first, which names the problem.
+            // One line: clap's first, which names the problem, with the
+            // indented lines right under it (the missing arguments' names).
             let rendered = e.render().to_string();
-            let first = rendered.lines().next().unwrap_or("error: bad usage");
+            let mut lines = rendered.lines();
+            let mut first = lines.next().unwrap_or("error: bad usage").to_owned();
+            for more in lines.take_while(|l| l.starts_with("  ")) {
+                first.push(' ');
+                first.push_str(more.trim());
+            }
             let sub = std::env::args().nth(1).filter(|a| {
                 ["run", "compress", "primes", "wordcount", "bench"].contains(&a.as_str())
             });

@@ -235,7 +235,7 @@ fn parse_number(what: &str, text: &str) -> Result<u64, String> {
     }
     let scaled = format!("{whole}{fraction}");
     let zeros = exponent as usize - fraction.len();
-    let too_big = || format!("{what} is too large: {text:?}");
+    let too_big = || format!("{what} is too large: {text:?} (this sieve goes up to 1e14)");
     let mut value: u64 = scaled.parse().map_err(|_| too_big())?;
     for _ in 0..zeros {
         value = value.checked_mul(10).ok_or_else(too_big)?;

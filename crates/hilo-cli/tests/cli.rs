@@ -29,3 +29,14 @@ fn an_unknown_option_is_one_clear_error_and_exit_2() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_missing_argument_is_named_on_the_one_error_line() {
+    let out = hilo().arg("primes").assert().failure().code(2);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("not provided: <NUMBER>"),
+        "the missing argument is not named: {stderr}"
+    );
+}

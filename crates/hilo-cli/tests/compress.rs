@@ -414,13 +414,28 @@ fn a_gz_input_is_left_alone_without_f() {
 }
 
 #[test]
+fn the_last_level_flag_wins_as_in_gzip() {
+    let input = text(4 * BLOCK, 7);
+    let gz = |levels: &[&str]| {
+        let out = hilo()
+            .args(levels)
+            .args(["-c", "-q"])
+            .write_stdin(input.clone())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{levels:?}: {}", stderr_of(&out));
+        out.stdout
+    };
+    let (fast, best) = (gz(&["-1"]), gz(&["-9"]));
+    assert_ne!(fast, best, "-1 and -9 made the same stream");
+    assert_eq!(gz(&["-1", "-9"]), best);
+    assert_eq!(gz(&["-9", "-1"]), fast);
+    assert_eq!(gz(&["--best", "--fast"]), fast);
+}
+
+#[test]
 fn bad_usage_is_one_line_and_exit_2() {
-    for args in [
-        &["-j", "0"][..],
-        &["-1", "-9"],
-        &["--engine", "gpu"],
-        &["--compare"],
-    ] {
+    for args in [&["-j", "0"][..], &["--engine", "gpu"], &["--compare"]] {
         let out = hilo().args(args).write_stdin("").output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let err = stderr_of(&out);
