@@ -76,6 +76,41 @@ fn wait_for_lines(path: &Path, lines: usize) -> Vec<String> {
     }
 }
 
+/// The parent of process `pid`, from `/proc/<pid>/stat`.
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(')')
+        .next()?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Waits (up to 10 s) until process `pid` has `n` children, each of
+/// them running `sleep` (exec'd, with its signal dispositions final).
+fn wait_for_sleeping_children(pid: u32, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let children =
+            fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        let sleeping = children
+            .split_whitespace()
+            .filter(|c| {
+                fs::read_to_string(format!("/proc/{c}/comm")).is_ok_and(|c| c.trim() == "sleep")
+            })
+            .count();
+        if sleeping == n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{pid} never had {n} sleeping children: {children:?}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Waits (up to 10 s) until every pid in `pids` is gone.
 fn all_gone(pids: &[u32]) -> bool {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -413,6 +448,14 @@ fn ctrl_c_stops_the_jobs_waits_for_them_and_leaves_nothing_behind() {
         .iter()
         .map(|p| p.parse().unwrap())
         .collect();
+    // Ctrl+C only once both sleeps of each job run: dash defers a SIGINT
+    // that lands while it starts its foreground command until that command
+    // ends, and a real user would then press Ctrl+C again.
+    for &pid in &started {
+        if parent_of(pid) == Some(child.id()) {
+            wait_for_sleeping_children(pid, 2);
+        }
+    }
     let hilo_pid = rustix::process::Pid::from_child(&child);
     rustix::process::kill_process(hilo_pid, rustix::process::Signal::INT).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -17,7 +17,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -122,6 +122,10 @@ pub(crate) struct Runner {
     /// Ctrl+C (or TERM) was received.
     pub(crate) interrupted: AtomicBool,
     interrupts: AtomicU32,
+    /// The first of them (SIGINT or SIGTERM), forwarded to the jobs.
+    first_signal: AtomicI32,
+    /// `--halt now` fired: every job, even one started after, gets TERM.
+    terminating: AtomicBool,
     /// Finished jobs, for `--halt`.
     failed: AtomicU64,
     succeeded: AtomicU64,
@@ -155,6 +159,8 @@ impl Runner {
             stop_changed: Condvar::new(),
             interrupted: AtomicBool::new(false),
             interrupts: AtomicU32::new(0),
+            first_signal: AtomicI32::new(0),
+            terminating: AtomicBool::new(false),
             failed: AtomicU64::new(0),
             succeeded: AtomicU64::new(0),
             stop_listener: Mutex::new(None),
@@ -219,10 +225,16 @@ impl Runner {
         // No new job from now on; the stop listener is told last, as it
         // may wait for a job's thread that is busy printing.
         self.stop.store(true, Ordering::SeqCst);
+        // Kept before the count rises, for `register` to forward it too.
+        let _ = self
+            .first_signal
+            .compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
         let n = self.interrupts.fetch_add(1, Ordering::SeqCst);
-        let running = lock(&self.running).len();
+        // Jobs in a slot, counted even if their child is not registered
+        // yet (`register` forwards the signal to it then).
+        let running = self.settings.slots - lock(&self.free_slots).len();
         if n == 0 {
-            let forwarded = Signal::from_named_raw(sig).unwrap_or(Signal::INT);
+            let forwarded = self.forwarded();
             eprintln!(
                 "hilo run: interrupted; no new jobs, waiting for {running} running \
                  (press Ctrl+C again to kill them)"
@@ -239,9 +251,17 @@ impl Runner {
         self.stop_starting();
     }
 
+    /// The signal the first Ctrl+C (or TERM) forwards to the jobs.
+    fn forwarded(&self) -> Signal {
+        Signal::from_named_raw(self.first_signal.load(Ordering::SeqCst)).unwrap_or(Signal::INT)
+    }
+
     /// Sends `sig` to every running job now and has the watchdog KILL any
     /// still there after the grace period.
     fn terminate_all(&self, sig: Signal) {
+        // Set before the map is locked: a job registered after this walk
+        // sees the flag in `register`.
+        self.terminating.store(true, Ordering::SeqCst);
         let now = Instant::now();
         for r in lock(&self.running).values_mut() {
             kill_group(r.pgid, sig);
@@ -570,21 +590,30 @@ impl Runner {
         let pid = Pid::from_child(child);
         let deadline = self.settings.timeout.map(|t| Instant::now() + t);
         let mut running = lock(&self.running);
+        // The child runs already: a Ctrl+C or `--halt now` that came since
+        // the spawn walked the map without it, so it gets what the others
+        // got. Read under the lock the walks take, after the flags they
+        // set first.
+        let term_sent = self.terminating.load(Ordering::SeqCst).then(Instant::now);
         running.insert(
             seq,
             Running {
                 pgid: pid,
                 deadline,
-                term_sent: None,
+                term_sent,
                 timed_out: false,
             },
         );
-        // Ctrl+C may have come between the spawn and this insert.
-        if self.interrupted.load(Ordering::SeqCst) {
-            kill_group(pid, Signal::INT);
+        if term_sent.is_some() {
+            kill_group(pid, Signal::TERM);
+        }
+        match self.interrupts.load(Ordering::SeqCst) {
+            0 => {}
+            1 => kill_group(pid, self.forwarded()),
+            _ => kill_group(pid, Signal::KILL),
         }
         drop(running);
-        if deadline.is_some() {
+        if deadline.is_some() || term_sent.is_some() {
             self.watchdog.notify_all();
         }
         pid
