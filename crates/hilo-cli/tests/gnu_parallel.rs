@@ -186,6 +186,9 @@ cross_checks! {
     appended_after_shell_code: args(&["echo x;", "echo", ":::", "a b", "$c"]);
     literal_braces: args(&["echo", "{foo}", "{{}}", "{}}", "{ }", "{1x}", ":::", "a"]);
     exit_status_counts_failures: args(&["test", "{}", "=", "a", ":::", "a", "b", "c"]);
+    latin1_values_pass_through: args(&["echo", ":{}:{.}:{/}:{//}:{/.}:"]).stdin(b"d/caf\xe9.txt\n\xff\xfe\n\xe9t\xe9/x.\xe9\n");
+    latin1_values_through_a_shell: args(&["echo {} | cat", "::::", "f"]).file("f", b"caf\xe9 cr\xe8me\n");
+    latin1_values_tagged: args(&["--tag", "echo", "x", "::::", "f"]).file("f", b"caf\xe9\n");
     gnu_short_aliases: args(&["-P1", "-C", ",", "echo", "{%}{2}{1}", ":::", "a,b", "c,d"]);
     line_buffer_in_order: args(&["--lb", "-j0", "echo {}; sleep 0.{}; echo {}", ":::", "1", "3", "2", "4"]);
     line_buffer_in_order_tagged: args(&["--lb", "--tag", "-j2", "printf 'a\\nb'; sleep 0.{}; echo c", ":::", "2", "1"]);

@@ -662,6 +662,43 @@ fn json_reports_each_job_and_results_writes_gnu_layout() {
 }
 
 #[test]
+fn latin1_values_reach_results_the_job_log_and_json_unharmed() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (res, log) = (dir.path().join("res"), dir.path().join("log"));
+    let out = hilo()
+        .args(["run", "--results"])
+        .arg(&res)
+        .arg("--joblog")
+        .arg(&log)
+        .args(["printf", "%s", "{}"])
+        .write_stdin(&b"caf\xe9\n"[..])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let value = std::ffi::OsStr::from_bytes(b"caf\xe9");
+    assert_eq!(
+        fs::read(res.join("1").join(value).join("stdout")).unwrap(),
+        b"caf\xe9"
+    );
+    let logged = fs::read(&log).unwrap();
+    assert!(logged.ends_with(b"\tprintf %s 'caf\xe9'\n"), "{logged:?}");
+    // JSON is text: the value and the output are shown with U+FFFD.
+    let out = hilo()
+        .args(["run", "--json", "printf", "%s", "{}"])
+        .write_stdin(&b"caf\xe9\n"[..])
+        .output()
+        .unwrap();
+    let job: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(job["args"], serde_json::json!(["caf\u{fffd}"]));
+    assert_eq!(job["stdout"], "caf\u{fffd}");
+}
+
+#[test]
 fn dry_run_prints_the_commands_and_runs_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("m");

@@ -11,9 +11,11 @@
 //! read as the job writes.
 
 use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -66,9 +68,9 @@ pub(crate) struct Settings {
 #[derive(Debug)]
 pub(crate) struct JobReport {
     pub(crate) seq: u64,
-    pub(crate) args: Vec<String>,
+    pub(crate) args: Vec<OsString>,
     /// The command line as run (shell-quoted), for logs and JSON.
-    pub(crate) command: String,
+    pub(crate) command: Vec<u8>,
     /// Exit code, `None` if killed by a signal.
     pub(crate) exit: Option<i32>,
     pub(crate) signal: Option<i32>,
@@ -314,7 +316,7 @@ impl Runner {
     /// Runs job `seq`, the `order`-th submitted, with `values` (retrying as
     /// configured); `None` if it was not started because `hilo run` is
     /// stopping.
-    pub(crate) fn run_job(&self, seq: u64, order: u64, values: Vec<String>) -> Option<JobReport> {
+    pub(crate) fn run_job(&self, seq: u64, order: u64, values: Vec<OsString>) -> Option<JobReport> {
         if self.stopping() {
             return None;
         }
@@ -348,7 +350,7 @@ impl Runner {
         &self,
         seq: u64,
         order: u64,
-        values: Vec<String>,
+        values: Vec<OsString>,
         slot: usize,
     ) -> Option<JobReport> {
         self.wait_for_delay();
@@ -415,13 +417,13 @@ impl Runner {
     }
 
     /// One try of a job.
-    fn run_once(&self, seq: u64, argv: &[String], out: &LineOut) -> JobReport {
+    fn run_once(&self, seq: u64, argv: &[OsString], out: &LineOut) -> JobReport {
         let start = SystemTime::now();
         let began = Instant::now();
         let mut report = JobReport {
             seq,
             args: Vec::new(),
-            command: String::new(),
+            command: Vec::new(),
             exit: None,
             signal: None,
             start,
@@ -445,7 +447,7 @@ impl Runner {
                 _ => (126, e.to_string()),
             };
             report.exit = Some(code);
-            let message = format!("hilo run: {}: {why}\n", argv[0]).into_bytes();
+            let message = format!("hilo run: {}: {why}\n", argv[0].to_string_lossy()).into_bytes();
             match self.settings.capture {
                 Capture::Whole => report.stderr = message,
                 Capture::Lines { .. } => {
@@ -459,7 +461,7 @@ impl Runner {
         report
     }
 
-    fn command(&self, argv: &[String]) -> Command {
+    fn command(&self, argv: &[OsString]) -> Command {
         let mut cmd = Command::new(self.programs.resolve(&argv[0]));
         cmd.arg0(&argv[0])
             .args(&argv[1..])
@@ -469,7 +471,7 @@ impl Runner {
     }
 
     /// Runs with stdout and stderr in memory files, read when it ends.
-    fn run_captured(&self, seq: u64, argv: &[String], report: &mut JobReport) -> io::Result<()> {
+    fn run_captured(&self, seq: u64, argv: &[OsString], report: &mut JobReport) -> io::Result<()> {
         let out = memfile("hilo-stdout")?;
         let err = memfile("hilo-stderr")?;
         let child = self
@@ -488,7 +490,7 @@ impl Runner {
     fn run_line_buffered(
         &self,
         seq: u64,
-        argv: &[String],
+        argv: &[OsString],
         lines: &LineOut,
         report: &mut JobReport,
     ) -> io::Result<()> {
@@ -660,14 +662,14 @@ impl Runner {
 /// before the right one, on every job.
 #[derive(Default)]
 struct Programs {
-    found: Mutex<HashMap<String, PathBuf>>,
+    found: Mutex<HashMap<OsString, PathBuf>>,
 }
 
 impl Programs {
     /// The executable `name` runs: its path on `PATH` if it is a bare name
     /// found there, else `name` itself (then the spawn reports why not).
-    fn resolve(&self, name: &str) -> PathBuf {
-        if name.contains('/') || name.is_empty() {
+    fn resolve(&self, name: &OsStr) -> PathBuf {
+        if name.as_bytes().contains(&b'/') || name.is_empty() {
             return PathBuf::from(name);
         }
         if let Some(path) = lock(&self.found).get(name) {

@@ -11,18 +11,22 @@
 //!   source is empty there is no job.
 //! - `--colsep` splits the records of every source, `:::` values included,
 //!   and the columns of all sources are numbered one after the other.
+//! - Records are bytes: whatever is not UTF-8 (a Latin-1 file name) is
+//!   passed through as it is.
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use regex::Regex;
+use regex::bytes::Regex;
 
 /// One input source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Source {
     /// `::: a b c`: the values given on the command line.
-    Args(Vec<String>),
+    Args(Vec<OsString>),
     /// `:::: FILE` or `-a FILE`: one value per line (`-` is stdin).
     File(PathBuf),
     /// No source given: one value per line of stdin.
@@ -44,17 +48,13 @@ pub(crate) enum InputError {
     /// A file could not be opened or read.
     #[error("cannot read {path}: {reason}")]
     Read { path: String, reason: String },
-    /// A record is not UTF-8 (values become command arguments and
-    /// replacement strings work on text).
-    #[error("cannot read {input}: record {record} is not valid UTF-8")]
-    InvalidUtf8 { input: String, record: u64 },
     /// The `--colsep` pattern is not a valid regex.
     #[error("--colsep {pattern:?} is not a valid regular expression: {reason}")]
     Colsep { pattern: String, reason: String },
 }
 
 /// The values of one job, `{1}` … `{n}` (one per source, or per column).
-pub(crate) type Args = Vec<String>;
+pub(crate) type Args = Vec<OsString>;
 
 /// A lazy stream of jobs' arguments, in GNU parallel's order.
 pub(crate) struct Inputs {
@@ -79,8 +79,8 @@ impl Inputs {
     }
 }
 
-/// Records of one source, as text, before any column split.
-type Records = Box<dyn Iterator<Item = Result<String, InputError>> + Send>;
+/// Records of one source, as bytes, before any column split.
+type Records = Box<dyn Iterator<Item = Result<Vec<u8>, InputError>> + Send>;
 
 /// Opens every source (an unreadable file is an error here, before any
 /// job runs) and returns the stream of arguments.
@@ -128,7 +128,7 @@ pub(crate) fn open(sources: Vec<Source>, opts: &InputOptions) -> Result<Inputs, 
 /// block read) now, so a missing file or a directory fails early.
 fn records(source: Source, sep: u8) -> Result<Records, InputError> {
     match source {
-        Source::Args(values) => Ok(Box::new(values.into_iter().map(Ok))),
+        Source::Args(values) => Ok(Box::new(values.into_iter().map(|v| Ok(v.into_vec())))),
         Source::Stdin => Ok(stdin_records(sep)),
         Source::File(path) if path == Path::new("-") => Ok(stdin_records(sep)),
         Source::File(path) => {
@@ -159,8 +159,6 @@ struct RecordReader<R> {
     sep: u8,
     /// Names the source in errors.
     name: String,
-    /// Records read so far.
-    count: u64,
     /// After an error nothing more is read.
     failed: bool,
 }
@@ -171,14 +169,13 @@ impl<R: BufRead> RecordReader<R> {
             reader,
             sep,
             name,
-            count: 0,
             failed: false,
         }
     }
 }
 
 impl<R: BufRead> Iterator for RecordReader<R> {
-    type Item = Result<String, InputError>;
+    type Item = Result<Vec<u8>, InputError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed {
@@ -196,20 +193,10 @@ impl<R: BufRead> Iterator for RecordReader<R> {
                 }));
             }
         }
-        self.count += 1;
         if buf.last() == Some(&self.sep) {
             buf.pop();
         }
-        match String::from_utf8(buf) {
-            Ok(record) => Some(Ok(record)),
-            Err(_) => {
-                self.failed = true;
-                Some(Err(InputError::InvalidUtf8 {
-                    input: self.name.clone(),
-                    record: self.count,
-                }))
-            }
-        }
+        Some(Ok(buf))
     }
 }
 
@@ -217,10 +204,11 @@ impl<R: BufRead> Iterator for RecordReader<R> {
 /// its pieces as Perl's `split` (which GNU parallel uses) gives them: a
 /// regex's capture groups are columns too, an empty match at either end
 /// splits nothing, and empty columns at the end are kept.
-fn columns(record: String, colsep: Option<&Regex>) -> Vec<String> {
+fn columns(record: Vec<u8>, colsep: Option<&Regex>) -> Vec<OsString> {
     let Some(re) = colsep else {
-        return vec![record];
+        return vec![OsString::from_vec(record)];
     };
+    let part = |bytes: &[u8]| std::ffi::OsStr::from_bytes(bytes).to_owned();
     let mut cols = Vec::new();
     let mut start = 0;
     for caps in re.captures_iter(&record) {
@@ -228,15 +216,15 @@ fn columns(record: String, colsep: Option<&Regex>) -> Vec<String> {
         if m.is_empty() && (m.start() == 0 || m.start() == record.len()) {
             continue;
         }
-        cols.push(record[start..m.start()].to_owned());
+        cols.push(part(&record[start..m.start()]));
         cols.extend(
             caps.iter()
                 .skip(1)
-                .map(|g| g.map_or_else(String::new, |g| g.as_str().to_owned())),
+                .map(|g| g.map_or_else(OsString::new, |g| part(g.as_bytes()))),
         );
         start = m.end();
     }
-    cols.push(record[start..].to_owned());
+    cols.push(part(&record[start..]));
     cols
 }
 
@@ -246,26 +234,26 @@ struct Product {
     first: Records,
     colsep: Option<Regex>,
     /// Later sources: records, each as columns; none is empty.
-    rest: Vec<Vec<Vec<String>>>,
+    rest: Vec<Vec<Vec<OsString>>>,
     /// An empty first source is one empty value when a later one is not
     /// empty (GNU parallel), else there is no job at all.
     empty_first_is_one_value: bool,
     seen_first: bool,
     /// Columns of the first source's current record.
-    current: Option<Vec<String>>,
+    current: Option<Vec<OsString>>,
     /// For each later source, the record paired next with `current`.
     odometer: Vec<usize>,
     done: bool,
 }
 
 impl Product {
-    fn new(first: Records, colsep: Option<Regex>, mut rest: Vec<Vec<Vec<String>>>) -> Product {
+    fn new(first: Records, colsep: Option<Regex>, mut rest: Vec<Vec<Vec<OsString>>>) -> Product {
         let any_rest_nonempty = rest.iter().any(|recs| !recs.is_empty());
         for recs in &mut rest {
             if recs.is_empty() {
                 // GNU parallel: an empty source among several is one
                 // empty value.
-                recs.push(vec![String::new()]);
+                recs.push(vec![OsString::new()]);
             }
         }
         Product {
@@ -295,7 +283,7 @@ impl Iterator for Product {
                     self.done = true;
                     return Some(Err(e));
                 }
-                None if !self.seen_first && self.empty_first_is_one_value => String::new(),
+                None if !self.seen_first && self.empty_first_is_one_value => Vec::new(),
                 None => {
                     self.done = true;
                     return None;
@@ -334,22 +322,17 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    fn strings(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| (*s).to_owned()).collect()
+    fn strings(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
     }
 
-    fn read(bytes: &[u8], sep: u8) -> Vec<Result<String, InputError>> {
-        RecordReader::new(bytes, sep, "test".to_owned()).collect()
-    }
-
-    fn ok_records(bytes: &[u8], sep: u8) -> Vec<String> {
-        read(bytes, sep)
-            .into_iter()
-            .map(|r| r.expect("valid record"))
+    fn ok_records(bytes: &[u8], sep: u8) -> Vec<OsString> {
+        RecordReader::new(bytes, sep, "test".to_owned())
+            .map(|r| OsString::from_vec(r.expect("valid record")))
             .collect()
     }
 
-    fn all(sources: Vec<Source>, opts: &InputOptions) -> Vec<Vec<String>> {
+    fn all(sources: Vec<Source>, opts: &InputOptions) -> Vec<Vec<OsString>> {
         open(sources, opts)
             .expect("sources open")
             .map(|r| r.expect("valid input"))
@@ -396,29 +379,19 @@ mod tests {
         );
     }
 
+    // GNU: printf 'caf\351\n' | parallel echo -> the same bytes.
     #[test]
-    fn invalid_utf8_names_the_source_and_the_record() {
-        let got = read(b"ok\nbad\xff\nnever read\n", b'\n');
-        assert_eq!(got.len(), 2, "reading stops at the bad record");
-        assert!(got[0].is_ok());
-        let err = got[1].as_ref().expect_err("invalid UTF-8");
-        assert!(matches!(err, InputError::InvalidUtf8 { record: 2, .. }));
-        assert_eq!(
-            err.to_string(),
-            "cannot read test: record 2 is not valid UTF-8"
-        );
-    }
-
-    #[test]
-    fn invalid_utf8_in_a_later_source_fails_open() {
+    fn records_that_are_not_utf8_pass_through_as_bytes() {
+        let got = ok_records(b"ok\ncaf\xe9\n\xff", b'\n');
+        let bytes: Vec<Vec<u8>> = got.into_iter().map(OsString::into_vec).collect();
+        assert_eq!(bytes, [&b"ok"[..], b"caf\xe9", b"\xff"]);
         let f = file_with(b"x\n\xc3\n");
-        let err = open(
+        let jobs = all(
             vec![args(&["a"]), Source::File(f.path().to_owned())],
-            &InputOptions::default(),
-        )
-        .err()
-        .expect("open fails");
-        assert!(matches!(err, InputError::InvalidUtf8 { record: 2, .. }));
+            &colsep(","),
+        );
+        let second: Vec<&[u8]> = jobs[1].iter().map(|v| v.as_bytes()).collect();
+        assert_eq!(second, [&b"a"[..], b"\xc3"]);
     }
 
     #[test]
@@ -488,7 +461,7 @@ mod tests {
             vec![args(&["a", "b"]), args(&["1", "2"]), args(&["x", "y"])],
             &InputOptions::default(),
         );
-        let want: Vec<Vec<String>> = [
+        let want: Vec<Vec<OsString>> = [
             ["a", "1", "x"],
             ["a", "1", "y"],
             ["a", "2", "x"],
@@ -576,7 +549,8 @@ mod tests {
     //   --colsep 'x*' on abc -> [a] [b] [c]
     #[test]
     fn colsep_is_a_regex_split_like_perls() {
-        let split = |s: &str, re: &str| columns(s.to_owned(), Regex::new(re).ok().as_ref());
+        let split =
+            |s: &str, re: &str| columns(s.as_bytes().to_vec(), Regex::new(re).ok().as_ref());
         assert_eq!(split("a\tb\tc", r"\t"), strings(&["a", "b", "c"]));
         assert_eq!(split("a  b\tc", r"\s+"), strings(&["a", "b", "c"]));
         assert_eq!(split("a12b", "(1)(2)"), strings(&["a", "1", "2", "b"]));
@@ -591,6 +565,19 @@ mod tests {
             .err()
             .expect("bad regex");
         assert!(matches!(err, InputError::Colsep { .. }));
+    }
+
+    /// A reader that gives one line, then fails.
+    struct Failing(bool);
+
+    impl std::io::Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if std::mem::replace(&mut self.0, true) {
+                return Err(std::io::Error::other("the disk is on fire"));
+            }
+            buf[..2].copy_from_slice(b"a\n");
+            Ok(2)
+        }
     }
 
     /// A reader that never ends, to show only what is needed is read.
@@ -627,7 +614,7 @@ mod tests {
     #[test]
     fn an_error_in_the_first_source_ends_the_stream() {
         let first: Records = Box::new(RecordReader::new(
-            &b"a\n\xff\nb\n"[..],
+            BufReader::new(Failing(false)),
             b'\n',
             "stdin".to_owned(),
         ));

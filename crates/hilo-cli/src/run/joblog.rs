@@ -62,18 +62,25 @@ impl JobLog {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs_f64();
-        let line = format!(
-            "{}\t:\t{:.3}\t{:10.3}\t0\t{}\t{}\t{}\t{}\n",
+        let mut line = format!(
+            "{}\t:\t{:.3}\t{:10.3}\t0\t{}\t{}\t{}\t",
             job.seq,
             start,
             job.runtime.as_secs_f64(),
             job.stdout_bytes,
             job.exit.unwrap_or(0),
             job.signal.unwrap_or(0),
-            job.command.replace('\n', " "),
+        )
+        .into_bytes();
+        // The command as bytes (a Latin-1 value stays as it was), on one line.
+        line.extend(
+            job.command
+                .iter()
+                .map(|&b| if b == b'\n' { b' ' } else { b }),
         );
+        line.push(b'\n');
         self.file
-            .write_all(line.as_bytes())
+            .write_all(&line)
             .map_err(|source| JobLogError::Write {
                 path: self.path.clone(),
                 source,

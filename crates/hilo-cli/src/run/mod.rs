@@ -16,6 +16,7 @@
 //! thread sleeps until the run is over.
 
 use std::collections::HashSet;
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -175,7 +176,7 @@ pub(crate) struct RunArgs {
 
     /// COMMAND [ARGS...] [::: VALUES... | :::: FILES...]
     #[arg(value_name = "COMMAND", trailing_var_arg = true)]
-    command: Vec<String>,
+    command: Vec<OsString>,
 }
 
 /// `-j` as given; resolved against the number of cores.
@@ -234,19 +235,25 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
 }
 
 /// Splits `COMMAND [ARGS...] [::: ... | :::: ...]` into the command words
-/// and the input sources given after them.
-fn split_command(words: &[String]) -> Result<(Vec<String>, Vec<Source>), String> {
-    let is_marker = |w: &str| w == ":::" || w == "::::";
-    let end = words
+/// (text) and the input sources given after them (values may be any bytes).
+fn split_command(words: &[OsString]) -> Result<(Vec<String>, Vec<Source>), String> {
+    let is_marker = |w: &OsString| w == ":::" || w == "::::";
+    let end = words.iter().position(is_marker).unwrap_or(words.len());
+    let command = words[..end]
         .iter()
-        .position(|w| is_marker(w))
-        .unwrap_or(words.len());
-    let command = words[..end].to_vec();
+        .map(|w| {
+            w.to_str().map(str::to_owned).ok_or_else(|| {
+                format!(
+                    "the command word {w:?} is not UTF-8 text (values after ::: may be any bytes)"
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let mut sources = Vec::new();
     let mut i = end;
     while i < words.len() {
-        let marker = words[i].as_str();
-        let values: Vec<String> = words[i + 1..]
+        let marker = &words[i];
+        let values: Vec<OsString> = words[i + 1..]
             .iter()
             .take_while(|w| !is_marker(w))
             .cloned()
@@ -464,7 +471,9 @@ fn dry_run(plan: &mut Plan) -> Result<u8, String> {
             seq,
             slot: 1,
         };
-        writeln!(out, "{}", plan.template.display(&ctx))
+        let mut line = plan.template.display(&ctx);
+        line.push(b'\n');
+        out.write_all(&line)
             .map_err(|e| format!("cannot write the output: {e}"))?;
     }
     Ok(0)
@@ -496,15 +505,15 @@ impl Tally {
 mod tests {
     use super::*;
 
-    fn words(s: &[&str]) -> Vec<String> {
-        s.iter().map(|w| (*w).to_owned()).collect()
+    fn words(s: &[&str]) -> Vec<OsString> {
+        s.iter().map(OsString::from).collect()
     }
 
     #[test]
     fn the_command_ends_at_the_first_marker() {
         let (cmd, sources) =
             split_command(&words(&["echo", "-n", ":::", "a", "b", "::::", "f", "g"])).unwrap();
-        assert_eq!(cmd, words(&["echo", "-n"]));
+        assert_eq!(cmd, ["echo", "-n"]);
         assert_eq!(
             sources,
             vec![
@@ -513,6 +522,18 @@ mod tests {
                 Source::File("g".into())
             ]
         );
+    }
+
+    #[test]
+    fn values_may_be_any_bytes_but_the_command_is_text() {
+        use std::os::unix::ffi::OsStringExt;
+        let latin1 = OsString::from_vec(b"caf\xe9".to_vec());
+        let mut w = words(&["echo", ":::"]);
+        w.push(latin1.clone());
+        let (_, sources) = split_command(&w).unwrap();
+        assert_eq!(sources, [Source::Args(vec![latin1.clone()])]);
+        let err = split_command(&[latin1]).unwrap_err();
+        assert!(err.contains("not UTF-8"), "{err}");
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! or one JSON object per job, or files under `--results`; and the progress
 //! bar. Owns our stdout and stderr; never starts or stops a job.
 
+use std::ffi::OsString;
 use std::fs;
 use std::io::{self, IsTerminal, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -22,8 +24,9 @@ pub(crate) struct Mode {
 
 /// `--tag`'s prefix: the job's values joined by spaces (as GNU parallel
 /// does), then a tab.
-pub(crate) fn tag_of(values: &[String]) -> Vec<u8> {
-    let mut t = values.join(" ").into_bytes();
+pub(crate) fn tag_of(values: &[OsString]) -> Vec<u8> {
+    let values: Vec<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
+    let mut t = values.join(&b' ');
     t.push(b'\t');
     t
 }
@@ -95,8 +98,8 @@ impl Printer {
 fn json_of(job: &JobReport) -> serde_json::Value {
     serde_json::json!({
         "seq": job.seq,
-        "args": job.args,
-        "command": job.command,
+        "args": job.args.iter().map(|v| v.to_string_lossy()).collect::<Vec<_>>(),
+        "command": String::from_utf8_lossy(&job.command),
         "exit": job.exit,
         "signal": job.signal,
         "start": job.start.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64(),
@@ -110,8 +113,16 @@ fn json_of(job: &JobReport) -> serde_json::Value {
 
 /// A value as a directory name under `--results`, as GNU parallel writes
 /// it: `\` becomes `\\` and `/` becomes `\_`.
-fn path_part(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('/', "\\_")
+fn path_part(value: &[u8]) -> OsString {
+    let mut part = Vec::with_capacity(value.len());
+    for &b in value {
+        match b {
+            b'\\' => part.extend_from_slice(b"\\\\"),
+            b'/' => part.extend_from_slice(b"\\_"),
+            _ => part.push(b),
+        }
+    }
+    OsString::from_vec(part)
 }
 
 /// Writes `DIR/1/VALUE1/2/VALUE2/.../{seq,stdout,stderr}`.
@@ -119,7 +130,7 @@ fn save_results(dir: &Path, job: &JobReport) -> io::Result<()> {
     let mut path = dir.to_path_buf();
     for (i, v) in job.args.iter().enumerate() {
         path.push((i + 1).to_string());
-        path.push(path_part(v));
+        path.push(path_part(v.as_bytes()));
     }
     fs::create_dir_all(&path)?;
     fs::write(path.join("seq"), format!("{}\n", job.seq))?;
@@ -183,8 +194,9 @@ mod tests {
 
     #[test]
     fn results_paths_escape_like_gnu_parallel() {
-        assert_eq!(path_part("a/b"), "a\\_b");
-        assert_eq!(path_part("x\\y"), "x\\\\y");
-        assert_eq!(path_part("plain"), "plain");
+        assert_eq!(path_part(b"a/b"), "a\\_b");
+        assert_eq!(path_part(b"x\\y"), "x\\\\y");
+        assert_eq!(path_part(b"plain"), "plain");
+        assert_eq!(path_part(b"caf\xe9/x").as_bytes(), b"caf\xe9\\_x");
     }
 }

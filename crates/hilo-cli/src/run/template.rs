@@ -9,12 +9,19 @@
 //! value it substitutes. Otherwise it runs the words directly, each value
 //! going into exactly the argument it was written in: what a shell would
 //! have made of those plain words anyway, without starting one.
+//!
+//! Values are bytes, not text: a file name in Latin-1 is a file name too,
+//! and GNU parallel passes it through untouched. The edits only look for
+//! `.` and `/`, which are single bytes in UTF-8 and every ASCII superset.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 /// What a job's command is rendered from, besides the template.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct JobContext<'a> {
     /// The job's values, `{1}` … `{n}`.
-    pub(crate) args: &'a [String],
+    pub(crate) args: &'a [OsString],
     /// The job's sequence number, `{#}` (from 1).
     pub(crate) seq: u64,
     /// The job slot it runs in, `{%}` (from 1).
@@ -80,45 +87,53 @@ enum Edit {
 }
 
 impl Edit {
-    fn apply(self, v: &str) -> String {
+    fn apply(self, v: &[u8]) -> &[u8] {
         match self {
-            Edit::Whole => v.to_owned(),
-            Edit::NoExt => no_ext(v).to_owned(),
-            Edit::Basename => basename(v).to_owned(),
-            Edit::Dirname => dirname(v).to_owned(),
-            Edit::BasenameNoExt => no_ext(basename(v)).to_owned(),
+            Edit::Whole => v,
+            Edit::NoExt => no_ext(v),
+            Edit::Basename => basename(v),
+            Edit::Dirname => dirname(v),
+            Edit::BasenameNoExt => no_ext(basename(v)),
         }
     }
 }
 
 /// GNU: `.hidden` -> ``, `file.tar.gz` -> `file.tar`, `a.b/c` -> `a.b/c`,
 /// `x.` -> `x`, `a/.hidden` -> `a/`.
-fn no_ext(v: &str) -> &str {
-    match v.rfind('.') {
-        Some(i) if !v[i..].contains('/') => &v[..i],
+fn no_ext(v: &[u8]) -> &[u8] {
+    match v.iter().rposition(|&b| b == b'.') {
+        Some(i) if !v[i..].contains(&b'/') => &v[..i],
         _ => v,
     }
 }
 
 /// GNU: `dir/` -> ``, `/` -> ``, `a//b` -> `b`, `noslash` -> `noslash`.
-fn basename(v: &str) -> &str {
-    v.rfind('/').map_or(v, |i| &v[i + 1..])
+fn basename(v: &[u8]) -> &[u8] {
+    v.iter()
+        .rposition(|&b| b == b'/')
+        .map_or(v, |i| &v[i + 1..])
+}
+
+/// `v` without the `/`s it ends with.
+fn trim_slashes(v: &[u8]) -> &[u8] {
+    let end = v.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1);
+    &v[..end]
 }
 
 /// GNU (POSIX `dirname`): `` -> `.`, `dir/` -> `.`, `/` -> `/`,
 /// `//a` -> `/`, `a//b` -> `a`, `///a//b//` -> `///a`.
-fn dirname(v: &str) -> &str {
+fn dirname(v: &[u8]) -> &[u8] {
     if v.is_empty() {
-        return ".";
+        return b".";
     }
-    let trimmed = v.trim_end_matches('/');
+    let trimmed = trim_slashes(v);
     if trimmed.is_empty() {
-        return "/";
+        return b"/";
     }
-    match trimmed.rfind('/') {
-        None => ".",
-        Some(i) => match trimmed[..i].trim_end_matches('/') {
-            "" => "/",
+    match trimmed.iter().rposition(|&b| b == b'/') {
+        None => b".",
+        Some(i) => match trim_slashes(&trimmed[..i]) {
+            b"" => b"/",
             dir => dir,
         },
     }
@@ -290,36 +305,37 @@ impl Template {
     }
 
     /// The argv of one job (in shell mode `["/bin/sh", "-c", script]`).
-    pub(crate) fn render(&self, ctx: &JobContext<'_>) -> Vec<String> {
+    pub(crate) fn render(&self, ctx: &JobContext<'_>) -> Vec<OsString> {
         if self.uses_shell() {
-            return vec!["/bin/sh".to_owned(), "-c".to_owned(), self.script(ctx)];
+            return vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                OsString::from_vec(self.script(ctx)),
+            ];
         }
-        self.argv(ctx)
+        self.argv(ctx).into_iter().map(OsString::from_vec).collect()
     }
 
     /// The command line as a user would type it, for `--dry-run`, the job
     /// log and `--json`.
-    pub(crate) fn display(&self, ctx: &JobContext<'_>) -> String {
+    pub(crate) fn display(&self, ctx: &JobContext<'_>) -> Vec<u8> {
         if self.uses_shell() {
             return self.script(ctx);
         }
-        self.argv(ctx)
-            .iter()
-            .map(|w| shell_quote(w))
-            .collect::<Vec<_>>()
-            .join(" ")
+        let words: Vec<Vec<u8>> = self.argv(ctx).iter().map(|w| shell_quote(w)).collect();
+        words.join(&b' ')
     }
 
     /// Direct mode: each word with its values in place, then the values
     /// as arguments of their own if no word took any.
-    fn argv(&self, ctx: &JobContext<'_>) -> Vec<String> {
-        let mut argv: Vec<String> = self
+    fn argv(&self, ctx: &JobContext<'_>) -> Vec<Vec<u8>> {
+        let mut argv: Vec<Vec<u8>> = self
             .words
             .iter()
-            .map(|w| render_word(w, ctx, |v| v))
+            .map(|w| render_word(w, ctx, <[u8]>::to_vec))
             .collect();
         if !self.replaces {
-            argv.extend(ctx.args.iter().cloned());
+            argv.extend(ctx.args.iter().map(|v| v.as_bytes().to_vec()));
         }
         argv
     }
@@ -327,61 +343,70 @@ impl Template {
     /// Shell mode: the words as written (they are shell code) joined with
     /// spaces, every value single-quoted so the shell reads it as one
     /// literal word.
-    fn script(&self, ctx: &JobContext<'_>) -> String {
-        let mut words: Vec<String> = self
+    fn script(&self, ctx: &JobContext<'_>) -> Vec<u8> {
+        let mut words: Vec<Vec<u8>> = self
             .words
             .iter()
-            .map(|w| render_word(w, ctx, |v| shell_quote(&v)))
+            .map(|w| render_word(w, ctx, shell_quote))
             .collect();
         if !self.replaces {
-            words.extend(ctx.args.iter().map(|v| shell_quote(v)));
+            words.extend(ctx.args.iter().map(|v| shell_quote(v.as_bytes())));
         }
-        words.join(" ")
+        words.join(&b' ')
     }
 }
 
 /// `word` with its replacement strings replaced, each through `quote`.
-fn render_word(word: &Word, ctx: &JobContext<'_>, quote: impl Fn(String) -> String) -> String {
-    let mut out = String::new();
+fn render_word(word: &Word, ctx: &JobContext<'_>, quote: impl Fn(&[u8]) -> Vec<u8>) -> Vec<u8> {
+    let mut out = Vec::new();
     for piece in word {
         match piece {
-            Piece::Text(t) => out.push_str(t),
-            Piece::Seq => out.push_str(&quote(ctx.seq.to_string())),
-            Piece::Slot => out.push_str(&quote(ctx.slot.to_string())),
-            Piece::Value(which, edit) => out.push_str(&quote(value(ctx.args, *which, *edit))),
+            Piece::Text(t) => out.extend_from_slice(t.as_bytes()),
+            Piece::Seq => out.extend(quote(ctx.seq.to_string().as_bytes())),
+            Piece::Slot => out.extend(quote(ctx.slot.to_string().as_bytes())),
+            Piece::Value(which, edit) => out.extend(quote(&value(ctx.args, *which, *edit))),
         }
     }
     out
 }
 
-/// The text a value replacement string stands for.
-fn value(args: &[String], which: Which, edit: Edit) -> String {
+/// The bytes a value replacement string stands for.
+fn value(args: &[OsString], which: Which, edit: Edit) -> Vec<u8> {
     let one = |i: Option<usize>| {
         i.and_then(|i| args.get(i))
-            .map_or_else(String::new, |v| edit.apply(v))
+            .map_or_else(Vec::new, |v| edit.apply(v.as_bytes()).to_vec())
     };
     match which {
-        Which::All => args
-            .iter()
-            .map(|v| edit.apply(v))
-            .collect::<Vec<_>>()
-            .join(" "),
+        Which::All => {
+            let edited: Vec<&[u8]> = args.iter().map(|v| edit.apply(v.as_bytes())).collect();
+            edited.join(&b' ')
+        }
         Which::Nth(n) => one(n.checked_sub(1)),
         Which::NthLast(n) => one(args.len().checked_sub(n)),
     }
 }
 
 /// `s` quoted for a POSIX shell, unchanged when no quoting is needed.
-pub(crate) fn shell_quote(s: &str) -> String {
+pub(crate) fn shell_quote(s: &[u8]) -> Vec<u8> {
     // No `=`: a value `X=1` first on a line would be an assignment; no
     // `~`, `#`, non-ASCII: kept simple, quoting is always right.
     if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:,+@%".contains(c))
+        && s.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"-_./:,+@%".contains(&b))
     {
-        return s.to_owned();
+        return s.to_vec();
     }
-    format!("'{}'", s.replace('\'', r"'\''"))
+    let mut quoted = Vec::with_capacity(s.len() + 2);
+    quoted.push(b'\'');
+    for &b in s {
+        if b == b'\'' {
+            quoted.extend_from_slice(br"'\''");
+        } else {
+            quoted.push(b);
+        }
+    }
+    quoted.push(b'\'');
+    quoted
 }
 
 #[cfg(test)]
@@ -392,29 +417,45 @@ mod tests {
         v.iter().map(|s| (*s).to_owned()).collect()
     }
 
+    /// Job values from text.
+    fn values(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    /// A rendered argv as text (the tests' values are all UTF-8).
+    fn texts(argv: Vec<OsString>) -> Vec<String> {
+        argv.into_iter()
+            .map(|a| a.into_string().expect("UTF-8"))
+            .collect()
+    }
+
+    fn text(bytes: Vec<u8>) -> String {
+        String::from_utf8(bytes).expect("UTF-8")
+    }
+
     fn template(words: &[&str]) -> Template {
         Template::parse(&strings(words), false).expect("a command")
     }
 
     /// The argv of `words` for a job with `values` (seq 7, slot 3).
-    fn render(words: &[&str], values: &[&str]) -> Vec<String> {
-        let args = strings(values);
-        template(words).render(&JobContext {
+    fn render(words: &[&str], vals: &[&str]) -> Vec<String> {
+        let args = values(vals);
+        texts(template(words).render(&JobContext {
             args: &args,
             seq: 7,
             slot: 3,
-        })
+        }))
     }
 
     /// `word` rendered for one value, unquoted.
     fn one(word: &str, value: &str) -> String {
-        let args = strings(&[value]);
+        let args = values(&[value]);
         let ctx = JobContext {
             args: &args,
             seq: 7,
             slot: 3,
         };
-        render_word(&parse_word(word), &ctx, |v| v)
+        text(render_word(&parse_word(word), &ctx, <[u8]>::to_vec))
     }
 
     #[test]
@@ -564,17 +605,18 @@ mod tests {
             ("{-}", "{-}"),
             ("{//.}", "{//.}"),
         ];
-        let args = strings(&["v"]);
+        let args = values(&["v"]);
         let ctx = JobContext {
             args: &args,
             seq: 1,
             slot: 1,
         };
-        for (word, want) in cases {
-            assert_eq!(render_word(&parse_word(word), &ctx, |v| v), want, "{word}");
+        let word = |w: &str| text(render_word(&parse_word(w), &ctx, <[u8]>::to_vec));
+        for (w, want) in cases {
+            assert_eq!(word(w), want, "{w}");
         }
         // `{0}` is not documented by GNU parallel (which gives every value).
-        assert_eq!(render_word(&parse_word("{0}"), &ctx, |v| v), "{0}");
+        assert_eq!(word("{0}"), "{0}");
     }
 
     #[test]
@@ -586,11 +628,11 @@ mod tests {
         let t = Template::parse(&strings(&["echo {} |", "cat"]), false).expect("a command");
         assert!(t.uses_shell());
         assert_eq!(
-            template(&["echo", "x;"]).render(&JobContext {
-                args: &strings(&["a b"]),
+            texts(template(&["echo", "x;"]).render(&JobContext {
+                args: &values(&["a b"]),
                 seq: 1,
                 slot: 1
-            }),
+            })),
             strings(&["/bin/sh", "-c", "echo x; 'a b'"])
         );
     }
@@ -643,19 +685,19 @@ mod tests {
     #[test]
     fn shell_mode_quotes_every_value() {
         let t = template(&["echo {} | tr a-z A-Z", "{2.}x", "{#}"]);
-        let args = strings(&["it's $x", "a.b"]);
+        let args = values(&["it's $x", "a.b"]);
         let ctx = JobContext {
             args: &args,
             seq: 12,
             slot: 2,
         };
         let script = r"echo 'it'\''s $x a.b' | tr a-z A-Z ax 12";
-        assert_eq!(t.render(&ctx), strings(&["/bin/sh", "-c", script]));
-        assert_eq!(t.display(&ctx), script);
+        assert_eq!(texts(t.render(&ctx)), strings(&["/bin/sh", "-c", script]));
+        assert_eq!(text(t.display(&ctx)), script);
     }
 
     /// Runs a rendered argv and returns its stdout.
-    fn run(argv: &[String], dir: &std::path::Path) -> String {
+    fn run(argv: &[OsString], dir: &std::path::Path) -> String {
         let out = std::process::Command::new(&argv[0])
             .args(&argv[1..])
             .current_dir(dir)
@@ -692,7 +734,7 @@ mod tests {
             for force_shell in [false, true] {
                 let t = Template::parse(&strings(words), force_shell).expect("a command");
                 for v in hostile {
-                    let args = strings(&[v]);
+                    let args = values(&[v]);
                     let ctx = JobContext {
                         args: &args,
                         seq: 1,
@@ -714,7 +756,7 @@ mod tests {
         }
         // A value first on the command line is a command name, never code.
         let t = Template::parse(&strings(&["{}", "x"]), true).expect("a command");
-        let args = strings(&["X=1 printf"]);
+        let args = values(&["X=1 printf"]);
         let script = t.render(&JobContext {
             args: &args,
             seq: 1,
@@ -726,25 +768,56 @@ mod tests {
     #[test]
     fn display_quotes_direct_words_like_a_user_would() {
         let t = template(&["echo", "{}", "x{}"]);
-        let args = strings(&["b c"]);
+        let args = values(&["b c"]);
         let ctx = JobContext {
             args: &args,
             seq: 1,
             slot: 1,
         };
-        assert_eq!(t.display(&ctx), "echo 'b c' 'xb c'");
+        assert_eq!(text(t.display(&ctx)), "echo 'b c' 'xb c'");
         let t = template(&["echo"]);
-        assert_eq!(t.display(&ctx), "echo 'b c'");
+        assert_eq!(text(t.display(&ctx)), "echo 'b c'");
     }
 
     #[test]
     fn shell_quote_uses_single_quotes_only_when_needed() {
-        assert_eq!(shell_quote("abc-1_2./x:y,z+@%"), "abc-1_2./x:y,z+@%");
-        assert_eq!(shell_quote(""), "''");
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("X=1"), "'X=1'");
-        assert_eq!(shell_quote("ñandú"), "'ñandú'");
-        assert_eq!(shell_quote("'"), r"''\'''");
+        let quote = |s: &str| text(shell_quote(s.as_bytes()));
+        assert_eq!(quote("abc-1_2./x:y,z+@%"), "abc-1_2./x:y,z+@%");
+        assert_eq!(quote(""), "''");
+        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("X=1"), "'X=1'");
+        assert_eq!(quote("ñandú"), "'ñandú'");
+        assert_eq!(quote("'"), r"''\'''");
+        assert_eq!(shell_quote(b"caf\xe9"), b"'caf\xe9'");
+    }
+
+    // GNU: printf 'd/caf\351.x\n' | parallel echo {} {.} {/} {//} {/.}
+    //   -> the same bytes, edited at `.` and `/` only.
+    #[test]
+    fn values_that_are_not_utf8_are_edited_and_passed_as_bytes() {
+        use std::os::unix::ffi::OsStringExt;
+        let args = vec![OsString::from_vec(b"d/caf\xe9.x".to_vec())];
+        let ctx = JobContext {
+            args: &args,
+            seq: 1,
+            slot: 1,
+        };
+        let t = template(&["echo", "{}", "{.}", "{/}", "{//}", "{/.}"]);
+        let argv: Vec<Vec<u8>> = t.render(&ctx).into_iter().map(OsString::into_vec).collect();
+        let want: [&[u8]; 6] = [
+            b"echo",
+            b"d/caf\xe9.x",
+            b"d/caf\xe9",
+            b"caf\xe9.x",
+            b"d",
+            b"caf\xe9",
+        ];
+        assert_eq!(argv, want);
+        let shell = Template::parse(&strings(&["echo {} |", "cat"]), false).expect("a command");
+        assert_eq!(
+            shell.render(&ctx)[2].as_bytes(),
+            b"echo 'd/caf\xe9.x' | cat"
+        );
     }
 }
