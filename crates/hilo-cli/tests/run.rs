@@ -675,11 +675,7 @@ fn latin1_values_reach_results_the_job_log_and_json_unharmed() {
         .write_stdin(&b"caf\xe9\n"[..])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
     let value = std::ffi::OsStr::from_bytes(b"caf\xe9");
     assert_eq!(
         fs::read(res.join("1").join(value).join("stdout")).unwrap(),
