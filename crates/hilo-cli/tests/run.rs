@@ -111,6 +111,17 @@ fn wait_for_sleeping_children(pid: u32, n: usize) {
     }
 }
 
+/// `f`'s result, run in a thread so that a FIFO whose other end never
+/// opens fails the test after 10 s instead of blocking it for ever.
+fn within_10s<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(10))
+        .unwrap_or_else(|_| panic!("{what} took more than 10 s"))
+}
+
 /// Waits (up to 10 s) until every pid in `pids` is gone.
 fn all_gone(pids: &[u32]) -> bool {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -230,16 +241,23 @@ fn keep_order_line_buffer_prints_the_oldest_job_live_and_holds_the_next() {
     let (mut child, lines) = spawn_with_pipes(&["-k", "--lb", "-j", "2", &script, ":::", "1", "2"]);
     let first = lines.recv_timeout(Duration::from_secs(10));
     assert_eq!(first.as_deref(), Ok("start 1"), "job 1's line was not live");
-    let job2: u32 = fs::read_to_string(&done).unwrap().trim().parse().unwrap();
+    let job2 = within_10s("reading job 2's pid", move || {
+        fs::read_to_string(done).unwrap()
+    });
+    let job2: u32 = job2.trim().parse().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while Path::new(&format!("/proc/{job2}")).exists() {
         assert!(Instant::now() < deadline, "job 2 ({job2}) never reaped");
         std::thread::sleep(Duration::from_millis(5));
     }
-    fs::write(&go, "go\n").unwrap();
-    let rest: Vec<String> = lines.iter().collect();
+    within_10s("waking job 1", move || fs::write(go, "go\n").unwrap());
+    let rest: Vec<String> = (0..3)
+        .map(|_| lines.recv_timeout(Duration::from_secs(10)).unwrap())
+        .collect();
     assert_eq!(rest, ["end 1", "start 2", "end 2"]);
     assert!(wait_exit(&mut child).success());
+    let more = lines.recv_timeout(Duration::from_secs(10));
+    assert!(more.is_err(), "more output: {more:?}");
 }
 
 #[test]
