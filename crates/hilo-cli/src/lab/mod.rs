@@ -11,6 +11,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::json;
@@ -354,10 +355,16 @@ pub(crate) fn proc_stat(pid: u32) -> Option<ProcStat> {
     })
 }
 
-/// A temporary path for an experiment's files (callers remove it).
-#[allow(dead_code)] // for the experiments that write files
-pub(crate) fn scratch(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("hilo-bench-{}-{name}", std::process::id()))
+/// Starts `program` with `args`, its stdin, stdout and stderr on
+/// `/dev/null`: a child whose only output is its exit.
+pub(crate) fn start_silent(program: &str, args: &[&str]) -> Result<Child, String> {
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start `{program}`: {e}"))
 }
 
 #[cfg(test)]

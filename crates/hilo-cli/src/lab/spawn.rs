@@ -9,7 +9,7 @@
 //! waited for (or killed and waited for on error), both pools shut down
 //! and their workers reaped; the report says so, checked in `/proc`.
 
-use std::process::{Command, Stdio};
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -89,17 +89,7 @@ fn thread_spawn_join() -> Result<(), String> {
 /// Starts `true` and waits for it: fork+exec+wait (std starts it with
 /// posix_spawn, which glibc does with a vfork-like clone, then exec).
 fn spawn_true(counts: &mut Children) -> Result<(), String> {
-    let mut child = Command::new("true")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start `true`: {e}"))?;
-    counts.started += 1;
-    let status = child
-        .wait()
-        .map_err(|e| format!("cannot wait for `true` ({}): {e}", child.id()))?;
-    counts.reaped += 1;
+    let status = counts.run("true", &[])?;
     if !status.success() {
         return Err(format!("`true` failed: {status}"));
     }
@@ -111,6 +101,19 @@ fn spawn_true(counts: &mut Children) -> Result<(), String> {
 struct Children {
     started: u64,
     reaped: u64,
+}
+
+impl Children {
+    /// Starts `program` silent, waits for it, and counts both.
+    fn run(&mut self, program: &str, args: &[&str]) -> Result<ExitStatus, String> {
+        let mut child = super::start_silent(program, args)?;
+        self.started += 1;
+        let status = child
+            .wait()
+            .map_err(|e| format!("cannot wait for `{program}` ({}): {e}", child.id()))?;
+        self.reaped += 1;
+        Ok(status)
+    }
 }
 
 /// The shell loop that forks: `(:)` is a subshell, a plain fork of the
@@ -134,18 +137,7 @@ fn forks_since_boot() -> Result<u64, String> {
 /// Runs `sh -c script sh n` and returns how long it took, start to reaped.
 fn time_shell(script: &str, n: usize, counts: &mut Children) -> Result<f64, String> {
     let start = Instant::now();
-    let mut child = Command::new("sh")
-        .args(["-c", script, "sh", &n.to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start `sh`: {e}"))?;
-    counts.started += 1;
-    let status = child
-        .wait()
-        .map_err(|e| format!("cannot wait for `sh` ({}): {e}", child.id()))?;
-    counts.reaped += 1;
+    let status = counts.run("sh", &["-c", script, "sh", &n.to_string()])?;
     let took = start.elapsed().as_secs_f64();
     if !status.success() {
         return Err(format!("the shell's fork loop failed: {status}"));
@@ -251,6 +243,21 @@ fn thread_samples(reps: usize, bursts: usize, n: usize) -> Result<Timings, Strin
     Ok((one, burst))
 }
 
+/// A pool's submit+result, one at a time after `warm` untimed ones, then
+/// (if all of those succeeded) in bursts.
+fn pool_timings<F>(
+    warm: usize,
+    reps: usize,
+    bursts: usize,
+    n: usize,
+    submit: impl Fn(u32) -> Result<F, String>,
+    wait: impl Fn(F, u32) -> Result<(), String>,
+) -> Result<Timings, String> {
+    let one = time_each(warm, reps, || wait(submit(7)?, 7))?;
+    let burst = burst_samples(bursts, n, &submit, &wait)?;
+    Ok((one, burst))
+}
+
 /// Submit+result of a no-op on a warm one-worker `ThreadPool`, one at a
 /// time and in bursts.
 fn thread_pool_samples(reps: usize, bursts: usize, n: usize) -> Result<Timings, String> {
@@ -268,14 +275,10 @@ fn thread_pool_samples(reps: usize, bursts: usize, n: usize) -> Result<Timings, 
             .map_err(|e| format!("a thread-pool no-op failed: {e}"))?;
         check(answer, i, "the thread pool")
     };
-    let one = time_each(50, reps, || wait(submit(7)?, 7));
-    let burst = one
-        .as_ref()
-        .map_err(Clone::clone)
-        .and_then(|_| burst_samples(bursts, n, submit, wait));
+    let timings = pool_timings(50, reps, bursts, n, submit, wait);
     // Dropping the pool shuts it down and joins its worker, error or not.
     drop(pool);
-    Ok((one?, burst?))
+    timings
 }
 
 /// Submit+result of a no-op on a warm one-worker `ProcessPool` (a round
@@ -300,15 +303,11 @@ fn process_pool_samples(
             .map_err(|e| format!("a process-pool no-op failed: {e}"))?;
         check(answer, i, "the worker")
     };
-    let one = time_each(20, reps, || wait(submit(7)?, 7));
-    let burst = one
-        .as_ref()
-        .map_err(Clone::clone)
-        .and_then(|_| burst_samples(bursts, n, submit, wait));
+    let timings = pool_timings(20, reps, bursts, n, submit, wait);
     let workers = pool.worker_pids();
     // Dropping shuts the pool down and waits for its workers to be reaped.
     drop(pool);
-    Ok(((one?, burst?), workers))
+    Ok((timings?, workers))
 }
 
 /// This process's children still in the process table (running or

@@ -137,6 +137,24 @@ struct Timed {
     used: usize,
 }
 
+/// Submits one warm-up task per worker and waits for them all, so that
+/// every worker is started before anything is timed.
+fn start_every_worker<T>(
+    workers: usize,
+    pool: &str,
+    mut submit: impl FnMut() -> Result<hilo::Future<T>, hilo::SubmitError>,
+) -> Result<(), String> {
+    let warm: Vec<_> = (0..workers)
+        .map(|_| submit())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("cannot submit to the {pool}: {e}"))?;
+    for f in warm {
+        f.result()
+            .map_err(|e| format!("a warm-up task failed: {e}"))?;
+    }
+    Ok(())
+}
+
 /// One timed run on a warmed `ThreadPool` of `workers` threads.
 fn run_threads(job: &Job, workers: usize) -> Result<Timed, String> {
     let pool = ThreadPool::builder()
@@ -145,14 +163,9 @@ fn run_threads(job: &Job, workers: usize) -> Result<Timed, String> {
         .build()
         .map_err(|e| format!("cannot build a pool of {workers} threads: {e}"))?;
     // One sleeper per worker: the pool starts a thread for each.
-    let warm: Vec<_> = (0..workers)
-        .map(|_| pool.submit(|| std::thread::sleep(Duration::from_millis(20))))
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("cannot submit to the thread pool: {e}"))?;
-    for f in warm {
-        f.result()
-            .map_err(|e| format!("a warm-up task failed: {e}"))?;
-    }
+    start_every_worker(workers, "thread pool", || {
+        pool.submit(|| std::thread::sleep(Duration::from_millis(20)))
+    })?;
     job.timed("threads", workers, || {
         job.ranges
             .iter()
@@ -170,14 +183,7 @@ fn run_processes(job: &Job, workers: usize) -> Result<Timed, String> {
         .max_workers(workers)
         .build()
         .map_err(|e| format!("cannot start {workers} worker processes: {e}"))?;
-    let warm: Vec<_> = (0..workers)
-        .map(|_| pool.submit(warm_up::call(50)))
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("cannot submit to the process pool: {e}"))?;
-    for f in warm {
-        f.result()
-            .map_err(|e| format!("a warm-up task failed: {e}"))?;
-    }
+    start_every_worker(workers, "process pool", || pool.submit(warm_up::call(50)))?;
     job.timed("processes", workers, || {
         job.ranges
             .iter()

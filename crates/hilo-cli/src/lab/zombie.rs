@@ -4,7 +4,6 @@
 //! observed on a real child: this experiment starts `true`, watches its
 //! state without waiting, reaps it, and watches it vanish.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -32,12 +31,7 @@ fn watch<T>(limit: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<(T,
 }
 
 pub(crate) fn run(_ctx: &Ctx) -> Result<Report, String> {
-    let mut child = Command::new("true")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start `true`: {e}"))?;
+    let mut child = super::start_silent("true", &[])?;
     let pid = child.id();
     // Not waiting: the child exits, and the kernel keeps its entry (exit
     // status, rusage) for us to collect.
