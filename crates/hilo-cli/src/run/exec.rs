@@ -363,7 +363,7 @@ impl Runner {
             slot,
         };
         let argv = self.settings.template.render(&ctx);
-        let command = self.settings.template.display(&ctx);
+        let command = self.settings.template.display(&argv);
         let prefix = match self.settings.capture {
             Capture::Lines { tag: true } => super::output::tag_of(&values),
             _ => Vec::new(),

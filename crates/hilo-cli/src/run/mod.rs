@@ -471,7 +471,7 @@ fn dry_run(plan: &mut Plan) -> Result<u8, String> {
             seq,
             slot: 1,
         };
-        let mut line = plan.template.display(&ctx);
+        let mut line = plan.template.display(&plan.template.render(&ctx));
         line.push(b'\n');
         out.write_all(&line)
             .map_err(|e| format!("cannot write the output: {e}"))?;

@@ -316,13 +316,14 @@ impl Template {
         self.argv(ctx).into_iter().map(OsString::from_vec).collect()
     }
 
-    /// The command line as a user would type it, for `--dry-run`, the job
-    /// log and `--json`.
-    pub(crate) fn display(&self, ctx: &JobContext<'_>) -> Vec<u8> {
+    /// The command line of `argv` (as [`Template::render`] made it) as a
+    /// user would type it, for `--dry-run`, the job log and `--json`: the
+    /// script itself in shell mode, else each word shell-quoted.
+    pub(crate) fn display(&self, argv: &[OsString]) -> Vec<u8> {
         if self.uses_shell() {
-            return self.script(ctx);
+            return argv.last().map_or_else(Vec::new, |s| s.as_bytes().to_vec());
         }
-        let words: Vec<Vec<u8>> = self.argv(ctx).iter().map(|w| shell_quote(w)).collect();
+        let words: Vec<Vec<u8>> = argv.iter().map(|w| shell_quote(w.as_bytes())).collect();
         words.join(&b' ')
     }
 
@@ -693,7 +694,7 @@ mod tests {
         };
         let script = r"echo 'it'\''s $x a.b' | tr a-z A-Z ax 12";
         assert_eq!(texts(t.render(&ctx)), strings(&["/bin/sh", "-c", script]));
-        assert_eq!(text(t.display(&ctx)), script);
+        assert_eq!(text(t.display(&t.render(&ctx))), script);
     }
 
     /// Runs a rendered argv and returns its stdout.
@@ -774,9 +775,9 @@ mod tests {
             seq: 1,
             slot: 1,
         };
-        assert_eq!(text(t.display(&ctx)), "echo 'b c' 'xb c'");
+        assert_eq!(text(t.display(&t.render(&ctx))), "echo 'b c' 'xb c'");
         let t = template(&["echo"]);
-        assert_eq!(text(t.display(&ctx)), "echo 'b c'");
+        assert_eq!(text(t.display(&t.render(&ctx))), "echo 'b c'");
     }
 
     #[test]
