@@ -55,11 +55,21 @@ impl Rng {
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
     }
+
+    /// `n` ranges, each starting below `start_below` and at most `span`
+    /// long.
+    fn ranges(&mut self, n: usize, start_below: u64, span: u64) -> Vec<(u64, u64)> {
+        (0..n)
+            .map(|_| {
+                let lo = self.below(start_below);
+                (lo, lo + self.below(span))
+            })
+            .collect()
+    }
 }
 
 #[test]
 fn counts_small_ranges_like_trial_division() {
-    let mut rng = Rng(0x5eed);
     let mut cases = vec![
         (0, 0),
         (0, 1),
@@ -70,10 +80,7 @@ fn counts_small_ranges_like_trial_division() {
         (97, 97),
         (98, 100),
     ];
-    for _ in 0..12 {
-        let lo = rng.below(200_000);
-        cases.push((lo, lo + rng.below(20_000)));
-    }
+    cases.extend(Rng(0x5eed).ranges(12, 200_000, 20_000));
     for (lo, hi) in cases {
         let want = primes_between(lo, hi).len();
         let got = primes(&[&lo.to_string(), &hi.to_string()]);
@@ -240,7 +247,6 @@ fn primesieve(args: &[&str]) -> String {
 #[test]
 #[ignore = "needs primesieve"]
 fn counts_agree_with_primesieve() {
-    let mut rng = Rng(0xfeed);
     let mut cases: Vec<(u64, u64)> = vec![
         (0, 0),
         (0, 1),
@@ -254,10 +260,7 @@ fn counts_agree_with_primesieve() {
         (10_000_000_000_000, 10_000_030_000_000),
         (99_999_950_000_000, 100_000_000_000_000),
     ];
-    for _ in 0..12 {
-        let lo = rng.below(1_000_000_000_000);
-        cases.push((lo, lo + rng.below(30_000_000)));
-    }
+    cases.extend(Rng(0xfeed).ranges(12, 1_000_000_000_000, 30_000_000));
     for (lo, hi) in cases {
         // Chunk boundaries every 1000 numbers or so, and the default.
         let small = ((hi - lo) / 30).max(1000).to_string();
@@ -273,7 +276,6 @@ fn counts_agree_with_primesieve() {
 #[test]
 #[ignore = "needs primesieve"]
 fn listings_agree_with_primesieve() {
-    let mut rng = Rng(0xbeef);
     let mut cases = vec![
         (0, 100),
         (2, 2),
@@ -281,10 +283,7 @@ fn listings_agree_with_primesieve() {
         (1_000_000_007, 1_000_000_007),
         (10_000_000_000_000, 10_000_020_000_000),
     ];
-    for _ in 0..6 {
-        let lo = rng.below(1_000_000_000_000);
-        cases.push((lo, lo + rng.below(5_000_000)));
-    }
+    cases.extend(Rng(0xbeef).ranges(6, 1_000_000_000_000, 5_000_000));
     for (lo, hi) in cases {
         let (lo, hi) = (lo.to_string(), hi.to_string());
         let want = primesieve(&[&lo, &hi, "--print"]);
