@@ -1,6 +1,7 @@
 //! What the CPU tools (`compress`, `primes`, `wordcount`) share on the
-//! command line: the engine choice, the default number of jobs, the
-//! progress bar. Never computes anything.
+//! command line: the engine choice, the number of cores (their default
+//! `-j`, also used by `run` and `bench`), the progress bar. Never computes
+//! anything.
 
 use std::io::IsTerminal;
 
@@ -14,18 +15,20 @@ pub(crate) enum Engine {
     Processes,
 }
 
-/// `-j` when not given: one job per core.
-pub(crate) fn default_jobs() -> usize {
+/// The cores this process may run on (at least 1): `-j` when not given.
+pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// A progress bar on stderr with indicatif's `template`, or `None` when
-/// stderr is not a terminal (piped output stays clean).
-pub(crate) fn progress_bar(len: u64, template: &str) -> Option<indicatif::ProgressBar> {
+/// A progress bar on stderr with indicatif's `template` (`len` `None`: no
+/// known end), or `None` when stderr is not a terminal (piped output stays
+/// clean).
+pub(crate) fn progress_bar(len: Option<u64>, template: &str) -> Option<indicatif::ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
-    let bar = indicatif::ProgressBar::new(len);
+    let bar =
+        indicatif::ProgressBar::with_draw_target(len, indicatif::ProgressDrawTarget::stderr());
     if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
         bar.set_style(style);
     }

@@ -37,7 +37,7 @@ use hilo_cli::work::gzip::{self, Block, BlockJob, Blocks, Member};
 use serde::{Deserialize, Serialize};
 use tempfile::NamedTempFile;
 
-use crate::common::{default_jobs, progress_bar, Engine};
+use crate::common::{cores, progress_bar, Engine};
 
 /// Exit status when some file could not be done (the others were).
 const EXIT_FILE_ERROR: u8 = 1;
@@ -241,7 +241,7 @@ pub(crate) fn main(args: Args) -> u8 {
         // stdout, as with gzip.
         to_stdout: args.stdout || (uses_stdin && inputs.len() == 1),
         level,
-        jobs: args.jobs.map_or_else(default_jobs, usize::from),
+        jobs: args.jobs.map_or_else(cores, usize::from),
         engine: args.engine,
     };
     if let Err(message) = check_usage(&opts, &inputs, args.compare) {
@@ -439,7 +439,7 @@ struct Progress {
 impl Progress {
     fn new(verb: &'static str, files: usize) -> Progress {
         Progress {
-            bar: progress_bar(files as u64, "{msg}"),
+            bar: progress_bar(Some(files as u64), "{msg}"),
             verb,
             started: Instant::now(),
             files,

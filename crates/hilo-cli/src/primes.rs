@@ -164,7 +164,7 @@ fn check(args: &Args) -> Result<Job, String> {
     if start > end {
         return Err(format!("START ({start}) is greater than END ({end})"));
     }
-    let jobs = args.jobs.unwrap_or_else(common::default_jobs);
+    let jobs = args.jobs.unwrap_or_else(common::cores);
     if jobs == 0 {
         return Err("-j must be at least 1".to_string());
     }
@@ -441,7 +441,7 @@ fn bar_for(job: Job, hide: bool) -> Option<ProgressBar> {
     }
     let chunks = (job.end - job.start) / job.chunk + 1;
     common::progress_bar(
-        chunks,
+        Some(chunks),
         "hilo primes {bar:40.cyan/blue} {pos}/{len} chunks {elapsed}",
     )
 }

@@ -179,7 +179,7 @@ fn run(args: Args) -> Result<(), Failure> {
         });
     }
     let started = Instant::now();
-    let jobs = args.jobs.unwrap_or_else(common::default_jobs);
+    let jobs = args.jobs.unwrap_or_else(common::cores);
     let inputs = open_inputs(&args.files, args.chunk_size)?;
     let pool = Pool::new(args.engine, jobs)?;
     let settings = MapSettings {
@@ -593,7 +593,7 @@ fn map_reduce(
         None
     } else {
         common::progress_bar(
-            total,
+            Some(total),
             "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
         )
     };

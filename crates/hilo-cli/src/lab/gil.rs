@@ -361,7 +361,7 @@ fn report(explain: &str, sizes: &Sizes, python: &Python, rust: &Side) -> Report 
             rust.process_pool_task_s,
         ),
     ];
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = crate::common::cores();
     let gil = if python.gil_enabled {
         "with the GIL"
     } else {

@@ -210,7 +210,7 @@ impl Run {
 }
 
 pub(crate) fn run(ctx: &Ctx) -> Result<Report, String> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = crate::common::cores();
     // Requests per thread: every level takes about rounds × DELAY.
     let rounds = ctx.pick(12, 50);
     let server = Server::start(DELAY)?;

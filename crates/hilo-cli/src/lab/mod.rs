@@ -299,7 +299,7 @@ impl Machine {
             .map(|s| s.trim().to_owned())
             .unwrap_or_else(|_| "unknown".into());
         Machine {
-            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cores: crate::common::cores(),
             cpu,
             kernel,
         }

@@ -347,7 +347,7 @@ impl Series {
 }
 
 pub(crate) fn run(ctx: &Ctx) -> Result<Report, String> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = crate::common::cores();
     let counts = worker_counts(cores);
     let load = load_average();
     let reps = ctx.pick(3, 5);

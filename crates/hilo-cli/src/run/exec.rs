@@ -62,6 +62,8 @@ pub(crate) struct Settings {
     pub(crate) total: Option<u64>,
     /// Where `--line-buffer` lines go.
     pub(crate) lines: Arc<Lines>,
+    /// The job log or `--json` shows each job's command line.
+    pub(crate) record_command: bool,
 }
 
 /// A finished job, as printed and logged.
@@ -69,7 +71,8 @@ pub(crate) struct Settings {
 pub(crate) struct JobReport {
     pub(crate) seq: u64,
     pub(crate) args: Vec<OsString>,
-    /// The command line as run (shell-quoted), for logs and JSON.
+    /// The command line as run (shell-quoted), for the job log and JSON;
+    /// empty without them.
     pub(crate) command: Vec<u8>,
     /// Exit code, `None` if killed by a signal.
     pub(crate) exit: Option<i32>,
@@ -128,7 +131,7 @@ pub(crate) struct Runner {
     first_signal: AtomicI32,
     /// `--halt now` fired: every job, even one started after, gets TERM.
     terminating: AtomicBool,
-    /// Finished jobs, for `--halt`.
+    /// Finished jobs, counted only for `--halt`.
     failed: AtomicU64,
     succeeded: AtomicU64,
     /// Told once when `hilo run` starts stopping.
@@ -330,15 +333,15 @@ impl Runner {
     }
 
     fn check_halt(&self, succeeded: bool) {
+        let Some(halt) = &self.settings.halt else {
+            return;
+        };
         let counter = if succeeded {
             &self.succeeded
         } else {
             &self.failed
         };
         counter.fetch_add(1, Ordering::SeqCst);
-        let Some(halt) = &self.settings.halt else {
-            return;
-        };
         let failed = self.failed.load(Ordering::SeqCst);
         let succeeded = self.succeeded.load(Ordering::SeqCst);
         if let Some(when) = halt.check(failed, succeeded, self.settings.total) {
@@ -363,7 +366,11 @@ impl Runner {
             slot,
         };
         let argv = self.settings.template.render(&ctx);
-        let command = self.settings.template.display(&argv);
+        let command = if self.settings.record_command {
+            self.settings.template.display(&argv)
+        } else {
+            Vec::new()
+        };
         let prefix = match self.settings.capture {
             Capture::Lines { tag: true } => super::output::tag_of(&values),
             _ => Vec::new(),

@@ -84,6 +84,8 @@ fn feed(
             Ok(v) => v,
             Err(e) => {
                 deliver(Event::InputError(e.to_string()));
+                // No new job: the run ends once the submitted ones have.
+                runner.stop_starting();
                 break;
             }
         };

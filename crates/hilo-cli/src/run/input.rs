@@ -293,25 +293,31 @@ impl Iterator for Product {
             self.current = Some(columns(record, self.colsep.as_ref()));
             self.odometer = vec![0; self.rest.len()];
         }
-        let mut args = self.current.clone().unwrap_or_default();
+        // The current record's last pairing (always, with one source) takes
+        // its values instead of copying them; the next call reads the next.
+        let last = self
+            .rest
+            .iter()
+            .zip(&self.odometer)
+            .all(|(recs, &i)| i + 1 >= recs.len());
+        let mut args = if last {
+            self.current.take()
+        } else {
+            self.current.clone()
+        }
+        .unwrap_or_default();
         for (recs, &i) in self.rest.iter().zip(&self.odometer) {
             if let Some(cols) = recs.get(i) {
                 args.extend(cols.iter().cloned());
             }
         }
-        // Advance: the last source fastest; once every later source has
-        // wrapped around, the next record of the first source follows.
-        let mut wrapped = true;
+        // Advance: the last source fastest, each wrapping around to 0.
         for (recs, i) in self.rest.iter().zip(&mut self.odometer).rev() {
             *i += 1;
             if *i < recs.len() {
-                wrapped = false;
                 break;
             }
             *i = 0;
-        }
-        if wrapped {
-            self.current = None;
         }
         Some(Ok(args))
     }

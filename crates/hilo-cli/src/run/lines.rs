@@ -61,7 +61,8 @@ impl Lines {
     }
 }
 
-fn put(to_stdout: bool, block: &[u8]) -> io::Result<()> {
+/// Writes `block` to our stdout (flushed) or stderr, in one piece.
+pub(super) fn put(to_stdout: bool, block: &[u8]) -> io::Result<()> {
     if to_stdout {
         let mut out = io::stdout().lock();
         out.write_all(block)?;

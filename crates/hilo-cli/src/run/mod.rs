@@ -340,7 +340,7 @@ fn plan(args: &mut RunArgs) -> Result<Plan, String> {
         total = Some(all.len() as u64);
         inputs = input::Inputs::from_vec(all);
     }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = crate::common::cores();
     let jobs = args.jobs.map_or(cores, |j| j.resolve(cores));
     Ok(Plan {
         template: Arc::new(template),
@@ -385,6 +385,7 @@ fn run(args: &mut RunArgs) -> Result<u8, String> {
         halt: args.halt.clone(),
         total: plan.total,
         lines: Arc::clone(&lines),
+        record_command: plan.joblog.is_some() || args.json,
     })
     .map_err(|e| format!("cannot start: {e}"))?;
     let pool = hilo::ThreadPool::builder()
@@ -417,12 +418,8 @@ fn run(args: &mut RunArgs) -> Result<u8, String> {
         let sink = Arc::clone(&sink);
         let runner = Arc::clone(&runner);
         Arc::new(move |event| {
-            let input_error = matches!(event, feed::Event::InputError(_));
             if sink.deliver(event).is_some() {
                 runner.halt(halt::When::Now);
-            }
-            if input_error {
-                runner.stop_starting();
             }
         })
     };

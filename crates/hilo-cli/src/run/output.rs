@@ -4,7 +4,7 @@
 
 use std::ffi::OsString;
 use std::fs;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
@@ -83,13 +83,7 @@ impl Printer {
             }
             self.buf.clear();
             prefix_lines(&mut self.buf, &prefix, text);
-            if to_stdout {
-                let mut out = io::stdout().lock();
-                out.write_all(&self.buf)?;
-                out.flush()?;
-            } else {
-                io::stderr().lock().write_all(&self.buf)?;
-            }
+            super::lines::put(to_stdout, &self.buf)?;
         }
         Ok(())
     }
@@ -145,23 +139,14 @@ pub(crate) struct Progress {
 
 impl Progress {
     pub(crate) fn new(wanted: bool, total: Option<u64>) -> Progress {
-        if !wanted || !io::stderr().is_terminal() {
-            return Progress { bar: None };
-        }
-        let (bar, template) = match total {
-            Some(n) => (
-                indicatif::ProgressBar::new(n),
-                "{bar:30} {pos}/{len} jobs  {msg}  {per_sec}  ETA {eta}",
-            ),
-            None => (
-                indicatif::ProgressBar::no_length(),
-                "{spinner} {pos} jobs  {msg}  {per_sec}",
-            ),
+        let template = match total {
+            Some(_) => "{bar:30} {pos}/{len} jobs  {msg}  {per_sec}  ETA {eta}",
+            None => "{spinner} {pos} jobs  {msg}  {per_sec}",
         };
-        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
-            bar.set_style(style);
-        }
-        Progress { bar: Some(bar) }
+        let bar = wanted
+            .then(|| crate::common::progress_bar(total, template))
+            .flatten();
+        Progress { bar }
     }
 
     pub(crate) fn update(&mut self, tally: &Tally) {
