@@ -529,25 +529,29 @@ impl<R: Read> Iterator for StreamChunks<R> {
         }
         let mut buf = std::mem::take(&mut self.carry);
         let mut want = self.chunk_size;
-        let at_end = loop {
+        // Where to cut, or `None` at the end of the input.
+        let cut = loop {
             match self.fill(&mut buf, want) {
                 Err(e) => {
                     self.done = true;
                     return Some(Err(e));
                 }
-                Ok(true) => break true,
-                Ok(false) if self.cut(&buf).is_some() => break false,
-                // One word longer than a chunk: read on until it ends.
-                Ok(false) => want += self.chunk_size,
+                Ok(true) => break None,
+                Ok(false) => match self.cut(&buf) {
+                    Some(cut) => break Some(cut),
+                    // One word longer than a chunk: read on until it ends.
+                    None => want += self.chunk_size,
+                },
             }
         };
-        if at_end {
-            self.done = true;
-            if buf.is_empty() {
-                return None;
+        match cut {
+            Some(cut) => self.carry = buf.split_off(cut),
+            None => {
+                self.done = true;
+                if buf.is_empty() {
+                    return None;
+                }
             }
-        } else if let Some(cut) = self.cut(&buf) {
-            self.carry = buf.split_off(cut);
         }
         let offset = self.offset;
         self.offset += buf.len() as u64;
