@@ -15,6 +15,16 @@ pub(crate) enum Engine {
     Processes,
 }
 
+impl Engine {
+    /// Its name in reports and JSON.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Engine::Threads => "threads",
+            Engine::Processes => "processes",
+        }
+    }
+}
+
 /// The cores this process may run on (at least 1): `-j` when not given.
 pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())

@@ -34,6 +34,7 @@ use std::time::{Instant, UNIX_EPOCH};
 use hilo::process::ProcessPool;
 use hilo::ThreadPool;
 use hilo_cli::work::gzip::{self, Block, BlockJob, Blocks, Member};
+use hilo_cli::work::io_message;
 use serde::{Deserialize, Serialize};
 use tempfile::NamedTempFile;
 
@@ -297,7 +298,7 @@ pub(crate) fn main(args: Args) -> u8 {
     }
     if outcome.interrupted {
         EXIT_INTERRUPTED
-    } else if outcome.failed > 0 {
+    } else if !outcome.errors.is_empty() {
         EXIT_FILE_ERROR
     } else {
         0
@@ -414,7 +415,6 @@ struct Sizes {
 struct Outcome {
     done: Vec<(String, Sizes)>,
     errors: Vec<(String, String)>,
-    failed: usize,
     interrupted: bool,
 }
 
@@ -422,7 +422,6 @@ impl Outcome {
     fn fail(&mut self, name: &str, error: &str) {
         eprintln!("hilo compress: {name}: {error}");
         self.errors.push((name.to_string(), error.to_string()));
-        self.failed += 1;
     }
 }
 
@@ -1077,7 +1076,7 @@ impl Report<'_> {
             self.secs,
             self.throughput(),
             self.opts.jobs,
-            engine_name(self.opts.engine),
+            self.opts.engine.name(),
         );
         if let Some(seq) = self.sequential {
             let _ = writeln!(
@@ -1113,7 +1112,7 @@ impl Report<'_> {
         let t = self.totals();
         let mut v = serde_json::json!({
             "mode": self.opts.mode.verb(),
-            "engine": engine_name(self.opts.engine),
+            "engine": self.opts.engine.name(),
             "jobs": self.opts.jobs,
             "level": self.opts.level,
             "files": files,
@@ -1134,13 +1133,6 @@ impl Report<'_> {
             });
         }
         v
-    }
-}
-
-fn engine_name(engine: Engine) -> &'static str {
-    match engine {
-        Engine::Threads => "threads",
-        Engine::Processes => "processes",
     }
 }
 
@@ -1166,13 +1158,4 @@ fn human(n: u64) -> String {
         unit += 1;
     }
     format!("{v:.1} {}", UNITS[unit])
-}
-
-/// An I/O error as one short phrase, without Rust's "(os error N)".
-fn io_message(e: &io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
 }

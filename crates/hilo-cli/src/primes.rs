@@ -197,7 +197,7 @@ fn default_chunk(start: u64, end: u64, jobs: usize, print: bool) -> u64 {
     let span = end - start + 1;
     let balanced = span.div_ceil(16 * jobs as u64).div_ceil(SEGMENT_SPAN);
     let one_each = span.div_ceil(jobs as u64).div_ceil(SEGMENT_SPAN);
-    let set_up = (sieve::isqrt(end) / 30_000).min(one_each);
+    let set_up = (end.isqrt() / 30_000).min(one_each);
     balanced.max(set_up).clamp(1, MAX_CHUNK_SEGMENTS) * SEGMENT_SPAN
 }
 
@@ -276,8 +276,7 @@ impl Run {
     fn name(self) -> &'static str {
         match self {
             Run::Sequential => "sequential",
-            Run::On(Engine::Threads) => "threads",
-            Run::On(Engine::Processes) => "processes",
+            Run::On(engine) => engine.name(),
         }
     }
 }
@@ -357,24 +356,18 @@ fn timed_count(sieve: &Arc<Sieve>, job: Job, run: Run) -> Result<Report, Failure
         Run::On(Engine::Threads) => {
             let pool = thread_pool(job.jobs)?;
             let s = Arc::clone(sieve);
-            let mut total = 0;
-            for n in pool
-                .map(ranges, move |(lo, hi)| s.count(lo, hi))
+            pool.map(ranges, move |(lo, hi)| s.count(lo, hi))
                 .unordered()
-            {
-                total += tick(n.map_err(worker_failed)?);
-            }
-            total
+                .map(|n| n.map(tick).map_err(worker_failed))
+                .sum::<Result<u64, Failure>>()?
         }
         Run::On(Engine::Processes) => {
             let pool = process_pool(job.jobs)?;
             let end = job.end;
-            let mut total = 0;
-            let calls = hilo::map(&pool, ranges, |(lo, hi)| count_chunk::call(lo, hi, end));
-            for n in calls.unordered() {
-                total += tick(n.map_err(worker_failed)?);
-            }
-            total
+            hilo::map(&pool, ranges, |(lo, hi)| count_chunk::call(lo, hi, end))
+                .unordered()
+                .map(|n| n.map(tick).map_err(worker_failed))
+                .sum::<Result<u64, Failure>>()?
         }
     };
     if let Some(bar) = bar {
@@ -409,16 +402,14 @@ fn print(sieve: &Arc<Sieve>, job: Job, engine: Engine) -> Result<(), Failure> {
         Engine::Threads => {
             let pool = thread_pool(job.jobs)?;
             let s = Arc::clone(sieve);
-            for text in pool.map(ranges, move |(lo, hi)| list(&s, lo, hi)) {
-                write(text)?;
-            }
+            pool.map(ranges, move |(lo, hi)| list(&s, lo, hi))
+                .try_for_each(&mut write)?;
         }
         Engine::Processes => {
             let pool = process_pool(job.jobs)?;
             let end = job.end;
-            for text in hilo::map(&pool, ranges, |(lo, hi)| list_chunk::call(lo, hi, end)) {
-                write(text)?;
-            }
+            hilo::map(&pool, ranges, |(lo, hi)| list_chunk::call(lo, hi, end))
+                .try_for_each(&mut write)?;
         }
     }
     out.flush()?;

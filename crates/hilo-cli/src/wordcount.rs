@@ -26,7 +26,8 @@ use std::time::Instant;
 
 use hilo::process::ProcessPool;
 use hilo::{Future, ThreadPool};
-use hilo_cli::work::words::{self, io_message, ChunkError, Counts, StreamChunks, Word};
+use hilo_cli::work::io_message;
+use hilo_cli::work::words::{self, ChunkError, Counts, StreamChunks, Word};
 
 use crate::common::{self, Engine};
 

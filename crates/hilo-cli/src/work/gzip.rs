@@ -112,11 +112,9 @@ pub fn compress_block(job: &BlockJob) -> Result<Block, GzipError> {
     // which block. Fresh, the same input gives the same bytes for any -j
     // and engine, and the allocation costs well under 1% of a block.
     let deflate = deflate_block(&mut Compress::new(compression, false), job)?;
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(&job.data);
     Ok(Block {
         deflate,
-        crc: crc.finalize(),
+        crc: crc32fast::hash(&job.data),
         len: job.data.len() as u64,
     })
 }

@@ -147,7 +147,7 @@ impl Sieve {
     pub fn new(end: u64) -> Sieve {
         assert!(end <= MAX_END, "Sieve::new({end}): above MAX_END");
         let patterns = PRESIEVE_GROUPS.iter().map(|g| pattern(g)).collect();
-        let primes = small_primes(isqrt(end))
+        let primes = small_primes(end.isqrt())
             .into_iter()
             .filter(|&p| u64::from(p) > LAST_PRESIEVED)
             .collect();
@@ -590,18 +590,6 @@ fn for_each_set(seg: &[u8], first_byte: u64, mut f: impl FnMut(u64)) {
     }
 }
 
-/// ⌊√n⌋, exactly.
-pub fn isqrt(n: u64) -> u64 {
-    let mut r = (n as f64).sqrt() as u64;
-    while r.checked_mul(r).is_none_or(|sq| sq > n) {
-        r -= 1;
-    }
-    while (r + 1).checked_mul(r + 1).is_some_and(|sq| sq <= n) {
-        r += 1;
-    }
-    r
-}
-
 /// Every prime up to `limit` (at most √[`MAX_END`] here), by a plain
 /// odd-only sieve: small enough that speed does not matter.
 fn small_primes(limit: u64) -> Vec<u32> {
@@ -762,13 +750,5 @@ mod tests {
             top,
             vec![(u64::MAX - 2, u64::MAX - 1), (u64::MAX, u64::MAX)]
         );
-    }
-
-    #[test]
-    fn isqrt_is_exact() {
-        for n in (0..10_000).chain([u64::MAX, MAX_END, (1 << 52) + 1]) {
-            let r = isqrt(n);
-            assert!(r * r <= n && (r + 1).checked_mul(r + 1).is_none_or(|s| s > n));
-        }
     }
 }

@@ -36,6 +36,8 @@ use compact_str::CompactString;
 use rustc_hash::FxBuildHasher;
 use serde::{Deserialize, Serialize};
 
+use super::io_message;
+
 /// Word → count. The hasher is deterministic (the same in every process),
 /// which the shuffle relies on: a word lands in the same partition whichever
 /// worker process counted it. Words up to 24 bytes are stored inside the
@@ -67,15 +69,6 @@ impl From<io::Error> for ChunkError {
             return ChunkError::Read("file shrank while being read".into());
         }
         ChunkError::Read(io_message(&e))
-    }
-}
-
-/// An I/O error's message without Rust's " (os error N)" suffix.
-pub fn io_message(e: &io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error") {
-        Some(at) => text[..at].to_owned(),
-        None => text,
     }
 }
 
