@@ -248,10 +248,7 @@ impl Ticks {
             .lines()
             .filter(|l| l.starts_with("cpu") && l[3..].starts_with(|c: char| c.is_ascii_digit()))
             .count();
-        let own = std::fs::read_to_string("/proc/self/stat").ok()?;
-        // After the ")" that ends the name: state is field 3, utime 14, stime 15.
-        let fields: Vec<&str> = own[own.rfind(')')? + 1..].split_whitespace().collect();
-        let ours = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        let ours = super::proc_stat(std::process::id())?.cpu_ticks;
         let busy = user + nice + system + irq + softirq + steal;
         Some(Ticks {
             busy,
@@ -300,17 +297,10 @@ fn per_task(
     tasks: u32,
     submit: impl Fn() -> Result<hilo::Future<u64>, String>,
 ) -> Result<f64, String> {
-    let batch = |n: u32| -> Result<(), String> {
-        let futs = (0..n).map(|_| submit()).collect::<Result<Vec<_>, _>>()?;
-        for f in futs {
-            f.result()
-                .map_err(|e| format!("a no-op task failed: {e}"))?;
-        }
-        Ok(())
-    };
-    batch(8)?;
+    let failed = "a no-op task failed";
+    super::submit_and_wait(8, &submit, failed)?;
     let start = Instant::now();
-    batch(tasks)?;
+    super::submit_and_wait(tasks as usize, &submit, failed)?;
     Ok(start.elapsed().as_secs_f64() / f64::from(tasks.max(1)))
 }
 

@@ -337,6 +337,8 @@ pub(crate) struct ProcStat {
     /// `R`, `S`, `Z`, ...
     pub(crate) state: char,
     pub(crate) ppid: u32,
+    /// CPU time used, user plus system, in clock ticks.
+    pub(crate) cpu_ticks: u64,
 }
 
 /// `pid`'s entry in the process table, or `None` once it has none.
@@ -348,11 +350,29 @@ pub(crate) fn proc_stat(pid: u32) -> Option<ProcStat> {
     let mut rest = stat[close + 1..].split_whitespace();
     let state = rest.next()?.chars().next()?;
     let ppid = rest.next()?.parse().ok()?;
+    // Fields 5 to 13 (pgrp ... cmajflt), then utime and stime.
+    let utime: u64 = rest.nth(9)?.parse().ok()?;
+    let stime: u64 = rest.next()?.parse().ok()?;
     Some(ProcStat {
         name: stat[open + 1..close].to_owned(),
         state,
         ppid,
+        cpu_ticks: utime + stime,
     })
+}
+
+/// Submits `n` tasks with `submit` (the first error to submit wins), then
+/// waits for each in turn; a task that failed is reported as `failed: ...`.
+pub(crate) fn submit_and_wait<T>(
+    n: usize,
+    mut submit: impl FnMut() -> Result<hilo::Future<T>, String>,
+    failed: &str,
+) -> Result<(), String> {
+    let futures = (0..n).map(|_| submit()).collect::<Result<Vec<_>, _>>()?;
+    for f in futures {
+        f.result().map_err(|e| format!("{failed}: {e}"))?;
+    }
+    Ok(())
 }
 
 /// Starts `program` with `args`, its stdin, stdout and stderr on

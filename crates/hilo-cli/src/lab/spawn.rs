@@ -61,7 +61,7 @@ struct Op {
 
 /// Times `reps` runs of `once`, each alone, after `warm` untimed ones (so
 /// the first run's page faults and lazy setup are not counted).
-fn time_each(
+pub(super) fn time_each(
     warm: usize,
     reps: usize,
     mut once: impl FnMut() -> Result<(), String>,
@@ -377,6 +377,7 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Report, String> {
         counts,
         forks_counted,
         workers,
+        left,
         threads_before,
         threads_after,
     };
@@ -394,6 +395,8 @@ struct Census {
     counts: Children,
     forks_counted: u64,
     workers: Vec<u32>,
+    /// Children still in the process table at the end (checked empty).
+    left: Vec<u32>,
     threads_before: usize,
     threads_after: usize,
 }
@@ -501,7 +504,7 @@ fn report(ops: &[Op], census: &Census) -> Result<Report, String> {
             "children_reaped": c.counts.reaped,
             "forks_counted": c.forks_counted,
             "pool_workers": c.workers,
-            "children_left": children_left(),
+            "children_left": c.left,
             "threads_before": c.threads_before,
             "threads_after": c.threads_after,
         }),

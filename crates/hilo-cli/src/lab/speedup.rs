@@ -137,23 +137,9 @@ struct Timed {
     used: usize,
 }
 
-/// Submits one warm-up task per worker and waits for them all, so that
-/// every worker is started before anything is timed.
-fn start_every_worker<T>(
-    workers: usize,
-    pool: &str,
-    mut submit: impl FnMut() -> Result<hilo::Future<T>, hilo::SubmitError>,
-) -> Result<(), String> {
-    let warm: Vec<_> = (0..workers)
-        .map(|_| submit())
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("cannot submit to the {pool}: {e}"))?;
-    for f in warm {
-        f.result()
-            .map_err(|e| format!("a warm-up task failed: {e}"))?;
-    }
-    Ok(())
-}
+/// One warm-up task per worker, all waited for, starts every worker
+/// before anything is timed; this is how one of them failing is reported.
+const WARM_UP_FAILED: &str = "a warm-up task failed";
 
 /// One timed run on a warmed `ThreadPool` of `workers` threads.
 fn run_threads(job: &Job, workers: usize) -> Result<Timed, String> {
@@ -163,9 +149,14 @@ fn run_threads(job: &Job, workers: usize) -> Result<Timed, String> {
         .build()
         .map_err(|e| format!("cannot build a pool of {workers} threads: {e}"))?;
     // One sleeper per worker: the pool starts a thread for each.
-    start_every_worker(workers, "thread pool", || {
-        pool.submit(|| std::thread::sleep(Duration::from_millis(20)))
-    })?;
+    super::submit_and_wait(
+        workers,
+        || {
+            pool.submit(|| std::thread::sleep(Duration::from_millis(20)))
+                .map_err(|e| format!("cannot submit to the thread pool: {e}"))
+        },
+        WARM_UP_FAILED,
+    )?;
     job.timed("threads", workers, || {
         job.ranges
             .iter()
@@ -183,7 +174,14 @@ fn run_processes(job: &Job, workers: usize) -> Result<Timed, String> {
         .max_workers(workers)
         .build()
         .map_err(|e| format!("cannot start {workers} worker processes: {e}"))?;
-    start_every_worker(workers, "process pool", || pool.submit(warm_up::call(50)))?;
+    super::submit_and_wait(
+        workers,
+        || {
+            pool.submit(warm_up::call(50))
+                .map_err(|e| format!("cannot submit to the process pool: {e}"))
+        },
+        WARM_UP_FAILED,
+    )?;
     job.timed("processes", workers, || {
         job.ranges
             .iter()

@@ -19,13 +19,13 @@
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Condvar, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rustix::process::Pid;
 use rustix::thread::{sched_getaffinity, sched_setaffinity, CpuSet};
 use serde_json::json;
 
-use super::spawn::{cheaper, children_left, ratio, threads_now, Stats};
+use super::spawn::{cheaper, children_left, ratio, threads_now, time_each, Stats};
 use super::{human, Ctx, Report};
 
 /// How long a side waits for its partner before calling the run failed.
@@ -54,15 +54,8 @@ fn batches(
     for _ in 0..trips.min(50) {
         round_trip()?;
     }
-    let mut samples = Vec::with_capacity(count);
-    for _ in 0..count {
-        let start = Instant::now();
-        for _ in 0..trips {
-            round_trip()?;
-        }
-        samples.push(start.elapsed().as_secs_f64() / (2 * trips) as f64);
-    }
-    Ok(samples)
+    let batch = time_each(0, count, || (0..trips).try_for_each(|_| round_trip()))?;
+    Ok(batch.into_iter().map(|s| s / (2 * trips) as f64).collect())
 }
 
 /// Whose turn it is in the thread ping-pong, or why it ended.
@@ -284,13 +277,21 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Report, String> {
         return Err(format!("children left behind: {left:?}"));
     }
     let threads_after = threads_now()?;
-    Ok(report(&rows, &cpus, &cats, threads_before, threads_after))
+    Ok(report(
+        &rows,
+        &cpus,
+        &cats,
+        &left,
+        threads_before,
+        threads_after,
+    ))
 }
 
 fn report(
     rows: &[Row],
     cpus: &[usize],
     cats: &[u32],
+    left: &[u32],
     threads_before: usize,
     threads_after: usize,
 ) -> Report {
@@ -362,7 +363,7 @@ fn report(
             "cross_core_skipped": cpus.len() < 2,
             "children_started": cats.len(),
             "children_reaped": cats.len(),
-            "children_left": children_left(),
+            "children_left": left,
             "threads_before": threads_before,
             "threads_after": threads_after,
         }),
