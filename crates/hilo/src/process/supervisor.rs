@@ -259,20 +259,19 @@ impl Slot {
     /// After an answer: retire a worker that has done its share, or start
     /// timing the next held task.
     fn after_answer(&mut self) {
-        let done = self.worker.as_ref().map_or(0, |w| w.tasks_done);
-        let retire = self
-            .shared
-            .config
-            .max_tasks_per_child
-            .is_some_and(|max| done >= max);
-        if retire && self.held.is_empty() {
-            if let Some(w) = self.worker.take() {
-                w.retire();
-            }
-            self.shared.set_pid(self.index, None);
+        if self.held.is_empty() && !self.room_in_worker() {
+            self.retire_worker();
         } else {
             self.promote_head();
         }
+    }
+
+    /// Lets the worker (if any) exit after its last task, and forgets it.
+    fn retire_worker(&mut self) {
+        if let Some(w) = self.worker.take() {
+            w.retire();
+        }
+        self.shared.set_pid(self.index, None);
     }
 
     /// A worker that sent something undecodable cannot be trusted: end it.
@@ -340,8 +339,5 @@ pub(super) fn supervise(shared: Arc<Shared>, index: usize, worker: Option<Worker
     while slot.fill() {
         slot.await_head();
     }
-    if let Some(w) = slot.worker.take() {
-        w.retire();
-    }
-    slot.shared.set_pid(slot.index, None);
+    slot.retire_worker();
 }
