@@ -440,6 +440,18 @@ fn a_timeout_kills_the_task_and_its_worker() {
     assert_no_zombies();
 }
 
+fn a_timeout_too_far_off_to_reach_is_no_timeout() {
+    let pool = ProcessPool::builder()
+        .max_workers(1)
+        .timeout(Duration::MAX)
+        .build()
+        .unwrap();
+    for call in [square::call(7), square::call(7).timeout(Duration::MAX)] {
+        let mut fut = pool.submit(call).unwrap();
+        assert_eq!(fut.result_timeout(Duration::from_secs(10)), Ok(49));
+    }
+}
+
 fn the_pool_default_timeout_applies_to_every_task() {
     let pool = ProcessPool::builder()
         .max_workers(1)
@@ -836,6 +848,7 @@ fn main() {
         crash_matrix_each_crash_fails_only_its_task,
         a_timeout_kills_the_task_and_its_worker,
         the_pool_default_timeout_applies_to_every_task,
+        a_timeout_too_far_off_to_reach_is_no_timeout,
         cancel_of_a_running_task_kills_its_worker,
         an_unknown_task_name_fails_that_task_only,
         max_tasks_per_child_replaces_workers_without_deadlock,

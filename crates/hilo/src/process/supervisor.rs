@@ -212,7 +212,8 @@ impl Slot {
             return;
         };
         let timeout = head.timeout().or(self.shared.config.timeout);
-        let deadline = timeout.map(|t| self.head_since + t);
+        // A timeout too far off to be an instant is no deadline at all.
+        let deadline = timeout.and_then(|t| self.head_since.checked_add(t));
         loop {
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             if left == Some(Duration::ZERO) {
