@@ -63,7 +63,7 @@
 //!   pool. The library installs no signal handlers.
 
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod error;
 mod executor;

@@ -7,7 +7,6 @@
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,6 +14,9 @@ use std::time::{Duration, Instant};
 use hilo::process::{Call, ProcessPool};
 use hilo::{BuildError, Shutdown, SubmitError, TaskError};
 use rustix::process::Signal;
+
+#[path = "common/runner.rs"]
+mod runner;
 
 // ---- tasks the workers run ------------------------------------------------
 
@@ -827,13 +829,6 @@ fn helper(name: &str) {
     }
 }
 
-/// `(name, function)` pairs for the runner in `main`.
-macro_rules! tests {
-    ($($test:ident),* $(,)?) => {
-        &[$((stringify!($test), $test as fn())),*]
-    };
-}
-
 fn main() {
     hilo::init();
     let args: Vec<String> = std::env::args().collect();
@@ -868,41 +863,5 @@ fn main() {
         megabytes_on_stdout_and_stderr_do_not_disturb_the_pool,
         workers_die_with_their_parent,
     ];
-    // `cargo test -- --ignored` runs only ignored tests: none here.
-    if args.iter().any(|a| a == "--ignored") && !args.iter().any(|a| a == "--include-ignored") {
-        println!("0 passed, 0 failed");
-        return;
-    }
-    if args.iter().any(|a| a == "--list") {
-        for (name, _) in tests {
-            println!("{name}: test");
-        }
-        return;
-    }
-    let filter: Vec<&String> = args
-        .iter()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let (mut passed, mut failed) = (0, 0);
-    for (name, test) in tests {
-        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        let start = Instant::now();
-        match catch_unwind(AssertUnwindSafe(test)) {
-            Ok(()) => {
-                passed += 1;
-                println!("test {name} ... ok ({:.2?})", start.elapsed());
-            }
-            Err(_) => {
-                failed += 1;
-                println!("test {name} ... FAILED");
-            }
-        }
-    }
-    println!("{passed} passed, {failed} failed");
-    if failed > 0 {
-        std::process::exit(101);
-    }
+    runner::run(&args, tests);
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
+use super::child::ProcHandle;
 use super::lock;
 use super::protocol::WireOutcomeIn;
 use crate::error::TaskError;
@@ -20,9 +21,13 @@ pub(super) trait Job: Send + Sync {
     /// One entry per call (one for `submit`, several for a chunk).
     fn args(&self) -> &[Vec<u8>];
     fn timeout(&self) -> Option<Duration>;
-    /// Pending → Running as it is sent to worker `pid`; false if it was
+    /// About how many bytes its `Run` frame takes (at least that many).
+    fn frame_len(&self) -> usize {
+        self.name().len() + self.args().iter().map(Vec::len).sum::<usize>()
+    }
+    /// Pending → Running as it is sent to `worker`; false if it was
     /// cancelled meanwhile (then it must not be sent).
-    fn start(&self, pid: u32) -> bool;
+    fn start(&self, worker: &ProcHandle) -> bool;
     /// It is the oldest task its worker holds: the one running now. False
     /// if it was cancelled while it waited in the worker: the supervisor
     /// then kills the worker before the task gets anywhere.
@@ -44,14 +49,33 @@ pub(super) type Convert<O> =
     fn(Result<&[WireOutcomeIn<'_>], TaskError>, usize) -> Result<O, TaskError>;
 
 /// Where a running task is.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub(super) enum Place {
     /// In the pool's queue, or done.
     Here,
-    /// Sent to worker `pid`, behind another task.
-    Waiting(u32),
-    /// The task worker `pid` is running.
-    Running(u32),
+    /// Sent to this worker, behind another task.
+    Waiting(ProcHandle),
+    /// The task this worker is running.
+    Running(ProcHandle),
+}
+
+/// What `ProcCell::place` guards.
+#[derive(Debug)]
+pub(super) struct Whereabouts {
+    pub(super) place: Place,
+    /// `cancel()` stopped the task where it ran (killed its worker, or
+    /// marked it to be killed when the worker gets to it). Whatever the
+    /// supervisor then sees, the future ends Cancelled.
+    pub(super) cancelled: bool,
+}
+
+impl Whereabouts {
+    pub(super) fn new() -> Mutex<Whereabouts> {
+        Mutex::new(Whereabouts {
+            place: Place::Here,
+            cancelled: false,
+        })
+    }
 }
 
 /// One run's future (a call's, or a chunk's) and what cancelling it while
@@ -64,8 +88,9 @@ pub(super) struct ProcCell<O> {
     pub(super) timeout: Option<Duration>,
     pub(super) convert: Convert<O>,
     /// Held while killing, so a kill can never reach a worker that has
-    /// moved on to another task.
-    pub(super) place: Mutex<Place>,
+    /// moved on to another task. Never held while the future completes:
+    /// completing runs callbacks, and a callback may drop the pool.
+    pub(super) place: Mutex<Whereabouts>,
 }
 
 impl<O: Send> Cell<O> for ProcCell<O> {
@@ -82,15 +107,19 @@ impl<O: Send> Cell<O> for ProcCell<O> {
         if self.inner.cancel() {
             return true;
         }
-        let place = lock(&self.place);
-        match *place {
-            Place::Running(pid) => {
-                kill(pid);
-                self.inner.cancel_running()
+        {
+            let mut at = lock(&self.place);
+            match &at.place {
+                Place::Running(worker) => worker.kill(),
+                Place::Waiting(_) => {}
+                Place::Here => return false,
             }
-            Place::Waiting(_) => self.inner.cancel_running(),
-            Place::Here => false,
+            at.cancelled = true;
         }
+        // Outside the lock: this runs the callbacks. If the supervisor got
+        // here first (it saw the worker die), `finish` cancelled it.
+        self.inner.cancel_running();
+        self.inner.state() == crate::State::Cancelled
     }
 }
 
@@ -107,29 +136,37 @@ impl<O: Send + 'static> Job for ProcCell<O> {
     fn timeout(&self) -> Option<Duration> {
         self.timeout
     }
-    fn start(&self, pid: u32) -> bool {
-        let mut place = lock(&self.place);
+    fn start(&self, worker: &ProcHandle) -> bool {
+        let mut at = lock(&self.place);
         if !self.inner.set_running() {
             return false;
         }
-        *place = Place::Waiting(pid);
+        at.place = Place::Waiting(worker.clone());
         true
     }
     fn promote(&self) -> bool {
-        let mut place = lock(&self.place);
-        if let Place::Waiting(pid) = *place {
-            *place = Place::Running(pid);
+        let mut at = lock(&self.place);
+        if let Place::Waiting(worker) = &at.place {
+            at.place = Place::Running(worker.clone());
         }
-        self.inner.state() == crate::State::Running
+        !at.cancelled && self.inner.state() == crate::State::Running
     }
     fn detach(&self) {
-        *lock(&self.place) = Place::Here;
+        lock(&self.place).place = Place::Here;
     }
     fn unstart(&self) -> bool {
-        *lock(&self.place) = Place::Here;
-        self.inner.unstart()
+        let mut at = lock(&self.place);
+        at.place = Place::Here;
+        // A cancelled one stays Running until its canceller ends it.
+        !at.cancelled && self.inner.unstart()
     }
     fn finish(&self, outcome: Result<&[WireOutcomeIn<'_>], TaskError>) {
+        if lock(&self.place).cancelled {
+            // Its worker was killed (or the task never started) for the
+            // cancel: whatever came back, the future is cancelled.
+            self.inner.cancel_running();
+            return;
+        }
         self.inner
             .complete((self.convert)(outcome, self.args.len()));
     }
@@ -189,13 +226,4 @@ pub(super) fn convert_chunk<R: DeserializeOwned>(
         Ok(outcomes) => every(miscount(outcomes.len(), calls), calls),
         Err(e) => every(e, calls),
     })
-}
-
-pub(super) fn kill(pid: u32) {
-    if let Some(pid) = i32::try_from(pid)
-        .ok()
-        .and_then(rustix::process::Pid::from_raw)
-    {
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-    }
 }

@@ -1,6 +1,8 @@
 //! The pool's side of one worker process: starting it (and its `Ready`
 //! handshake), reading its frames with a timeout, and ending and reaping it
-//! whichever way it goes.
+//! whichever way it goes. Every signal goes through a pidfd opened while the
+//! process was still unreaped, so none can reach a process that reused its
+//! pid.
 
 use std::ffi::OsString;
 use std::io::{self, BufReader};
@@ -9,6 +11,7 @@ use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::protocol::{
@@ -33,13 +36,67 @@ pub(super) struct Config {
     pub(super) max_tasks_per_child: Option<usize>,
 }
 
+/// A handle that names one worker process for as long as anyone holds it
+/// (a pidfd), even after the process is reaped and its pid reused: a
+/// signal sent through it reaches that process or nobody.
+#[derive(Clone, Debug)]
+pub(super) struct ProcHandle {
+    pid: u32,
+    fd: Arc<OwnedFd>,
+}
+
+impl ProcHandle {
+    /// Opens a handle on `child`, which must not have been reaped (holding
+    /// the `Child` unwaited guarantees its pid still names it).
+    fn open(child: &Child) -> io::Result<ProcHandle> {
+        let pid = child.id();
+        let raw = i32::try_from(pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+            .ok_or_else(|| io::Error::other(format!("bad pid {pid}")))?;
+        let fd = rustix::process::pidfd_open(raw, rustix::process::PidfdFlags::empty())?;
+        Ok(ProcHandle {
+            pid,
+            fd: Arc::new(fd),
+        })
+    }
+
+    /// The process id (for display; never used to signal).
+    pub(super) fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Sends SIGKILL to the process if it has not exited; does nothing to
+    /// any other process, whatever has happened to the pid since.
+    pub(super) fn kill(&self) {
+        let _ = rustix::process::pidfd_send_signal(&*self.fd, rustix::process::Signal::KILL);
+    }
+
+    /// Waits up to `timeout` for the process to exit, woken by the kernel;
+    /// true if it did. Does not reap it.
+    fn exited_within(&self, timeout: Duration) -> bool {
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        let mut fds = [PollFd::new(&*self.fd, PollFlags::IN)];
+        let ts = Timespec {
+            tv_sec: timeout.as_secs().try_into().unwrap_or(i64::MAX),
+            tv_nsec: timeout.subsec_nanos().into(),
+        };
+        matches!(poll(&mut fds, Some(&ts)), Ok(n) if n > 0)
+    }
+}
+
 /// A live worker process and its connection.
 pub(super) struct Worker {
     pub(super) child: Child,
-    pub(super) pid: u32,
+    /// Signals go through this, never through the bare pid.
+    pub(super) handle: ProcHandle,
     pub(super) reader: BufReader<UnixStream>,
     pub(super) writer: UnixStream,
     pub(super) tasks_done: usize,
+    /// The largest task frame sent behind a running task: one the socket
+    /// takes in a single write while the worker reads nothing (it may be
+    /// busy writing a big answer).
+    pub(super) pipeline_limit: usize,
     /// The socket's read timeout as last set (a system call to change).
     pub(super) read_timeout: Option<Duration>,
 }
@@ -66,19 +123,32 @@ impl Worker {
             cmd.env(worker::ENV_INIT, init);
         }
         cmd.envs(config.env.iter().map(|(k, v)| (k, v)));
-        let child = cmd
+        let mut child = cmd
             .spawn()
             .map_err(|e| format!("cannot start a worker ({}): {e}", config.program.display()))?;
         drop(cmd); // closes our copy of the worker's end
+        let handle = match ProcHandle::open(&child) {
+            Ok(handle) => handle,
+            Err(e) => {
+                // Not reaped yet, so std's kill still names our child.
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "cannot open a pidfd for the worker (Linux 5.3 or later is needed): {e}"
+                ));
+            }
+        };
         let writer = ours
             .try_clone()
             .map_err(|e| format!("cannot clone the worker socket: {e}"))?;
+        let pipeline_limit = pipeline_limit(&writer);
         let mut worker = Worker {
-            pid: child.id(),
             child,
+            handle,
             reader: BufReader::new(ours),
             writer,
             tasks_done: 0,
+            pipeline_limit,
             read_timeout: None,
         };
         match worker.read(Some(HANDSHAKE)) {
@@ -129,7 +199,7 @@ impl Worker {
     /// Kills the worker (if still alive) and reaps it; describes how it
     /// ended.
     pub(super) fn kill_and_reap(&mut self) -> String {
-        let _ = self.child.kill();
+        self.handle.kill();
         match self.child.wait() {
             Ok(status) => describe(status),
             Err(e) => format!("could not be reaped: {e}"),
@@ -142,8 +212,8 @@ impl Worker {
         // The socket closes while the process exits, a moment before it can
         // be reaped: give it a second to finish dying before deciding it
         // lives on (it closed the socket but kept running) and ending it.
-        if !exited_within(self.pid, Duration::from_secs(1)) {
-            let _ = self.child.kill();
+        if !self.handle.exited_within(Duration::from_secs(1)) {
+            self.handle.kill();
         }
         let status = self.child.wait();
         match status {
@@ -163,32 +233,19 @@ impl Worker {
     pub(super) fn retire(mut self) {
         let _ = write_frame(&mut self.writer, &ToWorker::Exit);
         let _ = self.writer.shutdown(std::net::Shutdown::Both);
-        if !exited_within(self.pid, Duration::from_secs(2)) {
-            let _ = self.child.kill();
+        if !self.handle.exited_within(Duration::from_secs(2)) {
+            self.handle.kill();
         }
         let _ = self.child.wait();
     }
 }
 
-/// Waits up to `timeout` for process `pid` (our child) to exit, woken by
-/// the kernel through a pidfd; true if it did. Does not reap it.
-fn exited_within(pid: u32, timeout: Duration) -> bool {
-    use rustix::event::{poll, PollFd, PollFlags, Timespec};
-    let Some(p) = i32::try_from(pid)
-        .ok()
-        .and_then(rustix::process::Pid::from_raw)
-    else {
-        return false;
-    };
-    let Ok(fd) = rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()) else {
-        return false; // no pidfd (old kernel): the caller kills and reaps
-    };
-    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
-    let ts = Timespec {
-        tv_sec: timeout.as_secs().try_into().unwrap_or(i64::MAX),
-        tv_nsec: timeout.subsec_nanos().into(),
-    };
-    matches!(poll(&mut fds, Some(&ts)), Ok(n) if n > 0)
+/// A frame written into an empty socket in one `write` fits in one buffer
+/// (AF_UNIX takes up to half the send buffer at once); a quarter of it,
+/// capped at 64 KiB, leaves room for the header and the kernel's overhead.
+fn pipeline_limit(socket: &UnixStream) -> usize {
+    let sndbuf = rustix::net::sockopt::socket_send_buffer_size(socket).unwrap_or(0);
+    (sndbuf / 4).min(64 << 10)
 }
 
 fn describe(status: std::process::ExitStatus) -> String {
@@ -196,5 +253,57 @@ fn describe(status: std::process::ExitStatus) -> String {
         (_, Some(sig)) => format!("was killed by signal {sig}"),
         (Some(code), None) => format!("exited with status {code}"),
         _ => "ended".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Starts `sleep 60` as the process with pid `pid`, by telling the
+    /// kernel which pid to hand out next (root only; other processes
+    /// starting meanwhile can take it, so the caller retries).
+    fn sleep_at_pid(pid: u32) -> Option<Child> {
+        std::fs::write("/proc/sys/kernel/ns_last_pid", (pid - 1).to_string()).ok()?;
+        let child = Command::new("sleep")
+            .arg("60")
+            .stdin(Stdio::null())
+            .spawn()
+            .ok()?;
+        if child.id() == pid {
+            return Some(child);
+        }
+        let mut child = child;
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    }
+
+    #[test]
+    fn a_handle_never_signals_a_process_that_reused_the_pid() {
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipped: choosing the next pid needs root");
+            return;
+        }
+        for _ in 0..50 {
+            let mut gone = Command::new("true").spawn().unwrap();
+            let handle = ProcHandle::open(&gone).unwrap();
+            gone.wait().unwrap();
+            let Some(mut reuser) = sleep_at_pid(handle.pid()) else {
+                continue;
+            };
+            handle.kill();
+            // A SIGKILL that reached it would end it within microseconds.
+            let reuser_handle = ProcHandle::open(&reuser).unwrap();
+            let untouched = !reuser_handle.exited_within(Duration::from_secs(1));
+            let _ = reuser.kill();
+            let _ = reuser.wait();
+            assert!(
+                untouched,
+                "the kill reached the process that reused the pid"
+            );
+            return;
+        }
+        panic!("could not start a process at a reused pid in 50 tries");
     }
 }

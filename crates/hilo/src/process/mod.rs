@@ -16,10 +16,14 @@
 //!
 //! A worker is this same program, started again with `HILO_WORKER` in its
 //! environment and a socket as stdin. `hilo::init()`, the first line of
-//! `main`, notices the marker, takes the socket (stdin becomes `/dev/null`;
-//! stdout and stderr stay the user's), asks the kernel to kill it when the
-//! pool's process dies, applies the limits, runs the initializer, says
-//! `Ready`, then serves tasks one at a time. While its tasks are short
+//! `main`, notices the marker and removes it (and the pool's other
+//! variables) from the environment, takes the socket on a close-on-exec
+//! descriptor (stdin becomes `/dev/null`; stdout and stderr stay the
+//! user's; every other inherited descriptor is made close-on-exec), asks
+//! the kernel to kill it when the pool's process dies, applies the limits,
+//! runs the initializer, says `Ready`, then serves tasks one at a time. A
+//! program a task starts therefore sees nothing of the pool. The pool
+//! signals a worker only through a pidfd, never by its pid. While its tasks are short
 //! (under 2 ms) and more are queued than idle workers will take, its
 //! supervisor keeps it holding two: the one it runs and the next, already
 //! sent, so the worker never waits for the pool between tasks; long tasks
@@ -46,6 +50,7 @@
 
 mod cell;
 mod child;
+mod fds;
 mod pool;
 pub(crate) mod protocol;
 mod registry;

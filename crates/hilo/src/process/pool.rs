@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use super::cell::{convert_chunk, convert_one, every, kill, Convert, Place, ProcCell};
+use super::cell::{convert_chunk, convert_one, every, Convert, ProcCell, Whereabouts};
 use super::child::{Config, Worker};
 use super::lock;
 use super::registry::Call;
@@ -195,7 +195,7 @@ impl ProcessPool {
             args,
             timeout,
             convert,
-            place: Mutex::new(Place::Here),
+            place: Whereabouts::new(),
         });
         let future = Future::from_cell(Arc::clone(&cell) as Arc<dyn Cell<O>>);
         let mut q = lock(&self.shared.queue);
@@ -251,8 +251,8 @@ impl ProcessPool {
             wait: false,
             cancel_pending: true,
         });
-        for pid in lock(&self.shared.pids).iter().flatten() {
-            kill(*pid);
+        for worker in lock(&self.shared.workers).iter().flatten() {
+            worker.kill();
         }
         self.shutdown(Shutdown::default());
     }
@@ -274,7 +274,11 @@ impl ProcessPool {
     /// assert!(!pool.worker_pids().is_empty()); // the first worker starts with the pool
     /// ```
     pub fn worker_pids(&self) -> Vec<u32> {
-        lock(&self.shared.pids).iter().flatten().copied().collect()
+        lock(&self.shared.workers)
+            .iter()
+            .flatten()
+            .map(|w| w.pid())
+            .collect()
     }
 }
 
@@ -428,7 +432,7 @@ impl ProcessPoolBuilder {
                 idle: max_workers,
             }),
             work: Condvar::new(),
-            pids: Mutex::new(vec![None; max_workers]),
+            workers: Mutex::new(vec![None; max_workers]),
             supervisors: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(0),
         });
@@ -441,7 +445,7 @@ impl ProcessPoolBuilder {
                 .name("hilo-proc-0".into())
                 .spawn(move || match Worker::spawn(&shared.config) {
                     Ok(w) => {
-                        shared.set_pid(0, Some(w.pid));
+                        shared.set_worker(0, Some(&w));
                         let _ = ready_tx.send(Ok(()));
                         supervise(shared, 0, Some(w));
                     }

@@ -11,6 +11,9 @@
 //! under `PIPELINE_BELOW`, and more tasks are queued than idle slots will
 //! take. Long tasks therefore never wait behind each other while a worker
 //! is free (except once, when a long task follows a run of short ones).
+//! The second task's frame must also fit in the socket's buffer at once:
+//! a worker writing a big answer reads nothing, and a pool blocked writing
+//! it a big task would wait for it for ever.
 
 use std::collections::VecDeque;
 use std::io;
@@ -20,7 +23,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::cell::Job;
-use super::child::{Config, Worker};
+use super::child::{Config, ProcHandle, Worker};
 use super::lock;
 use super::protocol::{decode_body, write_frame, FrameError, FromWorkerIn, ToWorkerRef};
 use crate::error::TaskError;
@@ -42,8 +45,8 @@ pub(super) struct Shared {
     pub(super) max_workers: usize,
     pub(super) queue: Mutex<Queue>,
     pub(super) work: Condvar,
-    /// Pids of the live workers, by slot (for `terminate`).
-    pub(super) pids: Mutex<Vec<Option<u32>>>,
+    /// The live workers, by slot (for `terminate` and `worker_pids`).
+    pub(super) workers: Mutex<Vec<Option<ProcHandle>>>,
     pub(super) supervisors: Mutex<Vec<JoinHandle<()>>>,
     pub(super) next_id: AtomicU64,
 }
@@ -72,18 +75,20 @@ impl Shared {
 
     /// A job to send behind the one a worker is running: only if more are
     /// queued than idle supervisors will take, so two long tasks on a pool
-    /// of two run side by side instead of one behind the other.
-    pub(super) fn next_job_to_pipeline(&self) -> Option<Arc<dyn Job>> {
+    /// of two run side by side instead of one behind the other; and only if
+    /// its frame is at most `max_frame` bytes (see `Worker::pipeline_limit`).
+    pub(super) fn next_job_to_pipeline(&self, max_frame: usize) -> Option<Arc<dyn Job>> {
         let mut q = lock(&self.queue);
-        if q.jobs.len() > q.idle {
+        let fits = q.jobs.front().is_some_and(|j| j.frame_len() <= max_frame);
+        if fits && q.jobs.len() > q.idle {
             q.jobs.pop_front()
         } else {
             None
         }
     }
 
-    pub(super) fn set_pid(&self, slot: usize, pid: Option<u32>) {
-        lock(&self.pids)[slot] = pid;
+    pub(super) fn set_worker(&self, slot: usize, worker: Option<&Worker>) {
+        lock(&self.workers)[slot] = worker.map(|w| w.handle.clone());
     }
 }
 
@@ -126,7 +131,8 @@ impl Slot {
                 if self.last_run.is_none_or(|d| d >= PIPELINE_BELOW) {
                     break;
                 }
-                match self.shared.next_job_to_pipeline() {
+                let limit = self.worker.as_ref().map_or(0, |w| w.pipeline_limit);
+                match self.shared.next_job_to_pipeline(limit) {
                     Some(job) => job,
                     None => break,
                 }
@@ -148,7 +154,7 @@ impl Slot {
         if self.worker.is_none() {
             match Worker::spawn(&self.shared.config) {
                 Ok(w) => {
-                    self.shared.set_pid(self.index, Some(w.pid));
+                    self.shared.set_worker(self.index, Some(&w));
                     self.worker = Some(w);
                 }
                 Err(reason) => {
@@ -160,7 +166,7 @@ impl Slot {
         let Some(w) = self.worker.as_mut() else {
             return;
         };
-        if !job.start(w.pid) {
+        if !job.start(&w.handle) {
             return; // cancelled while queued
         }
         let msg = ToWorkerRef::Run {
@@ -272,7 +278,7 @@ impl Slot {
         if let Some(w) = self.worker.take() {
             w.retire();
         }
-        self.shared.set_pid(self.index, None);
+        self.shared.set_worker(self.index, None);
     }
 
     /// A worker that sent something undecodable cannot be trusted: end it.
@@ -303,7 +309,7 @@ impl Slot {
         }
         self.requeue(held);
         self.worker = None;
-        self.shared.set_pid(self.index, None);
+        self.shared.set_worker(self.index, None);
     }
 
     /// Puts tasks a worker held but never started back at the front of the

@@ -1,9 +1,11 @@
 //! The worker side: what `hilo::init()` does in a process the pool started.
 //!
-//! It owns the worker's life: take the connection (handed over as stdin),
-//! arrange to die with the parent, apply the limits the pool asked for,
-//! say `Ready`, then run tasks one at a time until told to exit or the
-//! connection closes. Stdout and stderr stay the user's.
+//! It owns the worker's life: read and remove the pool's settings from the
+//! environment, take the connection (handed over as stdin), arrange to die
+//! with the parent, apply the limits the pool asked for, say `Ready`, then
+//! run tasks one at a time until told to exit or the connection closes.
+//! Stdout and stderr stay the user's; nothing else of the pool's reaches a
+//! process a task starts (no marker variable, no descriptor).
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -11,6 +13,7 @@ use std::io::BufReader;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rustix::process::{Resource, Rlimit, Signal};
 
@@ -32,9 +35,58 @@ pub(crate) const ENV_NICE: &str = "HILO_WORKER_NICE";
 /// Optional: name of a registered task to run once before serving.
 pub(crate) const ENV_INIT: &str = "HILO_WORKER_INIT";
 
+/// Every variable the pool sets in a worker's environment.
+const ALL_ENV: [&str; 5] = [
+    ENV_WORKER,
+    ENV_RLIMIT_AS,
+    ENV_RLIMIT_CPU,
+    ENV_NICE,
+    ENV_INIT,
+];
+
+/// Set by `init()` in a worker before it serves: the marker itself is gone
+/// from the environment by then.
+static IN_WORKER: AtomicBool = AtomicBool::new(false);
+
 /// True in a process started as a hilo worker.
 pub(crate) fn is_worker_process() -> bool {
-    std::env::var_os(ENV_WORKER).is_some()
+    IN_WORKER.load(Ordering::Relaxed) || std::env::var_os(ENV_WORKER).is_some()
+}
+
+/// What the pool asked of this worker, read from the environment once.
+struct Settings {
+    parent: OsString,
+    rlimit_as: Option<u64>,
+    rlimit_cpu: Option<u64>,
+    nice: Option<u64>,
+    initializer: Option<String>,
+}
+
+impl Settings {
+    /// Reads the pool's variables and removes every one of them, so no
+    /// program a task starts (hilo itself included) takes itself for a
+    /// worker. `None` in a process that is not a worker.
+    ///
+    /// Called by `init()`, first thing in `main`, while the process has one
+    /// thread: nothing can read the environment while it changes.
+    fn take() -> Option<Result<Settings, String>> {
+        let parent = std::env::var_os(ENV_WORKER)?;
+        let settings = (|| {
+            Ok(Settings {
+                parent,
+                rlimit_as: env_u64(ENV_RLIMIT_AS)?,
+                rlimit_cpu: env_u64(ENV_RLIMIT_CPU)?,
+                nice: env_u64(ENV_NICE)?,
+                initializer: std::env::var_os(ENV_INIT)
+                    .map(|name| name.to_string_lossy().into_owned()),
+            })
+        })();
+        for var in ALL_ENV {
+            std::env::remove_var(var);
+        }
+        IN_WORKER.store(true, Ordering::Relaxed);
+        Some(settings)
+    }
 }
 
 /// Turns this process into a pool worker if it was started as one, and
@@ -51,10 +103,10 @@ pub(crate) fn is_worker_process() -> bool {
 /// // ... build a ProcessPool, submit tasks ...
 /// ```
 pub fn init() {
-    let Some(parent) = std::env::var_os(ENV_WORKER) else {
+    let Some(settings) = Settings::take() else {
         return;
     };
-    let code = match serve(&parent) {
+    let code = match settings.and_then(|s| serve(&s)) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("hilo worker {}: {e}", std::process::id());
@@ -66,11 +118,12 @@ pub fn init() {
     std::process::exit(code);
 }
 
-fn serve(parent: &OsString) -> Result<(), String> {
-    die_with_parent(parent)?;
+fn serve(settings: &Settings) -> Result<(), String> {
+    die_with_parent(&settings.parent)?;
     let chan = take_connection()?;
     let mut writer = &chan;
-    if let Err(reason) = apply_limits().and_then(|()| run_initializer()) {
+    let setup = apply_limits(settings).and_then(|()| run_initializer(settings));
+    if let Err(reason) = setup {
         // Tell the pool why, so its error names the cause.
         let _ = write_frame(
             &mut writer,
@@ -110,13 +163,12 @@ fn serve(parent: &OsString) -> Result<(), String> {
     }
 }
 
-/// Runs the initializer task named in the environment, if any.
-fn run_initializer() -> Result<(), String> {
-    let Some(init) = std::env::var_os(ENV_INIT) else {
+/// Runs the initializer task the pool named, if any.
+fn run_initializer(settings: &Settings) -> Result<(), String> {
+    let Some(name) = &settings.initializer else {
         return Ok(());
     };
-    let name = init.to_string_lossy().into_owned();
-    match run_task(&name, &encode_unit()) {
+    match run_task(name, &encode_unit()) {
         WireOutcome::Value(_) => Ok(()),
         WireOutcome::Panicked(m) => Err(format!("the initializer {name} panicked: {m}")),
         WireOutcome::UnknownTask(n) => Err(format!("the initializer {n} is not a registered task")),
@@ -143,14 +195,18 @@ fn die_with_parent(parent: &OsString) -> Result<(), String> {
 }
 
 /// The pool hands the connection over as stdin; keep it on a new
-/// descriptor and give stdin `/dev/null`, so a task that reads stdin cannot
-/// steal frames.
+/// close-on-exec descriptor and give stdin `/dev/null`, so a task that reads
+/// stdin cannot steal frames and a process a task starts does not hold the
+/// connection open after the worker dies (the pool would never see it
+/// close). Every other descriptor the worker inherited is made
+/// close-on-exec too: the pool's program may have inherited some itself.
 fn take_connection() -> Result<UnixStream, String> {
     let stdin = std::io::stdin();
-    let fd = rustix::io::dup(stdin.as_fd())
+    let fd = rustix::io::fcntl_dupfd_cloexec(stdin.as_fd(), 3)
         .map_err(|e| format!("cannot take the pool connection: {e}"))?;
     let devnull = File::open("/dev/null").map_err(|e| format!("cannot open /dev/null: {e}"))?;
     rustix::stdio::dup2_stdin(&devnull).map_err(|e| format!("cannot replace stdin: {e}"))?;
+    super::fds::close_inherited_on_exec();
     Ok(UnixStream::from(fd))
 }
 
@@ -164,12 +220,12 @@ fn env_u64(name: &str) -> Result<Option<u64>, String> {
     }
 }
 
-fn apply_limits() -> Result<(), String> {
-    for (var, resource, what) in [
-        (ENV_RLIMIT_AS, Resource::As, "memory"),
-        (ENV_RLIMIT_CPU, Resource::Cpu, "CPU time"),
+fn apply_limits(settings: &Settings) -> Result<(), String> {
+    for (limit, resource, what) in [
+        (settings.rlimit_as, Resource::As, "memory"),
+        (settings.rlimit_cpu, Resource::Cpu, "CPU time"),
     ] {
-        if let Some(limit) = env_u64(var)? {
+        if let Some(limit) = limit {
             let lim = Rlimit {
                 current: Some(limit),
                 maximum: Some(limit),
@@ -178,7 +234,7 @@ fn apply_limits() -> Result<(), String> {
                 .map_err(|e| format!("cannot set the {what} limit to {limit}: {e}"))?;
         }
     }
-    if let Some(inc) = env_u64(ENV_NICE)? {
+    if let Some(inc) = settings.nice {
         let inc = i32::try_from(inc).map_err(|_| format!("nice value {inc} is too large"))?;
         rustix::process::nice(inc).map_err(|e| format!("cannot set nice {inc}: {e}"))?;
     }

@@ -1,0 +1,288 @@
+//! The process pool at its edges: workers are hermetic (no marker, no
+//! descriptor, no signal by a bare pid), big frames cannot deadlock the
+//! pipeline, callbacks may drop or shut down the pool, and every future
+//! ends whatever panics where (spec section 10).
+//!
+//! Like `process_pool.rs`, this binary is its own worker program
+//! (`harness = false`) and plays helper programs (`--helper NAME`).
+
+use std::io::Write;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use hilo::process::ProcessPool;
+use hilo::TaskError;
+
+#[path = "common/runner.rs"]
+mod runner;
+
+// ---- tasks the workers run ------------------------------------------------
+
+#[hilo::task]
+fn noop() {}
+
+#[hilo::task]
+fn env_var(name: String) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Runs this program as `--helper NAME` and returns its exit code and what
+/// it printed: what any program a task starts would see.
+#[hilo::task]
+fn run_helper(name: String) -> (Option<i32>, String) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--helper", &name])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// What a program this task starts has open above stderr: its
+/// descriptors' targets, read from /proc while it sleeps.
+#[hilo::task]
+fn child_descriptors() -> Vec<String> {
+    let mut child = Command::new("sleep")
+        .arg("60")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let fds = descriptors_of(&child.id().to_string());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    fds
+}
+
+/// Starts a `sleep` that outlives this worker, writes its pid to
+/// `pid_file`, then ends the worker with `code`.
+#[hilo::task]
+fn orphan_then_exit(pid_file: String, code: i32) {
+    let child = Command::new("sleep")
+        .arg("60")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::fs::write(pid_file, child.id().to_string()).unwrap();
+    std::process::exit(code)
+}
+
+/// Hands its argument back: a megabyte in is a megabyte out.
+#[hilo::task]
+fn echo(text: String) -> String {
+    text
+}
+
+// ---- helpers ----------------------------------------------------------------
+
+fn pool(workers: usize) -> ProcessPool {
+    ProcessPool::builder().max_workers(workers).build().unwrap()
+}
+
+/// A fresh directory under the system's temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("hilo-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+    fn path(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Kills process `pid` through a pidfd (so never a process that reused
+/// the number) if it is still there.
+fn kill_by_pidfd(pid: u32) {
+    let Some(p) = rustix::process::Pid::from_raw(pid as i32) else {
+        return;
+    };
+    if let Ok(fd) = rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()) {
+        let _ = rustix::process::pidfd_send_signal(fd.as_fd(), rustix::process::Signal::KILL);
+    }
+}
+
+/// What the descriptors above stderr of process `pid` ("self" for this
+/// one) point at (`readlink`), without the one used to list them.
+fn descriptors_of(pid: &str) -> Vec<String> {
+    let dir = format!("/proc/{pid}/fd");
+    let listing = Path::new(&dir).canonicalize().unwrap();
+    let mut fds = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        let n: u32 = entry.file_name().to_str().unwrap().parse().unwrap();
+        let Ok(target) = std::fs::read_link(entry.path()) else {
+            continue; // the listing's own descriptor, closed by now
+        };
+        if n > 2 && target != listing {
+            fds.push(format!("{n} -> {}", target.display()));
+        }
+    }
+    fds
+}
+
+// ---- hermetic workers ---------------------------------------------------------
+
+fn no_marker_reaches_a_task_or_a_program_it_starts() {
+    // Every setting the pool passes in the environment, set at once.
+    let pool = ProcessPool::builder()
+        .max_workers(1)
+        .memory_limit(64 << 30)
+        .cpu_limit(3600)
+        .nice(1)
+        .initializer(noop::NAME)
+        .build()
+        .unwrap();
+    for var in [
+        "HILO_WORKER",
+        "HILO_WORKER_RLIMIT_AS",
+        "HILO_WORKER_RLIMIT_CPU",
+        "HILO_WORKER_NICE",
+        "HILO_WORKER_INIT",
+    ] {
+        let seen = pool.submit(env_var::call(var.into())).unwrap().result();
+        assert_eq!(seen, Ok(None), "a task sees {var}");
+    }
+    // A hilo program started by a task does its own work instead of taking
+    // itself for a worker of a pool that is not its parent.
+    let (code, out) = pool
+        .submit(run_helper::call("hello".into()))
+        .unwrap()
+        .result()
+        .unwrap();
+    assert_eq!((code, out.as_str()), (Some(0), "hello\n"));
+}
+
+fn a_program_a_task_starts_inherits_no_descriptor() {
+    let pool = pool(1);
+    let fds = pool.submit(child_descriptors::call()).unwrap().result();
+    assert_eq!(fds, Ok(vec![]), "descriptors a task's child inherited");
+}
+
+fn a_worker_that_dies_while_its_grandchild_lives_fails_its_task() {
+    let dir = TempDir::new("orphan");
+    let pool = pool(1);
+    let mut fut = pool
+        .submit(orphan_then_exit::call(dir.path("pid"), 7))
+        .unwrap();
+    // The grandchild lives on for a minute: the pool must not wait for it.
+    let outcome = fut.result_timeout(Duration::from_secs(20));
+    if let Ok(pid) = std::fs::read_to_string(dir.path("pid")) {
+        kill_by_pidfd(pid.trim().parse().unwrap());
+    }
+    assert_eq!(
+        outcome,
+        Err(TaskError::WorkerDied {
+            code: Some(7),
+            signal: None
+        })
+    );
+    assert_eq!(pool.submit(noop::call()).unwrap().result(), Ok(()));
+}
+
+fn every_worker_is_held_through_a_pidfd() {
+    let pool = pool(2);
+    // Two tasks side by side: both slots have a worker.
+    let dir = TempDir::new("pidfd");
+    let futs: Vec<_> = (0..2)
+        .map(|_| {
+            pool.submit(rendezvous::call(dir.0.display().to_string(), 2))
+                .unwrap()
+        })
+        .collect();
+    for f in futs {
+        assert_eq!(f.result(), Ok(true));
+    }
+    let pidfds = descriptors_of("self")
+        .iter()
+        .filter(|d| d.ends_with("anon_inode:[pidfd]"))
+        .count();
+    assert_eq!(pidfds, pool.worker_pids().len());
+    assert_eq!(pidfds, 2);
+}
+
+/// Leaves a file named after this worker's pid in `dir`, then waits (up to
+/// 10 s) until `n` such files exist: only tasks running at the same time in
+/// different workers all return true.
+#[hilo::task]
+fn rendezvous(dir: String, n: usize) -> bool {
+    let dir = Path::new(&dir);
+    std::fs::write(dir.join(std::process::id().to_string()), b"").unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if std::fs::read_dir(dir).unwrap().count() >= n {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    false
+}
+
+// ---- big frames -----------------------------------------------------------------
+
+fn megabytes_each_way_on_short_tasks_never_deadlock() {
+    // While a worker writes a big answer it reads nothing; if the pool were
+    // blocked writing it a big next task at that moment, neither would
+    // ever move. Short tasks make the pool send a second one behind the
+    // running one.
+    let pool = pool(1);
+    assert_eq!(pool.submit(noop::call()).unwrap().result(), Ok(()));
+    let megabyte: String = "0123456789abcdef".repeat(1 << 16);
+    let futs: Vec<_> = (0..16)
+        .map(|i| {
+            let text = format!("{i:02}{megabyte}");
+            pool.submit(echo::call(text)).unwrap()
+        })
+        .collect();
+    for (i, mut fut) in futs.into_iter().enumerate() {
+        let back = fut.result_timeout(Duration::from_secs(60));
+        let back = back.unwrap_or_else(|e| panic!("task {i} of 16: {e:?}"));
+        assert_eq!(back.len(), 2 + megabyte.len());
+        assert!(back.starts_with(&format!("{i:02}0123")), "task {i}");
+    }
+}
+
+// ---- helper programs ------------------------------------------------------------
+
+fn helper(name: &str) {
+    let mut out = std::io::stdout().lock();
+    match name {
+        "hello" => writeln!(out, "hello").unwrap(),
+        other => panic!("unknown helper {other}"),
+    }
+}
+
+fn main() {
+    hilo::init();
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--helper") {
+        helper(&args[i + 1]);
+        return;
+    }
+    runner::run(
+        &args,
+        tests![
+            no_marker_reaches_a_task_or_a_program_it_starts,
+            a_program_a_task_starts_inherits_no_descriptor,
+            a_worker_that_dies_while_its_grandchild_lives_fails_its_task,
+            every_worker_is_held_through_a_pidfd,
+            megabytes_each_way_on_short_tasks_never_deadlock,
+        ],
+    );
+}
