@@ -254,11 +254,22 @@ impl<T> Inner<T> {
     /// Pending or Running → Finished with `outcome`. False (and `outcome`
     /// dropped) if the future was already terminal.
     pub(crate) fn complete(&self, outcome: Result<T, TaskError>) -> bool {
+        self.complete_then(outcome, || {})
+    }
+
+    /// `complete`, telling the completing worker when it is free again:
+    /// `free` runs before anyone is woken if the future has no done
+    /// callbacks, and after the callbacks otherwise. A thread pool marks its
+    /// worker idle there, so a submitter woken by the completion finds it
+    /// idle, while a callback that submits and waits makes the pool start
+    /// another thread rather than wait for the one running the callback.
+    pub(crate) fn complete_then(&self, outcome: Result<T, TaskError>, free: impl FnOnce()) -> bool {
         let slot = sync::lock(&self.slot);
         if self.locked_state(&slot).is_done() {
+            free();
             return false;
         }
-        self.finish(slot, State::Finished, outcome);
+        self.finish_then(slot, State::Finished, outcome, free);
         true
     }
 
@@ -298,10 +309,22 @@ impl<T> Inner<T> {
         true
     }
 
+    fn finish(&self, slot: MutexGuard<'_, Slot<T>>, to: State, outcome: Result<T, TaskError>) {
+        self.finish_then(slot, to, outcome, || {});
+    }
+
     /// The one place a future becomes terminal. Takes the locked slot so the
     /// check that led here and the transition are one critical section.
-    fn finish(&self, mut slot: MutexGuard<'_, Slot<T>>, to: State, outcome: Result<T, TaskError>) {
+    /// `free` is `complete_then`'s.
+    fn finish_then(
+        &self,
+        mut slot: MutexGuard<'_, Slot<T>>,
+        to: State,
+        outcome: Result<T, TaskError>,
+        free: impl FnOnce(),
+    ) {
         let listeners = slot.listeners.take().map_or_else(Vec::new, |b| *b);
+        let mut free = Some(free);
         let outcome = outcome.map_err(Box::new);
         let status = (!listeners.is_empty()).then(|| summary(&outcome));
         slot.outcome = Some(outcome);
@@ -311,6 +334,14 @@ impl<T> Inner<T> {
         let sleepers = self.word.load(Ordering::Relaxed) / ONE_SLEEPER;
         drop(slot);
 
+        let callbacks = listeners
+            .iter()
+            .any(|l| matches!(l, Listener::Notify(_) | Listener::Take(_)));
+        if !callbacks {
+            if let Some(free) = free.take() {
+                free();
+            }
+        }
         // A sleeper counted itself under the lock before waiting, so any
         // sleeper that could miss this transition is counted here.
         if sleepers > 0 {
@@ -331,6 +362,9 @@ impl<T> Inner<T> {
         }
         for listener in listeners {
             self.run_callback(listener, &status);
+        }
+        if let Some(free) = free.take() {
+            free();
         }
     }
 
@@ -859,17 +893,24 @@ impl<T> Promise<T> {
     }
 }
 
+impl<T> Inner<T> {
+    /// Fails the future with [`TaskError::Abandoned`] unless it is already
+    /// terminal: what a completer that goes away unfinished does.
+    pub(crate) fn abandon(&self) {
+        let slot = sync::lock(&self.slot);
+        if !self.locked_state(&slot).is_done() {
+            self.finish(slot, State::Finished, Err(TaskError::Abandoned));
+        }
+    }
+}
+
 impl<T> Drop for Promise<T> {
     fn drop(&mut self) {
         if self.completed {
             return;
         }
         // Not completed: the future fails instead of hanging.
-        let slot = sync::lock(&self.inner().slot);
-        if !self.inner().locked_state(&slot).is_done() {
-            self.inner()
-                .finish(slot, State::Finished, Err(TaskError::Abandoned));
-        }
+        self.inner().abandon();
     }
 }
 

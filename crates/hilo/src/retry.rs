@@ -5,11 +5,13 @@
 //! timer thread, which only resubmits. This module decides *whether* and
 //! *when* to try again; the executor decides where the job runs.
 
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::error::TaskError;
+use crate::error::{panic_message, TaskError};
 use crate::executor::Executor;
 use crate::future::{Canceller, Future, Promise};
 use crate::sync::lock_std as lock;
@@ -270,10 +272,14 @@ where
         promise: Mutex::new(Some(promise)),
         current: Mutex::new(None),
     });
-    let on_cancel = Arc::clone(&attempts);
+    // Weak: the future's own callback must not keep alive the state that
+    // holds the future's promise, or a chain that stopped without resolving
+    // could never drop the promise (which fails the future).
+    let on_cancel = Arc::downgrade(&attempts);
     future.add_done_callback(move |outcome| {
         if matches!(outcome, Err(TaskError::Cancelled)) {
-            if let Some(c) = lock(&on_cancel.current).take() {
+            let current = on_cancel.upgrade().and_then(|a| lock(&a.current).take());
+            if let Some(c) = current {
                 c.cancel();
             }
         }
@@ -293,33 +299,48 @@ where
             .is_none_or(Promise::is_cancelled)
     }
 
+    /// Submits the next attempt. Runs on the caller's thread first, then on
+    /// the timer thread; a panic in `make_job` (or in the executor) ends the
+    /// future with [`TaskError::Panicked`] instead of unwinding there.
     fn start(this: Arc<Self>) {
         if this.cancelled() {
             return;
         }
         let n = this.attempt.fetch_add(1, Ordering::SeqCst) + 1;
-        let job = (lock(&this.make_job))();
-        match this.exec.submit(job) {
-            Ok(fut) => {
+        let submitted = catch_unwind(AssertUnwindSafe(|| {
+            let job = (lock(&this.make_job))();
+            this.exec.submit(job)
+        }));
+        match submitted {
+            Ok(Ok(fut)) => {
                 *lock(&this.current) = Some(fut.canceller());
                 if this.cancelled() {
                     fut.cancel();
                 }
                 fut.on_complete(move |outcome| Self::finished(this, n, outcome));
             }
-            Err(e) => this.resolve(Err(e.into())),
+            Ok(Err(e)) => this.resolve(Err(e.into())),
+            Err(payload) => this.resolve(Err(panicked_in("make_job", &*payload))),
         }
     }
 
+    /// An attempt ended: retry it later, or end the future. Runs where the
+    /// attempt completed; a panic in `retry_if` ends the future with
+    /// [`TaskError::Panicked`].
     fn finished(this: Arc<Self>, attempt: u32, outcome: Result<E::Output, TaskError>) {
         if this.cancelled() {
             return;
         }
-        if attempt < this.policy.max_attempts && this.policy.should_retry(&outcome) {
-            let at = Instant::now() + this.policy.delay(attempt);
-            crate::timer::schedule(at, move || Self::start(this));
-        } else {
-            this.resolve(outcome);
+        let again = catch_unwind(AssertUnwindSafe(|| {
+            attempt < this.policy.max_attempts && this.policy.should_retry(&outcome)
+        }));
+        match again {
+            Ok(true) => {
+                let at = Instant::now() + this.policy.delay(attempt);
+                crate::timer::schedule(at, move || Self::start(this));
+            }
+            Ok(false) => this.resolve(outcome),
+            Err(payload) => this.resolve(Err(panicked_in("retry_if", &*payload))),
         }
     }
 
@@ -327,5 +348,12 @@ where
         if let Some(promise) = lock(&self.promise).take() {
             promise.complete(outcome);
         }
+    }
+}
+
+/// The error of a retry whose own code (not the job's) panicked.
+fn panicked_in(what: &str, payload: &(dyn Any + Send)) -> TaskError {
+    TaskError::Panicked {
+        message: format!("the retry's {what} panicked: {}", panic_message(payload)),
     }
 }

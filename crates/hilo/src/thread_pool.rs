@@ -36,8 +36,9 @@ type Initializer = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
 /// A queued unit of work, type-erased.
 trait Job: Send + Sync {
-    /// Runs the task unless its future was cancelled; marks the worker idle
-    /// as soon as the task body returns, then completes the future.
+    /// Runs the task unless its future was cancelled, completes the future
+    /// and marks the worker idle: before waking anyone, or after the done
+    /// callbacks if there are any.
     fn run(&self, idle: &IdleMark<'_>);
     /// Cancels the future (used by `shutdown` with `cancel_pending`).
     fn cancel(&self);
@@ -104,11 +105,12 @@ where
             return;
         };
         let outcome = catch_unwind(AssertUnwindSafe(f)).map_err(TaskError::from_panic);
-        // Idle before completing: a submitter woken by this completion must
-        // see this worker as free, or sequential submit+result would start
-        // a new thread every time.
-        idle.mark();
-        self.inner.complete(outcome);
+        // Idle before the wake-up if there are no callbacks (a submitter
+        // woken by this completion must see this worker as free, or
+        // sequential submit+result would start a thread each time), after
+        // them otherwise (a callback that submits and waits must not count
+        // on the worker that runs it).
+        self.inner.complete_then(outcome, || idle.mark());
     }
 
     fn cancel(&self) {
@@ -308,8 +310,9 @@ impl Drop for Shared {
     }
 }
 
-/// Counts a worker back as idle, once: when its task body returns, or when
-/// the job is over if that came first (cancelled, failed).
+/// Counts a worker back as idle, once: when its task's future is complete
+/// and its callbacks have run, or when the job is over if that came first
+/// (cancelled, failed).
 struct IdleMark<'a> {
     /// `None` once every worker has started: nobody reads the count any
     /// more, and skipping it keeps two atomic writes per task off the hot
@@ -374,7 +377,7 @@ fn worker_main(shared: Arc<Shared>) {
         return;
     }
     // `idle` counts this worker from here until it receives a job, and
-    // again from the moment that job's body returns (see IdleMark).
+    // again once that job's future is complete (see IdleMark).
     shared.idle.fetch_add(1, Ordering::SeqCst);
     loop {
         let Ok(job) = next_job(&shared.receiver) else {

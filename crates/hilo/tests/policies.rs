@@ -120,6 +120,39 @@ fn retry_gives_up_after_max_attempts_with_the_last_error() {
 }
 
 #[test]
+fn a_panicking_make_job_ends_the_retry_with_panicked() {
+    let pool = Arc::new(ThreadPool::new());
+    let calls = Arc::new(AtomicU32::new(0));
+    let c = Arc::clone(&calls);
+    // The first job fails; making the second one panics on the timer thread.
+    let mut fut = retry(pool, fast_policy(3), move || {
+        let n = c.fetch_add(1, Ordering::SeqCst) + 1;
+        assert!(n < 2, "cannot make attempt {n}");
+        move || -> u8 { panic!("attempt {n} failed") }
+    });
+    match fut.result_timeout(Duration::from_secs(20)) {
+        Err(TaskError::Panicked { message }) => {
+            assert!(message.contains("cannot make attempt 2"), "{message}")
+        }
+        other => panic!("expected the make_job panic, got {other:?}"),
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_panicking_retry_if_ends_the_retry_with_panicked() {
+    let pool = Arc::new(ThreadPool::new());
+    let policy = fast_policy::<u8>(3).retry_if(|_| panic!("cannot judge"));
+    let mut fut = retry(pool, policy, || || 7u8);
+    match fut.result_timeout(Duration::from_secs(20)) {
+        Err(TaskError::Panicked { message }) => {
+            assert!(message.contains("cannot judge"), "{message}")
+        }
+        other => panic!("expected the retry_if panic, got {other:?}"),
+    }
+}
+
+#[test]
 fn retry_stops_at_the_first_success() {
     let pool = Arc::new(ThreadPool::new());
     let calls = Arc::new(AtomicU32::new(0));

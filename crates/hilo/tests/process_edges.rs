@@ -6,17 +6,23 @@
 //! Like `process_pool.rs`, this binary is its own worker program
 //! (`harness = false`) and plays helper programs (`--helper NAME`).
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use hilo::process::ProcessPool;
-use hilo::TaskError;
+use hilo::{Shutdown, TaskError};
+use serde::{Deserialize, Deserializer, Serialize};
 
+#[path = "common/procs.rs"]
+mod procs;
 #[path = "common/runner.rs"]
 mod runner;
+
+use procs::assert_no_zombies;
 
 // ---- tasks the workers run ------------------------------------------------
 
@@ -81,6 +87,35 @@ fn echo(text: String) -> String {
     text
 }
 
+/// Blocks until the test opens the FIFO `path` for writing, then reads
+/// it to the end: a task the test holds running without a sleep.
+#[hilo::task]
+fn read_fifo(path: String) -> usize {
+    let mut text = Vec::new();
+    std::fs::File::open(path)
+        .unwrap()
+        .read_to_end(&mut text)
+        .unwrap();
+    text.len()
+}
+
+/// A value whose decoding (in the pool's process) panics for 13.
+#[derive(Debug, PartialEq, Serialize)]
+struct Touchy(u8);
+
+impl<'de> Deserialize<'de> for Touchy {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = u8::deserialize(d)?;
+        assert!(v != 13, "unlucky {v}");
+        Ok(Touchy(v))
+    }
+}
+
+#[hilo::task]
+fn touchy(v: u8) -> Touchy {
+    Touchy(v)
+}
+
 // ---- helpers ----------------------------------------------------------------
 
 fn pool(workers: usize) -> ProcessPool {
@@ -100,6 +135,18 @@ impl TempDir {
     fn path(&self, name: &str) -> String {
         self.0.join(name).display().to_string()
     }
+    /// A new FIFO in the directory.
+    fn fifo(&self, name: &str) -> String {
+        let path = self.path(name);
+        let made = Command::new("mkfifo").arg(&path).status().unwrap();
+        assert!(made.success(), "mkfifo {path}");
+        path
+    }
+}
+
+/// Opens the FIFO a `read_fifo` task reads: returns once the task runs.
+fn open_for_task(fifo: &str) -> std::fs::File {
+    std::fs::OpenOptions::new().write(true).open(fifo).unwrap()
 }
 
 impl Drop for TempDir {
@@ -258,6 +305,105 @@ fn megabytes_each_way_on_short_tasks_never_deadlock() {
     }
 }
 
+// ---- reuse ----------------------------------------------------------------------
+
+#[hilo::task]
+fn my_pid() -> u32 {
+    std::process::id()
+}
+
+fn an_idle_worker_is_reused_before_a_process_starts() {
+    let pool = pool(5);
+    let first = pool.worker_pids();
+    assert_eq!(first.len(), 1, "build starts one worker");
+    for round in 0..10 {
+        let pid = pool.submit(my_pid::call()).unwrap().result().unwrap();
+        assert_eq!(vec![pid], first, "round {round}: a new process served");
+        assert_eq!(pool.worker_pids(), first, "round {round}");
+    }
+}
+
+// ---- callbacks -----------------------------------------------------------------
+
+fn a_callback_may_drop_the_pool_when_a_running_task_is_cancelled() {
+    let dir = TempDir::new("cb-drop");
+    let fifo = dir.fifo("gate");
+    let pool = pool(1);
+    let fut = pool.submit(read_fifo::call(fifo.clone())).unwrap();
+    let held = Arc::new(Mutex::new(Some(pool)));
+    let (tx, dropped) = mpsc::channel();
+    let h = Arc::clone(&held);
+    fut.add_done_callback(move |outcome| {
+        let pool = h.lock().unwrap().take();
+        drop(pool); // shutdown(wait): joins the supervisor
+        tx.send(outcome.clone()).unwrap();
+    });
+    let _writer = open_for_task(&fifo);
+    // The cancel kills the worker and runs the callback in this thread.
+    let canceller = std::thread::spawn(move || fut.cancel());
+    let outcome = dropped.recv_timeout(Duration::from_secs(20));
+    assert_eq!(outcome, Ok(Err(TaskError::Cancelled)), "the cancel hung");
+    assert!(canceller.join().unwrap());
+    assert_no_zombies();
+}
+
+fn a_callback_on_a_supervisor_thread_may_shut_the_pool_down() {
+    let dir = TempDir::new("cb-shutdown");
+    let fifo = dir.fifo("gate");
+    let pool = Arc::new(pool(2));
+    let fut = pool.submit(read_fifo::call(fifo.clone())).unwrap();
+    let (tx, shut) = mpsc::channel();
+    let p = Arc::clone(&pool);
+    fut.add_done_callback(move |_| {
+        // Runs on the supervisor thread that completed the future.
+        p.shutdown(Shutdown::default());
+        tx.send(()).unwrap();
+    });
+    open_for_task(&fifo).write_all(b"go").unwrap();
+    assert_eq!(
+        shut.recv_timeout(Duration::from_secs(20)),
+        Ok(()),
+        "shutdown from the callback failed"
+    );
+    // The callback's own supervisor is joined from here.
+    pool.shutdown(Shutdown::default());
+    assert!(pool.worker_pids().is_empty());
+    assert_no_zombies();
+}
+
+// ---- every future ends ---------------------------------------------------------
+
+fn a_result_whose_decoding_panics_fails_only_that_task() {
+    let pool = pool(1);
+    assert_eq!(
+        pool.submit(touchy::call(1)).unwrap().result(),
+        Ok(Touchy(1))
+    );
+    let worker = pool.worker_pids();
+    let mut bad = pool.submit(touchy::call(13)).unwrap();
+    match bad.result_timeout(Duration::from_secs(20)) {
+        Err(TaskError::Panicked { message }) => {
+            assert!(message.contains("unlucky 13"), "{message}")
+        }
+        other => panic!("expected a panic in decoding, got {other:?}"),
+    }
+    let after: Vec<_> = (0..20)
+        .map(|v| pool.submit(touchy::call(v)).unwrap())
+        .collect();
+    for (v, f) in after.into_iter().enumerate() {
+        let mut f = f;
+        let want = if v == 13 { None } else { Some(Touchy(v as u8)) };
+        match (f.result_timeout(Duration::from_secs(20)), want) {
+            (Ok(got), Some(want)) => assert_eq!(got, want),
+            (Err(TaskError::Panicked { .. }), None) => {}
+            (other, want) => panic!("task {v}: {other:?}, wanted {want:?}"),
+        }
+    }
+    assert_eq!(pool.worker_pids(), worker, "the slot lost its worker");
+    drop(pool);
+    assert_no_zombies();
+}
+
 // ---- helper programs ------------------------------------------------------------
 
 fn helper(name: &str) {
@@ -283,6 +429,10 @@ fn main() {
             a_worker_that_dies_while_its_grandchild_lives_fails_its_task,
             every_worker_is_held_through_a_pidfd,
             megabytes_each_way_on_short_tasks_never_deadlock,
+            an_idle_worker_is_reused_before_a_process_starts,
+            a_callback_may_drop_the_pool_when_a_running_task_is_cancelled,
+            a_callback_on_a_supervisor_thread_may_shut_the_pool_down,
+            a_result_whose_decoding_panics_fails_only_that_task,
         ],
     );
 }

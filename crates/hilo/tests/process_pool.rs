@@ -15,8 +15,12 @@ use hilo::process::{Call, ProcessPool};
 use hilo::{BuildError, Shutdown, SubmitError, TaskError};
 use rustix::process::Signal;
 
+#[path = "common/procs.rs"]
+mod procs;
 #[path = "common/runner.rs"]
 mod runner;
+
+use procs::assert_no_zombies;
 
 // ---- tasks the workers run ------------------------------------------------
 
@@ -177,26 +181,6 @@ fn pid_alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
-/// Children of this process that are zombies (state `Z` in /proc).
-fn zombie_children() -> Vec<u32> {
-    let me = std::process::id();
-    let mut zombies = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // pid (comm) state ppid ...; comm may hold spaces: split after ')'.
-        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-            continue;
-        };
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        if fields.len() > 1 && fields[0] == "Z" && fields[1] == me.to_string() {
-            zombies.push(entry.file_name().to_string_lossy().parse().unwrap_or(0));
-        }
-    }
-    zombies
-}
-
 /// Blocks until process `pid` has exited (pidfd: woken by the kernel, no
 /// polling), or `timeout` passes; true if it exited.
 fn wait_exit(pid: u32, timeout: Duration) -> bool {
@@ -226,11 +210,6 @@ fn next_hundred_succeed(pool: &ProcessPool) {
         let i = i as u64;
         assert_eq!(f.result(), Ok(i * i));
     }
-}
-
-fn assert_no_zombies() {
-    let z = zombie_children();
-    assert!(z.is_empty(), "zombie children: {z:?}");
 }
 
 // ---- tests --------------------------------------------------------------------

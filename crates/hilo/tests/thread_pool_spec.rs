@@ -252,6 +252,48 @@ fn shutdown_from_inside_a_task_does_not_deadlock() {
 }
 
 #[test]
+fn a_callback_that_submits_and_waits_gets_a_thread_of_its_own() {
+    // The worker running the callback is not idle: the nested task must
+    // start a second thread, as Python's idle semaphore would.
+    let pool = Arc::new(ThreadPool::builder().max_workers(2).build().unwrap());
+    let gate = common::Gate::new();
+    let g = gate.clone();
+    let fut = pool.submit(move || g.wait()).unwrap();
+    let (tx, nested) = mpsc::channel();
+    let p = Arc::clone(&pool);
+    fut.add_done_callback(move |_| {
+        let inner = p.submit(|| 2).unwrap();
+        tx.send(inner.result()).unwrap();
+    });
+    gate.open();
+    assert_eq!(
+        nested.recv_timeout(std::time::Duration::from_secs(20)),
+        Ok(Ok(2)),
+        "the nested task never ran"
+    );
+    assert_eq!(pool.started_workers(), 2);
+}
+
+#[test]
+fn sequential_submit_and_result_with_a_callback_keeps_working() {
+    // With callbacks the worker is idle only after them; a result() woken
+    // before that may start a second thread, never more than max_workers.
+    let pool = ThreadPool::builder().max_workers(3).build().unwrap();
+    let ran = Arc::new(AtomicUsize::new(0));
+    for i in 0..200 {
+        let fut = pool.submit(move || i).unwrap();
+        let r = Arc::clone(&ran);
+        fut.add_done_callback(move |_| {
+            r.fetch_add(1, Ordering::SeqCst);
+        });
+        assert_eq!(fut.result(), Ok(i));
+    }
+    pool.shutdown(Shutdown::default());
+    assert_eq!(ran.load(Ordering::SeqCst), 200);
+    assert!(pool.started_workers() <= 3);
+}
+
+#[test]
 fn zero_workers_is_a_build_error() {
     let err = ThreadPool::builder().max_workers(0).build().unwrap_err();
     assert!(matches!(err, BuildError::ZeroWorkers));

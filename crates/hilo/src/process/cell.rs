@@ -2,6 +2,7 @@
 //! arguments, where it runs and how cancelling it kills its worker; and the
 //! conversion of a worker's answer into the future's value.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use serde::de::DeserializeOwned;
 use super::child::ProcHandle;
 use super::lock;
 use super::protocol::WireOutcomeIn;
-use crate::error::TaskError;
+use crate::error::{panic_message, TaskError};
 use crate::future::{Cell, Inner};
 
 /// A queued call or chunk of calls, type-erased: the supervisor only sees
@@ -167,11 +168,31 @@ impl<O: Send + 'static> Job for ProcCell<O> {
             self.inner.cancel_running();
             return;
         }
-        self.inner
-            .complete((self.convert)(outcome, self.args.len()));
+        // The result's `Deserialize` is the user's code: a panic in it fails
+        // this task, not the supervisor thread that decodes it.
+        let value = catch_unwind(AssertUnwindSafe(|| {
+            (self.convert)(outcome, self.args.len())
+        }))
+        .unwrap_or_else(|payload| {
+            Err(TaskError::Panicked {
+                message: format!(
+                    "decoding the task's result panicked: {}",
+                    panic_message(&*payload)
+                ),
+            })
+        });
+        self.inner.complete(value);
     }
     fn cancel_pending(&self) {
         self.inner.cancel();
+    }
+}
+
+impl<O> Drop for ProcCell<O> {
+    /// A task record dropped unfinished (its supervisor lost it) fails its
+    /// future rather than leave a callback waiting for ever.
+    fn drop(&mut self) {
+        self.inner.abandon();
     }
 }
 

@@ -203,14 +203,18 @@ impl ProcessPool {
             return Err(SubmitError::Shutdown);
         }
         q.jobs.push_back(cell);
+        self.shared.wake_one(&mut q);
         drop(q);
-        self.shared.work.notify_one();
         Ok(future)
     }
 
     /// Stops taking tasks. With `cancel_pending`, queued tasks are
     /// cancelled (running ones finish); with `wait`, blocks until every
     /// worker has exited and been reaped. Idempotent.
+    ///
+    /// A done callback may call it (or drop the pool): it then waits for
+    /// every worker but the one whose supervisor runs the callback, which
+    /// ends once the callback returns.
     ///
     /// ```no_run
     /// let pool = hilo::process::ProcessPool::builder().build().unwrap();
@@ -226,13 +230,24 @@ impl ProcessPool {
                 Vec::new()
             }
         };
-        self.shared.work.notify_all();
+        self.shared.wake_all();
         for job in cancelled {
             job.cancel_pending();
         }
         if how.wait {
-            let handles: Vec<_> = lock(&self.shared.supervisors).drain(..).collect();
-            for h in handles {
+            // From a done callback, which runs on a supervisor thread, that
+            // thread cannot join itself: it stays listed, so a later
+            // shutdown (or the drop) from another thread joins it.
+            let me = thread::current().id();
+            let others: Vec<_> = {
+                let mut supervisors = lock(&self.shared.supervisors);
+                let (own, others) = supervisors
+                    .drain(..)
+                    .partition(|h: &thread::JoinHandle<()>| h.thread().id() == me);
+                *supervisors = own;
+                others
+            };
+            for h in others {
                 let _ = h.join();
             }
         }
@@ -430,8 +445,12 @@ impl ProcessPoolBuilder {
                 closed: false,
                 terminated: false,
                 idle: max_workers,
+                // The first slot's worker starts with the pool.
+                idle_warm: 1,
+                asleep_warm: Vec::with_capacity(max_workers),
+                asleep_cold: Vec::with_capacity(max_workers),
             }),
-            work: Condvar::new(),
+            wake: (0..max_workers).map(|_| Condvar::new()).collect(),
             workers: Mutex::new(vec![None; max_workers]),
             supervisors: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(0),

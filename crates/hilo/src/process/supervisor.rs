@@ -15,8 +15,10 @@
 //! a worker writing a big answer reads nothing, and a pool blocked writing
 //! it a big task would wait for it for ever.
 
+use std::any::Any;
 use std::collections::VecDeque;
 use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -26,7 +28,7 @@ use super::cell::Job;
 use super::child::{Config, ProcHandle, Worker};
 use super::lock;
 use super::protocol::{decode_body, write_frame, FrameError, FromWorkerIn, ToWorkerRef};
-use crate::error::TaskError;
+use crate::error::{panic_message, TaskError};
 
 pub(super) struct Queue {
     pub(super) jobs: VecDeque<Arc<dyn Job>>,
@@ -38,13 +40,57 @@ pub(super) struct Queue {
     /// counts them in up front, so jobs submitted right after `build` are
     /// not all pipelined to the first worker).
     pub(super) idle: usize,
+    /// Of `idle`, the slots with a live worker (counted up front for the
+    /// first slot, whose worker `build` starts). A slot without a worker
+    /// takes a job only when there are more than these will take, so an
+    /// idle process is reused before a new one starts.
+    pub(super) idle_warm: usize,
+    /// Slots asleep in `next_job` with a live worker, most recent last.
+    /// A new job wakes one of these before any slot without a worker.
+    pub(super) asleep_warm: Vec<usize>,
+    /// Slots asleep in `next_job` without a worker.
+    pub(super) asleep_cold: Vec<usize>,
+}
+
+impl Queue {
+    /// Whether a slot may take the job at the front: any slot with a
+    /// worker; one without only if the idle slots with a worker will not
+    /// take every queued job.
+    fn for_slot(&self, warm: bool) -> bool {
+        if warm {
+            !self.jobs.is_empty()
+        } else {
+            self.jobs.len() > self.idle_warm
+        }
+    }
+
+    /// Takes the slot that should get a new job out of the sleepers: the
+    /// last one to fall asleep with a live worker (its process is the
+    /// likeliest to be warm in cache), else one without a worker if it may
+    /// take a job; none if an idle slot with a worker will get to it.
+    fn pick_sleeper(&mut self) -> Option<usize> {
+        if let Some(slot) = self.asleep_warm.pop() {
+            return Some(slot);
+        }
+        if self.for_slot(false) {
+            self.asleep_cold.pop()
+        } else {
+            None
+        }
+    }
+
+    fn forget_sleeper(&mut self, slot: usize) {
+        self.asleep_warm.retain(|&s| s != slot);
+        self.asleep_cold.retain(|&s| s != slot);
+    }
 }
 
 pub(super) struct Shared {
     pub(super) config: Config,
     pub(super) max_workers: usize,
     pub(super) queue: Mutex<Queue>,
-    pub(super) work: Condvar,
+    /// One per slot: woken when a job is there for it (or on shutdown).
+    pub(super) wake: Vec<Condvar>,
     /// The live workers, by slot (for `terminate` and `worker_pids`).
     pub(super) workers: Mutex<Vec<Option<ProcHandle>>>,
     pub(super) supervisors: Mutex<Vec<JoinHandle<()>>>,
@@ -52,24 +98,51 @@ pub(super) struct Shared {
 }
 
 impl Shared {
-    /// The next job, or `None` once the queue is closed and empty. The
-    /// caller is an idle slot until it returns; `counted` says the slot is
-    /// already in `Queue::idle` (its first call).
-    pub(super) fn next_job(&self, counted: bool) -> Option<Arc<dyn Job>> {
+    /// The next job for `slot`, or `None` once the queue is closed and
+    /// empty. The caller is an idle slot until it returns; `warm` says it
+    /// has a live worker, and `counted` that it is already counted in
+    /// `Queue::idle` (and `idle_warm` if warm) from the pool's up-front
+    /// count (its first call).
+    pub(super) fn next_job(&self, slot: usize, counted: bool, warm: bool) -> Option<Arc<dyn Job>> {
         let mut q = lock(&self.queue);
         if !counted {
             q.idle += 1;
+            q.idle_warm += usize::from(warm);
         }
         loop {
-            if let Some(job) = q.jobs.pop_front() {
+            let job = if q.for_slot(warm) {
+                q.jobs.pop_front()
+            } else {
+                None
+            };
+            if job.is_some() || q.closed {
                 q.idle -= 1;
-                return Some(job);
+                q.idle_warm -= usize::from(warm);
+                return job;
             }
-            if q.closed {
-                q.idle -= 1;
-                return None;
+            if warm {
+                q.asleep_warm.push(slot);
+            } else {
+                q.asleep_cold.push(slot);
             }
-            q = self.work.wait(q).unwrap_or_else(|e| e.into_inner());
+            q = self.wake[slot].wait(q).unwrap_or_else(|e| e.into_inner());
+            // The waker took it off the list; a spurious wake-up did not.
+            q.forget_sleeper(slot);
+        }
+    }
+
+    /// Wakes the slot that should take a job just queued, if any (see
+    /// `Queue::pick_sleeper`). The caller holds the queue's lock.
+    pub(super) fn wake_one(&self, q: &mut Queue) {
+        if let Some(slot) = q.pick_sleeper() {
+            self.wake[slot].notify_one();
+        }
+    }
+
+    /// Wakes every sleeping slot (the queue closed).
+    pub(super) fn wake_all(&self) {
+        for cv in &self.wake {
+            cv.notify_all();
         }
     }
 
@@ -123,7 +196,8 @@ impl Slot {
         while self.held.len() < PIPELINE && self.room_in_worker() {
             let job = if self.held.is_empty() {
                 let counted = std::mem::replace(&mut self.idle_counted, false);
-                match self.shared.next_job(counted) {
+                let warm = self.worker.is_some();
+                match self.shared.next_job(self.index, counted, warm) {
                     Some(job) => job,
                     None => return false,
                 }
@@ -281,6 +355,26 @@ impl Slot {
         self.shared.set_worker(self.index, None);
     }
 
+    /// After a panic in this supervisor: the worker is ended and every task
+    /// it held fails, so none is left pending.
+    fn recover(&mut self, payload: &(dyn Any + Send)) {
+        let message = format!(
+            "the process pool's supervisor failed: {}",
+            panic_message(payload)
+        );
+        if let Some(w) = self.worker.as_mut() {
+            w.kill_and_reap();
+        }
+        for job in self.held.drain(..) {
+            job.detach();
+            job.finish(Err(TaskError::Failed {
+                message: message.clone(),
+            }));
+        }
+        self.worker = None;
+        self.shared.set_worker(self.index, None);
+    }
+
     /// A worker that sent something undecodable cannot be trusted: end it.
     fn bad_frame(&mut self, why: String) {
         let status = self.worker.as_mut().map(Worker::kill_and_reap);
@@ -325,10 +419,9 @@ impl Slot {
                 }));
             } else if job.unstart() {
                 q.jobs.push_front(job);
+                self.shared.wake_one(&mut q);
             }
         }
-        drop(q);
-        self.shared.work.notify_all();
     }
 }
 
@@ -343,8 +436,19 @@ pub(super) fn supervise(shared: Arc<Shared>, index: usize, worker: Option<Worker
         idle_counted: true,
         last_run: None,
     };
-    while slot.fill() {
-        slot.await_head();
+    // Whatever panics in here (the user's code runs in the tasks' done
+    // callbacks, which are caught where they run, so only a bug of ours
+    // could), the slot's tasks fail and the slot serves on.
+    loop {
+        let served = catch_unwind(AssertUnwindSafe(|| {
+            while slot.fill() {
+                slot.await_head();
+            }
+        }));
+        match served {
+            Ok(()) => break,
+            Err(payload) => slot.recover(&*payload),
+        }
     }
     slot.retire_worker();
 }
