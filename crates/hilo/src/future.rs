@@ -61,8 +61,9 @@ use crate::wait::Waiter;
 pub enum State {
     /// Queued; not started. Can still be cancelled.
     Pending,
-    /// A worker is running the task. Threads cannot be interrupted, so
-    /// `cancel()` no longer works (use a [`StopToken`]).
+    /// A worker is running the task (a process pool's worker holds it).
+    /// Threads cannot be interrupted, so `cancel()` of a thread task no
+    /// longer works (use a [`StopToken`]); a process task is killed.
     Running,
     /// Cancelled before it started; the task will never run.
     Cancelled,
@@ -162,6 +163,12 @@ pub(crate) trait Cell<T>: Send + Sync {
     /// `Future::cancel`. Executors that can stop a running task (a process
     /// pool kills its worker) override this to do so.
     fn cancel(&self) -> bool {
+        self.inner().cancel()
+    }
+
+    /// Cancels the task only if it has not started, wherever it waits (a
+    /// lazy map's drop and timeout). Never stops a running task.
+    fn cancel_pending(&self) -> bool {
         self.inner().cancel()
     }
 }
@@ -526,13 +533,22 @@ impl<T> Future<T> {
         self.inner().state()
     }
 
-    /// Cancels the task if it has not started.
+    /// Stops the task wherever its executor can, and returns true if the
+    /// future is now cancelled.
     ///
-    /// Returns true if the future is now cancelled: it was pending (its task
-    /// will never run; waiters, `wait`, `as_completed` and callbacks see it
-    /// done at once) or it was already cancelled. Returns false if the task
-    /// is running or finished: a running thread task cannot be interrupted;
-    /// ask it to stop with [`Future::request_stop`].
+    /// - Pending (queued): it will never run; waiters, `wait`,
+    ///   `as_completed` and callbacks see it done at once.
+    /// - Running in a [`ProcessPool`](crate::process::ProcessPool): its
+    ///   worker process is killed (and replaced) and the future is
+    ///   cancelled.
+    /// - Running on a thread: returns false, the task runs on (threads
+    ///   cannot be interrupted); ask it to stop with
+    ///   [`Future::request_stop`].
+    /// - Already cancelled: true; finished: false.
+    ///
+    /// The futures [`retry`](crate::retry) and
+    /// [`PriorityExecutor`](crate::PriorityExecutor) return follow the same
+    /// rule for the attempt or job that runs at the time.
     ///
     /// Unlike Python, `wait` and `as_completed` see a cancel at once; there
     /// is no separate "cancelled and notified" state.
@@ -545,6 +561,12 @@ impl<T> Future<T> {
     /// ```
     pub fn cancel(&self) -> bool {
         self.cell.cancel()
+    }
+
+    /// Cancels the task only if it has not started: never kills a running
+    /// process task. What a dropped lazy map does to what it submitted.
+    pub(crate) fn cancel_pending(&self) -> bool {
+        self.cell.cancel_pending()
     }
 
     /// True if the future is terminal: finished or cancelled.
@@ -745,20 +767,44 @@ impl<T> Future<T> {
     }
 }
 
-/// Cancels one future without owning it: lets a policy that handed the
-/// future to [`Future::on_complete`] still cancel its task.
-pub(crate) struct Canceller(Box<dyn Fn() -> bool + Send + Sync>);
+/// Cancels one future without owning it, as its executor cancels: lets a
+/// policy that handed the future to [`Future::on_complete`] still cancel
+/// its task. It holds the task weakly: once the executor is done with the
+/// task (and the future handle is gone), there is nothing left to cancel,
+/// and holding it would keep alive what the task's callbacks hold.
+#[derive(Clone)]
+pub(crate) struct Canceller(std::sync::Arc<dyn CancelTask>);
+
+/// The two ways to cancel, type-erased over the future's value type.
+trait CancelTask: Send + Sync {
+    fn cancel(&self) -> bool;
+    fn cancel_pending(&self) -> bool;
+}
+
+impl<T> CancelTask for std::sync::Weak<dyn Cell<T>> {
+    fn cancel(&self) -> bool {
+        self.upgrade().is_some_and(|cell| cell.cancel())
+    }
+    fn cancel_pending(&self) -> bool {
+        self.upgrade().is_some_and(|cell| cell.cancel_pending())
+    }
+}
 
 impl Canceller {
+    /// [`Future::cancel`] of the task.
     pub(crate) fn cancel(&self) -> bool {
-        (self.0)()
+        self.0.cancel()
+    }
+
+    /// [`Future::cancel_pending`] of the task.
+    pub(crate) fn cancel_pending(&self) -> bool {
+        self.0.cancel_pending()
     }
 }
 
 impl<T: 'static> Future<T> {
     pub(crate) fn canceller(&self) -> Canceller {
-        let cell = std::sync::Arc::clone(&self.cell);
-        Canceller(Box::new(move || cell.inner().cancel()))
+        Canceller(std::sync::Arc::new(std::sync::Arc::downgrade(&self.cell)))
     }
 }
 
@@ -829,7 +875,11 @@ impl<T: Send + 'static> Promise<T> {
     /// ```
     #[allow(clippy::new_ret_no_self)]
     pub fn new() -> (Promise<T>, Future<T>) {
-        let cell: std::sync::Arc<dyn Cell<T>> = std::sync::Arc::new(Inner::new());
+        Promise::with_cell(std::sync::Arc::new(Inner::new()))
+    }
+
+    /// A promise and future over `cell` (a policy's own record).
+    pub(crate) fn with_cell(cell: std::sync::Arc<dyn Cell<T>>) -> (Promise<T>, Future<T>) {
         (
             Promise {
                 cell: std::sync::Arc::clone(&cell),

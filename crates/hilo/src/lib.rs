@@ -56,11 +56,19 @@
 //!   consumes it; [`Future::result_timeout`] takes the value once.
 //!   Callbacks get `Ok(())` or the error ([`Future::add_done_callback`]), or
 //!   the value itself with [`Future::on_complete`].
-//! - Running thread tasks cannot be cancelled (threads stop cooperatively):
-//!   [`Future::request_stop`] and `shutdown` with `cancel_pending` signal a
-//!   task's [`StopToken`].
+//! - One cancel rule for every future, [`retry`]'s and
+//!   [`PriorityExecutor`]'s included: [`Future::cancel`] removes a queued
+//!   task and kills a running process task; running thread tasks cannot be
+//!   cancelled (threads stop cooperatively): [`Future::request_stop`] and
+//!   `shutdown` with `cancel_pending` signal a task's [`StopToken`].
+//!   Dropping a lazy [`map`](crate::map()) cancels only what has not
+//!   started.
+//! - Every future ends, whatever panics where (a task, a callback, a retry
+//!   predicate, a result's decoding): never a hang.
 //! - Callbacks never run under a lock, so a callback may submit to the same
-//!   pool. The library installs no signal handlers.
+//!   pool and wait for the result (its worker does not count as idle until
+//!   the callbacks return), or shut the pool down. The library installs no
+//!   signal handlers.
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
@@ -72,6 +80,7 @@ mod map;
 mod priority;
 pub mod process;
 mod progress;
+mod relay;
 mod retry;
 mod stop;
 mod sync;

@@ -105,7 +105,8 @@ impl<'e, I: Iterator, T: Send + 'static> Map<'e, I, T> {
     /// `map(timeout=)`). Results that are ready by then are yielded as
     /// usual; the first one that is not yields `Err(TaskError::Timeout)`,
     /// and the map ends there: it submits nothing more and cancels what it
-    /// has in flight.
+    /// has in flight and has not started (running tasks finish, even on a
+    /// process pool, and their results are dropped).
     ///
     /// ```
     /// use std::time::Duration;
@@ -190,7 +191,7 @@ impl<I: Iterator, T: Send + 'static> Iterator for Map<'_, I, T> {
                 Some(d) => {
                     let outcome = fut.result_timeout(d.saturating_duration_since(Instant::now()));
                     if matches!(outcome, Err(TaskError::Timeout)) {
-                        fut.cancel();
+                        fut.cancel_pending();
                     }
                     outcome
                 }
@@ -215,13 +216,14 @@ impl<I: Iterator, T: Send + 'static> Iterator for Map<'_, I, T> {
 }
 
 impl<I: Iterator, T> Map<'_, I, T> {
-    /// Ends the map: cancels what is in flight and has not started.
+    /// Ends the map: cancels what is in flight and has not started; what
+    /// runs finishes (even on a process pool) and its result is dropped.
     fn expire(&mut self) {
         self.expired = true;
         for fut in &self.in_order {
-            fut.cancel();
+            fut.cancel_pending();
         }
-        self.any_order.cancel_all();
+        self.any_order.cancel_pending();
     }
 }
 

@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::SubmitError;
 use crate::executor::Executor;
-use crate::future::{Future, Promise};
+use crate::future::{Cell, Future, Promise};
+use crate::relay::Relay;
 use crate::sync::lock_std as lock;
 
 /// Priority levels for the common three-level case; any `i32` works.
@@ -37,6 +38,9 @@ struct Queued<J, O> {
     seq: u64,
     job: J,
     promise: Promise<O>,
+    /// The promise's record: relays a cancel to the inner executor's
+    /// future once the job is dispatched.
+    relay: Arc<Relay<O>>,
 }
 
 impl<J, O> PartialEq for Queued<J, O> {
@@ -79,9 +83,11 @@ struct Shared<E, J, O> {
 ///
 /// Higher [`Priority`] first; equal priorities in submission order. At most
 /// `max_workers` jobs are handed to the inner executor at once; the rest
-/// wait here, where a cancelled future is skipped without running. Needs an
-/// executor it can own and share between threads, such as
-/// `Arc<ThreadPool>`.
+/// wait here, where a cancelled future is skipped without running. Once a
+/// job is handed over, `cancel()` of its future cancels it as the inner
+/// executor cancels (a running process task is killed; a running thread
+/// task cannot be stopped). Needs an executor it can own and share between
+/// threads, such as `Arc<ThreadPool>`.
 ///
 /// Jobs of different closures need one type: box them as [`BoxJob`](crate::BoxJob).
 ///
@@ -151,7 +157,8 @@ where
     /// assert_eq!(f.result(), Ok("x"));
     /// ```
     pub fn submit(&self, priority: Priority, job: J) -> Result<Future<E::Output>, SubmitError> {
-        let (promise, future) = Promise::new();
+        let relay = Arc::new(Relay::new());
+        let (promise, future) = Promise::with_cell(Arc::clone(&relay) as Arc<dyn Cell<E::Output>>);
         {
             let mut st = lock(&self.shared.state);
             st.seq += 1;
@@ -161,6 +168,7 @@ where
                 seq,
                 job,
                 promise,
+                relay,
             });
         }
         Shared::dispatch(&self.shared);
@@ -224,24 +232,32 @@ where
     }
 
     fn start(this: &Arc<Self>, q: Queued<J, E::Output>) {
-        if !q.promise.set_running() {
+        let Queued {
+            job,
+            promise,
+            relay,
+            ..
+        } = q;
+        if !promise.set_running() {
             lock(&this.state).in_flight -= 1; // cancelled while queued
             return;
         }
-        match this.exec.submit(q.job) {
-            Ok(fut) => {
+        match relay.attach(|| this.exec.submit(job)) {
+            Some(Ok(fut)) => {
                 let shared = Arc::clone(this);
-                let promise = q.promise;
                 fut.on_complete(move |outcome| {
-                    promise.complete(outcome);
+                    relay.detach();
+                    relay.complete(promise, outcome);
                     lock(&shared.state).in_flight -= 1;
                     Shared::dispatch(&shared);
                 });
             }
-            Err(e) => {
-                q.promise.complete(Err(e.into()));
+            Some(Err(e)) => {
+                promise.complete(Err(e.into()));
                 lock(&this.state).in_flight -= 1;
             }
+            // Cancelled between the two steps above.
+            None => lock(&this.state).in_flight -= 1,
         }
     }
 }

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use crate::error::{panic_message, TaskError};
 use crate::executor::Executor;
-use crate::future::{Canceller, Future, Promise};
+use crate::future::{Cell, Future, Promise};
+use crate::relay::Relay;
 use crate::sync::lock_std as lock;
 
 type Predicate<T> = Arc<dyn Fn(&Result<T, TaskError>) -> bool + Send + Sync>;
@@ -225,9 +226,10 @@ struct Attempts<E, M, T> {
     make_job: Mutex<M>,
     policy: RetryPolicy<T>,
     attempt: AtomicU32,
+    /// The returned future's record: relays a cancel to the attempt in
+    /// flight.
+    relay: Arc<Relay<T>>,
     promise: Mutex<Option<Promise<T>>>,
-    /// Cancels the attempt in flight, if it has not started.
-    current: Mutex<Option<Canceller>>,
 }
 
 /// Runs `make_job()` on `exec`, and again after each retryable failure, as
@@ -235,10 +237,14 @@ struct Attempts<E, M, T> {
 /// last failure.
 ///
 /// `make_job` is called once per attempt. Cancelling the returned future
-/// stops the retries: the attempt in flight is cancelled if it has not
-/// started (one already running finishes and its result is dropped), and no
-/// new attempt starts. The executor must be ownable and shareable, such as
-/// `Arc<ThreadPool>`.
+/// stops the retries and cancels the attempt in flight as its executor
+/// cancels: a queued attempt never runs, a running process task is killed
+/// (the future is then cancelled); an attempt running on a thread cannot
+/// be stopped, so `cancel()` returns false while one runs. Between
+/// attempts (waiting out a backoff) a cancel always succeeds. A panic in
+/// `make_job` or in the `retry_if` predicate ends the future with
+/// [`TaskError::Panicked`]. The executor must be ownable and shareable,
+/// such as `Arc<ThreadPool>`.
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU32, Ordering};
@@ -263,26 +269,18 @@ where
     E: Executor<J> + Send + Sync + 'static,
     M: FnMut() -> J + Send + 'static,
 {
-    let (promise, future) = Promise::new();
+    let relay = Arc::new(Relay::new());
+    let (promise, future) = Promise::with_cell(Arc::clone(&relay) as Arc<dyn Cell<E::Output>>);
+    // Running from the start: between attempts there is nothing queued
+    // anywhere, and a cancel then stops the next one.
+    promise.set_running();
     let attempts = Arc::new(Attempts {
         exec,
         make_job: Mutex::new(make_job),
         policy,
         attempt: AtomicU32::new(0),
+        relay,
         promise: Mutex::new(Some(promise)),
-        current: Mutex::new(None),
-    });
-    // Weak: the future's own callback must not keep alive the state that
-    // holds the future's promise, or a chain that stopped without resolving
-    // could never drop the promise (which fails the future).
-    let on_cancel = Arc::downgrade(&attempts);
-    future.add_done_callback(move |outcome| {
-        if matches!(outcome, Err(TaskError::Cancelled)) {
-            let current = on_cancel.upgrade().and_then(|a| lock(&a.current).take());
-            if let Some(c) = current {
-                c.cancel();
-            }
-        }
     });
     Attempts::start(attempts);
     future
@@ -294,32 +292,24 @@ where
     M: FnMut() -> J + Send + 'static,
 {
     fn cancelled(&self) -> bool {
-        lock(&self.promise)
-            .as_ref()
-            .is_none_or(Promise::is_cancelled)
+        self.relay.inner().state().is_done()
     }
 
     /// Submits the next attempt. Runs on the caller's thread first, then on
     /// the timer thread; a panic in `make_job` (or in the executor) ends the
     /// future with [`TaskError::Panicked`] instead of unwinding there.
     fn start(this: Arc<Self>) {
-        if this.cancelled() {
-            return;
-        }
         let n = this.attempt.fetch_add(1, Ordering::SeqCst) + 1;
         let submitted = catch_unwind(AssertUnwindSafe(|| {
-            let job = (lock(&this.make_job))();
-            this.exec.submit(job)
+            this.relay.attach(|| {
+                let job = (lock(&this.make_job))();
+                this.exec.submit(job)
+            })
         }));
         match submitted {
-            Ok(Ok(fut)) => {
-                *lock(&this.current) = Some(fut.canceller());
-                if this.cancelled() {
-                    fut.cancel();
-                }
-                fut.on_complete(move |outcome| Self::finished(this, n, outcome));
-            }
-            Ok(Err(e)) => this.resolve(Err(e.into())),
+            Ok(None) => {} // cancelled
+            Ok(Some(Ok(fut))) => fut.on_complete(move |outcome| Self::finished(this, n, outcome)),
+            Ok(Some(Err(e))) => this.resolve(Err(e.into())),
             Err(payload) => this.resolve(Err(panicked_in("make_job", &*payload))),
         }
     }
@@ -328,6 +318,7 @@ where
     /// attempt completed; a panic in `retry_if` ends the future with
     /// [`TaskError::Panicked`].
     fn finished(this: Arc<Self>, attempt: u32, outcome: Result<E::Output, TaskError>) {
+        this.relay.detach();
         if this.cancelled() {
             return;
         }
@@ -337,7 +328,11 @@ where
         match again {
             Ok(true) => {
                 let at = Instant::now() + this.policy.delay(attempt);
-                crate::timer::schedule(at, move || Self::start(this));
+                crate::timer::schedule(at, move || {
+                    if !this.cancelled() {
+                        Self::start(this);
+                    }
+                });
             }
             Ok(false) => this.resolve(outcome),
             Err(payload) => this.resolve(Err(panicked_in("retry_if", &*payload))),
@@ -346,7 +341,7 @@ where
 
     fn resolve(&self, outcome: Result<E::Output, TaskError>) {
         if let Some(promise) = lock(&self.promise).take() {
-            promise.complete(outcome);
+            self.relay.complete(promise, outcome);
         }
     }
 }

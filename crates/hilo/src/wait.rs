@@ -259,10 +259,11 @@ impl<F: Borrow<Future<T>>, T> AsCompleted<F, T> {
         self.ready.len() + self.pending.len()
     }
 
-    /// Cancels every watched future that has not started.
-    pub(crate) fn cancel_all(&self) {
+    /// Cancels every watched future that has not started (running ones
+    /// are left alone, even on a process pool).
+    pub(crate) fn cancel_pending(&self) {
         for f in self.pending.values() {
-            f.borrow().cancel();
+            f.borrow().cancel_pending();
         }
     }
 

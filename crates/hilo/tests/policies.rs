@@ -246,9 +246,55 @@ fn cancelling_a_retried_future_stops_the_retries() {
         }
     });
     on_run.recv().unwrap();
-    assert!(fut.cancel());
+    // While the attempt runs on its thread, cancel() is refused (threads
+    // cannot be stopped); once it has failed, the 30 s backoff begins and
+    // a cancel succeeds.
+    while !fut.cancel() {
+        std::thread::yield_now();
+    }
     assert_eq!(fut.result(), Err(TaskError::Cancelled));
     assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn cancel_of_a_retry_whose_attempt_runs_on_a_thread_is_refused() {
+    let pool = Arc::new(ThreadPool::new());
+    let gate = Gate::new();
+    let (started, on_start) = mpsc::channel();
+    let job = Mutex::new(Some(gated(&gate, &started)));
+    let fut = retry(pool, fast_policy(3), move || {
+        job.lock().unwrap().take().unwrap()
+    });
+    on_start.recv().unwrap();
+    assert!(!fut.cancel(), "a running thread attempt cannot be stopped");
+    assert!(fut.running());
+    gate.open();
+    assert_eq!(fut.result(), Ok(()));
+}
+
+#[test]
+fn priority_cancel_of_a_job_running_on_a_thread_is_refused_and_of_a_queued_one_accepted() {
+    let pool = one_worker();
+    let prio: PriorityExecutor<_, BoxJob<u8>> = PriorityExecutor::new(Arc::clone(&pool));
+    let gate = Gate::new();
+    let (started, on_start) = mpsc::channel();
+    let run = gated(&gate, &started);
+    let running = prio
+        .submit(
+            Priority::NORMAL,
+            Box::new(move || {
+                run();
+                1
+            }),
+        )
+        .unwrap();
+    on_start.recv().unwrap();
+    let queued = prio.submit(Priority::HIGH, Box::new(|| 2)).unwrap();
+    assert!(!running.cancel());
+    assert!(queued.cancel());
+    gate.open();
+    assert_eq!(running.result(), Ok(1));
+    assert_eq!(queued.result(), Err(TaskError::Cancelled));
 }
 
 #[test]

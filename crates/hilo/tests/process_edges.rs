@@ -323,6 +323,112 @@ fn an_idle_worker_is_reused_before_a_process_starts() {
     }
 }
 
+// ---- one cancel rule --------------------------------------------------------------
+
+/// Blocks until process `pid` has exited (pidfd: woken by the kernel), or
+/// `timeout` passes; true if it exited.
+fn exits_within(pid: u32, timeout: Duration) -> bool {
+    let Some(p) = rustix::process::Pid::from_raw(pid as i32) else {
+        return true;
+    };
+    let Ok(fd) = rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()) else {
+        return true; // already gone
+    };
+    let mut fds = [rustix::event::PollFd::new(
+        &fd,
+        rustix::event::PollFlags::IN,
+    )];
+    let ts = rustix::event::Timespec {
+        tv_sec: timeout.as_secs() as i64,
+        tv_nsec: i64::from(timeout.subsec_nanos()),
+    };
+    matches!(rustix::event::poll(&mut fds, Some(&ts)), Ok(n) if n > 0)
+}
+
+/// `cancel()` of a policy's future whose work runs on a process: the
+/// process is killed and the future cancelled.
+fn assert_cancel_kills(name: &str, pool: &ProcessPool, fut: hilo::Future<usize>, fifo: &str) {
+    let _writer = open_for_task(fifo); // the task runs now
+    let worker = pool.worker_pids();
+    assert_eq!(worker.len(), 1);
+    assert!(fut.cancel(), "{name}: cancel refused");
+    assert_eq!(fut.result(), Err(TaskError::Cancelled), "{name}");
+    assert!(
+        exits_within(worker[0], Duration::from_secs(10)),
+        "{name}: the worker running the task was not killed"
+    );
+    assert_eq!(pool.submit(noop::call()).unwrap().result(), Ok(()));
+}
+
+fn cancel_of_a_retry_kills_its_running_process_attempt() {
+    let dir = TempDir::new("retry-kill");
+    let fifo = dir.fifo("gate");
+    let pool = Arc::new(pool(1));
+    let f = fifo.clone();
+    let policy = hilo::RetryPolicy::new(3);
+    let fut = hilo::retry(Arc::clone(&pool), policy, move || {
+        read_fifo::call(f.clone())
+    });
+    assert_cancel_kills("retry", &pool, fut, &fifo);
+}
+
+fn cancel_of_a_priority_job_kills_its_running_process_task() {
+    let dir = TempDir::new("prio-kill");
+    let fifo = dir.fifo("gate");
+    let pool = Arc::new(pool(1));
+    let prio = hilo::PriorityExecutor::new(Arc::clone(&pool));
+    let fut = prio
+        .submit(hilo::Priority::HIGH, read_fifo::call(fifo.clone()))
+        .unwrap();
+    assert_cancel_kills("priority", &pool, fut, &fifo);
+}
+
+fn dropping_a_map_lets_its_running_process_task_finish() {
+    let dir = TempDir::new("map-drop");
+    let fifo = dir.fifo("gate");
+    let pool = pool(1);
+    let worker = pool.worker_pids();
+    for (how, chunked) in [("map", false), ("map_chunked", true)] {
+        let f = fifo.clone();
+        let items = 0..4;
+        if chunked {
+            // Two chunks in flight: the first, read below, and the second,
+            // which runs once the first is done.
+            let mut it = pool
+                .map_chunked(items, 1, move |_| read_fifo::call(f.clone()))
+                .window(2);
+            let writer = std::thread::spawn({
+                let fifo = fifo.clone();
+                move || open_for_task(&fifo).write_all(b"go").unwrap()
+            });
+            assert_eq!(it.next(), Some(Ok(2)), "{how}");
+            writer.join().unwrap();
+            // The second item's task runs now; drop the map under it.
+            let w = open_for_task(&fifo);
+            drop(it);
+            drop(w);
+        } else {
+            let mut it = hilo::map(&pool, items, move |_| read_fifo::call(f.clone())).window(2);
+            let writer = std::thread::spawn({
+                let fifo = fifo.clone();
+                move || open_for_task(&fifo).write_all(b"go").unwrap()
+            });
+            assert_eq!(it.next(), Some(Ok(2)), "{how}");
+            writer.join().unwrap();
+            let w = open_for_task(&fifo);
+            drop(it);
+            drop(w);
+        }
+        // The running task read its EOF and finished on the same worker.
+        let pid = pool.submit(my_pid::call()).unwrap().result().unwrap();
+        assert_eq!(
+            vec![pid],
+            worker,
+            "{how}: the running task's worker was killed"
+        );
+    }
+}
+
 // ---- callbacks -----------------------------------------------------------------
 
 fn a_callback_may_drop_the_pool_when_a_running_task_is_cancelled() {
@@ -369,6 +475,26 @@ fn a_callback_on_a_supervisor_thread_may_shut_the_pool_down() {
     pool.shutdown(Shutdown::default());
     assert!(pool.worker_pids().is_empty());
     assert_no_zombies();
+}
+
+fn a_callback_may_submit_to_the_same_process_pool_and_wait() {
+    let dir = TempDir::new("cb-submit");
+    let fifo = dir.fifo("gate");
+    let pool = Arc::new(pool(2));
+    let fut = pool.submit(read_fifo::call(fifo.clone())).unwrap();
+    let (tx, nested) = mpsc::channel();
+    let p = Arc::clone(&pool);
+    fut.add_done_callback(move |_| {
+        // On the supervisor thread: its slot is not idle until this returns.
+        let inner = p.submit(my_pid::call()).unwrap();
+        tx.send(inner.result()).unwrap();
+    });
+    open_for_task(&fifo).write_all(b"go").unwrap();
+    let pid = nested.recv_timeout(Duration::from_secs(20));
+    assert!(
+        matches!(pid, Ok(Ok(_))),
+        "the nested task never ran: {pid:?}"
+    );
 }
 
 // ---- every future ends ---------------------------------------------------------
@@ -430,8 +556,12 @@ fn main() {
             every_worker_is_held_through_a_pidfd,
             megabytes_each_way_on_short_tasks_never_deadlock,
             an_idle_worker_is_reused_before_a_process_starts,
+            cancel_of_a_retry_kills_its_running_process_attempt,
+            cancel_of_a_priority_job_kills_its_running_process_task,
+            dropping_a_map_lets_its_running_process_task_finish,
             a_callback_may_drop_the_pool_when_a_running_task_is_cancelled,
             a_callback_on_a_supervisor_thread_may_shut_the_pool_down,
+            a_callback_may_submit_to_the_same_process_pool_and_wait,
             a_result_whose_decoding_panics_fails_only_that_task,
         ],
     );

@@ -40,7 +40,13 @@ pub(super) trait Job: Send + Sync {
     fn unstart(&self) -> bool;
     /// Completes the future from the worker's answer (one outcome per
     /// call) or from what happened to the worker.
-    fn finish(&self, outcome: Result<&[WireOutcomeIn<'_>], TaskError>);
+    fn finish(&self, outcome: Result<&[WireOutcomeIn<'_>], TaskError>) {
+        self.finish_then(outcome, &mut || {});
+    }
+    /// `finish`, with `free` run as `Inner::complete_then` runs it: before
+    /// anyone is woken if there are no done callbacks, after them if there
+    /// are.
+    fn finish_then(&self, outcome: Result<&[WireOutcomeIn<'_>], TaskError>, free: &mut dyn FnMut());
     fn cancel_pending(&self);
 }
 
@@ -161,11 +167,16 @@ impl<O: Send + 'static> Job for ProcCell<O> {
         // A cancelled one stays Running until its canceller ends it.
         !at.cancelled && self.inner.unstart()
     }
-    fn finish(&self, outcome: Result<&[WireOutcomeIn<'_>], TaskError>) {
+    fn finish_then(
+        &self,
+        outcome: Result<&[WireOutcomeIn<'_>], TaskError>,
+        free: &mut dyn FnMut(),
+    ) {
         if lock(&self.place).cancelled {
             // Its worker was killed (or the task never started) for the
             // cancel: whatever came back, the future is cancelled.
             self.inner.cancel_running();
+            free();
             return;
         }
         // The result's `Deserialize` is the user's code: a panic in it fails
@@ -181,7 +192,7 @@ impl<O: Send + 'static> Job for ProcCell<O> {
                 ),
             })
         });
-        self.inner.complete(value);
+        self.inner.complete_then(value, free);
     }
     fn cancel_pending(&self) {
         self.inner.cancel();

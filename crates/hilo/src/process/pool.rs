@@ -592,9 +592,7 @@ impl<I: Iterator, M, R> Drop for ChunkedMap<'_, I, M, R> {
         for (_, fut) in &self.in_flight {
             // Pending chunks only: a running one finishes (killing a worker
             // for a dropped iterator would be a surprise).
-            if !fut.running() {
-                fut.cancel();
-            }
+            fut.cancel_pending();
         }
     }
 }

@@ -131,6 +131,14 @@ impl Shared {
         }
     }
 
+    /// Counts a slot with a live worker as idle ahead of its `next_job`
+    /// (which it then calls with `counted`).
+    pub(super) fn count_idle_warm(&self) {
+        let mut q = lock(&self.queue);
+        q.idle += 1;
+        q.idle_warm += 1;
+    }
+
     /// Wakes the slot that should take a job just queued, if any (see
     /// `Queue::pick_sleeper`). The caller holds the queue's lock.
     pub(super) fn wake_one(&self, q: &mut Queue) {
@@ -182,7 +190,9 @@ struct Slot {
     held: VecDeque<Arc<dyn Job>>,
     /// When the oldest held task became the running one.
     head_since: Instant,
-    /// This slot is still in `Queue::idle` from the pool's up-front count.
+    /// This slot is already counted in `Queue::idle` (and `idle_warm` if
+    /// it has a worker): from the pool's up-front count, or since its
+    /// worker's last answer.
     idle_counted: bool,
     /// How long the last task answered here ran (none yet: `None`).
     last_run: Option<Duration>,
@@ -324,10 +334,24 @@ impl Slot {
                     // Detach first: once the future is complete, a cancel
                     // must not find this worker to kill.
                     head.detach();
-                    head.finish(Ok(&outcomes));
                     self.last_run = Some(self.head_since.elapsed());
                     self.held.pop_front();
                     w.tasks_done += 1;
+                    // If the worker now holds nothing and stays, the slot is
+                    // idle with a live worker from the moment the future is
+                    // complete (or its callbacks have run): a submitter woken
+                    // by the completion must find it idle, or it would start
+                    // a new process.
+                    let stays = self.held.is_empty() && self.room_in_worker();
+                    let shared = &self.shared;
+                    let mut counted = false;
+                    head.finish_then(Ok(&outcomes), &mut || {
+                        if stays {
+                            shared.count_idle_warm();
+                            counted = true;
+                        }
+                    });
+                    self.idle_counted = counted;
                     self.after_answer();
                     return;
                 }
