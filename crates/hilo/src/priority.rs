@@ -8,13 +8,13 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::error::SubmitError;
 use crate::executor::Executor;
 use crate::future::{Cell, Future, Promise};
 use crate::relay::Relay;
-use crate::sync::lock_std as lock;
+use crate::sync::{lock, Mutex};
 
 /// Priority levels for the common three-level case; any `i32` works.
 ///
@@ -246,7 +246,8 @@ where
             Some(Ok(fut)) => {
                 let shared = Arc::clone(this);
                 fut.on_complete(move |outcome| {
-                    relay.detach();
+                    // Still attached to the finished job: a cancel from now
+                    // on is refused, as for any finished task.
                     relay.complete(promise, outcome);
                     lock(&shared.state).in_flight -= 1;
                     Shared::dispatch(&shared);

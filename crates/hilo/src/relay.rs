@@ -10,50 +10,66 @@
 //! every future (spec section 10). The relay never completes anything
 //! itself and never holds its lock while a future completes.
 
-use std::sync::Mutex;
-
 use crate::error::TaskError;
 use crate::future::{Canceller, Cell, Future, Inner, Promise};
-use crate::sync::lock_std as lock;
+use crate::sync::{lock, Mutex};
 use crate::State;
 
 pub(crate) struct Relay<T> {
     inner: Inner<T>,
-    /// The executor future doing the work now, if any. Held while it is
-    /// being submitted, so a cancel waits for it instead of missing it.
-    current: Mutex<Option<Canceller>>,
+    /// Held while work is being submitted, so a cancel waits for it to be
+    /// attached instead of missing it.
+    hand: Mutex<Hand>,
+}
+
+/// What `Relay::hand` guards.
+struct Hand {
+    /// The executor future doing the work now, if any.
+    current: Option<Canceller>,
+    /// A cancel found nothing attached and ends this future: nothing may be
+    /// attached any more. (Set under the lock; the future itself is ended
+    /// after it, so its callbacks never run under the lock.)
+    stopped: bool,
 }
 
 impl<T> Relay<T> {
     pub(crate) fn new() -> Relay<T> {
         Relay {
             inner: Inner::new(),
-            current: Mutex::new(None),
+            hand: Mutex::new(Hand {
+                current: None,
+                stopped: false,
+            }),
         }
     }
 
     /// Runs `submit` (which hands the work to an executor) and relays
     /// cancels to the future it returns until [`Relay::detach`]. `None`,
-    /// without calling `submit`, if this future is already terminal
-    /// (cancelled).
+    /// without calling `submit`, if this future is cancelled (or being
+    /// cancelled: then it is ended here).
     pub(crate) fn attach<U: 'static, E>(
         &self,
         submit: impl FnOnce() -> Result<Future<U>, E>,
     ) -> Option<Result<Future<U>, E>> {
-        let mut current = lock(&self.current);
-        if self.inner.state().is_done() {
+        let mut hand = lock(&self.hand);
+        if hand.stopped || self.inner.state().is_done() {
+            drop(hand);
+            // A cancel is ending this future; end it here too, whichever
+            // comes first, so no promise dropped meanwhile abandons it.
+            self.inner.cancel_running();
             return None;
         }
         let submitted = submit();
         if let Ok(fut) = &submitted {
-            *current = Some(fut.canceller());
+            hand.current = Some(fut.canceller());
         }
         Some(submitted)
     }
 
-    /// The attached future has ended: nothing runs until the next attach.
+    /// The attached future has ended and another will follow: nothing runs
+    /// until the next attach, and a cancel meanwhile always succeeds.
     pub(crate) fn detach(&self) {
-        *lock(&self.current) = None;
+        lock(&self.hand).current = None;
     }
 
     /// Ends this future with `outcome` through `promise` (made over this
@@ -81,7 +97,13 @@ impl<T> Relay<T> {
         if self.inner.state() != State::Running {
             return false;
         }
-        let current = lock(&self.current).clone();
+        let current = {
+            let mut hand = lock(&self.hand);
+            if hand.current.is_none() {
+                hand.stopped = true;
+            }
+            hand.current.clone()
+        };
         if current.as_ref().is_none_or(how) {
             self.inner.cancel_running();
         }

@@ -8,14 +8,14 @@
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::{panic_message, TaskError};
 use crate::executor::Executor;
 use crate::future::{Cell, Future, Promise};
 use crate::relay::Relay;
-use crate::sync::lock_std as lock;
+use crate::sync::{lock, Mutex};
 
 type Predicate<T> = Arc<dyn Fn(&Result<T, TaskError>) -> bool + Send + Sync>;
 
@@ -318,7 +318,6 @@ where
     /// attempt completed; a panic in `retry_if` ends the future with
     /// [`TaskError::Panicked`].
     fn finished(this: Arc<Self>, attempt: u32, outcome: Result<E::Output, TaskError>) {
-        this.relay.detach();
         if this.cancelled() {
             return;
         }
@@ -327,6 +326,10 @@ where
         }));
         match again {
             Ok(true) => {
+                // Between attempts nothing runs: a cancel now succeeds.
+                // (While the outcome is being judged, the finished attempt
+                // is still attached and a cancel is refused.)
+                this.relay.detach();
                 let at = Instant::now() + this.policy.delay(attempt);
                 crate::timer::schedule(at, move || {
                     if !this.cancelled() {

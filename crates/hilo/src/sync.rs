@@ -1,9 +1,12 @@
 //! The synchronisation primitives the future and its waiters are built on.
 //!
-//! Under `--cfg loom` these are loom's model-checked versions, so the tests in
-//! `tests/loom_future.rs` explore every interleaving of the state machine;
-//! otherwise they are std's. Nothing else in the crate may reach for a mutex
-//! directly when it guards a future's state.
+//! Under `--cfg loom` these are loom's model-checked versions, so the loom
+//! tests (`tests/loom_*.rs`, and the `loom_` unit tests of the process
+//! cell) explore every interleaving of the state machine and of the
+//! protocols around it: the relay of `retry` and `PriorityExecutor`, the
+//! priority queue's hand-off, the process cell's place; otherwise they are
+//! std's. Nothing else in the crate may reach for a mutex directly when it
+//! guards a future's state or a lock held around one.
 
 #[cfg(loom)]
 pub(crate) use loom::sync::{

@@ -3,16 +3,15 @@
 //! conversion of a worker's answer into the future's value.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
 use super::child::ProcHandle;
-use super::lock;
 use super::protocol::WireOutcomeIn;
 use crate::error::{panic_message, TaskError};
 use crate::future::{Cell, Inner};
+use crate::sync::{lock, Mutex};
 
 /// A queued call or chunk of calls, type-erased: the supervisor only sees
 /// bytes.
@@ -258,4 +257,120 @@ pub(super) fn convert_chunk<R: DeserializeOwned>(
         Ok(outcomes) => every(miscount(outcomes.len(), calls), calls),
         Err(e) => every(e, calls),
     })
+}
+
+/// loom models of the place protocol: a cancel racing the supervisor ends
+/// the future exactly once, never runs its callbacks under the place lock,
+/// and never lets a cancelled task start. Run with `--cfg loom` (see
+/// `.ci/run`).
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use std::sync::Arc;
+
+    use loom::sync::atomic::{AtomicUsize, Ordering};
+    use loom::thread;
+
+    use super::*;
+    use crate::future::Future;
+
+    /// A handle on a process that has exited and been reaped: a kill
+    /// through it reaches nobody.
+    fn spent_handle() -> ProcHandle {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let handle = ProcHandle::open(&child).unwrap();
+        child.wait().unwrap();
+        handle
+    }
+
+    /// A task's record, its future, and a count of its done callbacks; the
+    /// callback takes the place lock (as the supervisor's `detach` does
+    /// when a callback drops the pool), so running it under that lock
+    /// deadlocks the model.
+    fn task() -> (Arc<ProcCell<u32>>, Future<u32>, Arc<AtomicUsize>) {
+        let cell = Arc::new(ProcCell {
+            inner: Inner::new(),
+            id: 1,
+            name: "t",
+            args: vec![Vec::new()],
+            timeout: None,
+            convert: convert_one::<u32>,
+            place: Whereabouts::new(),
+        });
+        let fut = Future::from_cell(Arc::clone(&cell) as Arc<dyn Cell<u32>>);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let (c, probe) = (Arc::clone(&calls), Arc::clone(&cell));
+        fut.add_done_callback(move |_| {
+            probe.detach();
+            c.fetch_add(1, Ordering::SeqCst);
+        });
+        (cell, fut, calls)
+    }
+
+    #[test]
+    fn loom_cancel_racing_the_answer_ends_the_future_once() {
+        let handle = spent_handle();
+        let value = crate::process::protocol::to_bytes(&7u32).unwrap();
+        loom::model(move || {
+            let (cell, fut, calls) = task();
+            assert!(cell.start(&handle));
+            assert!(cell.promote());
+            let supervisor = {
+                let (cell, value) = (Arc::clone(&cell), value.clone());
+                thread::spawn(move || {
+                    cell.detach();
+                    cell.finish(Ok(&[WireOutcomeIn::Value(&value)]));
+                })
+            };
+            let cancelled = fut.cancel();
+            supervisor.join().unwrap();
+            assert_eq!(calls.load(Ordering::SeqCst), 1);
+            match fut.result() {
+                Ok(7) => assert!(!cancelled),
+                Err(TaskError::Cancelled) => assert!(cancelled),
+                other => panic!("unexpected {other:?} (cancelled {cancelled})"),
+            }
+        });
+    }
+
+    #[test]
+    fn loom_cancel_of_a_waiting_task_racing_its_promotion_never_lets_it_run() {
+        let handle = spent_handle();
+        let value = crate::process::protocol::to_bytes(&7u32).unwrap();
+        loom::model(move || {
+            let (cell, fut, calls) = task();
+            // Sent behind another task: Waiting.
+            assert!(cell.start(&handle));
+            let supervisor = {
+                let (cell, value) = (Arc::clone(&cell), value.clone());
+                thread::spawn(move || {
+                    let runs = cell.promote();
+                    cell.detach();
+                    if runs {
+                        // The worker runs it and answers (unless a cancel
+                        // killed it: then the answer never comes, and the
+                        // supervisor fails the task; `finish` treats both
+                        // alike once the cancel is marked).
+                        cell.finish(Ok(&[WireOutcomeIn::Value(&value)]));
+                    } else {
+                        // Cancelled while waiting: the supervisor kills the
+                        // worker before the task starts.
+                        cell.finish(Err(TaskError::WorkerDied {
+                            code: None,
+                            signal: Some(9),
+                        }));
+                    }
+                    runs
+                })
+            };
+            let cancelled = fut.cancel();
+            let ran = supervisor.join().unwrap();
+            assert_eq!(calls.load(Ordering::SeqCst), 1);
+            assert!(ran || cancelled, "a task was held back without a cancel");
+            match fut.result() {
+                Ok(7) => assert!(ran && !cancelled),
+                Err(TaskError::Cancelled) => assert!(cancelled),
+                other => panic!("unexpected {other:?} (cancelled {cancelled}, ran {ran})"),
+            }
+        });
+    }
 }

@@ -48,7 +48,7 @@ pub(super) struct ProcHandle {
 impl ProcHandle {
     /// Opens a handle on `child`, which must not have been reaped (holding
     /// the `Child` unwaited guarantees its pid still names it).
-    fn open(child: &Child) -> io::Result<ProcHandle> {
+    pub(super) fn open(child: &Child) -> io::Result<ProcHandle> {
         let pid = child.id();
         let raw = i32::try_from(pid)
             .ok()
