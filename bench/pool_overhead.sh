@@ -32,8 +32,8 @@ STRICT="${STRICT:-0}"
 
 # Targets: hilo's tasks/s over the other contender's, and the CPU speedup.
 TARGET_PYTHON=40
-TARGET_RAYON=1.0
-TARGET_THREADPOOL=0.8
+TARGET_RAYON=1.2
+TARGET_THREADPOOL=1.0
 TARGET_CPU=1.8
 
 section "setup"
