@@ -7,7 +7,7 @@
 //! temporary folder, removed at the end. Images are read as PNG or JPEG and
 //! always written as PNG (lossless, so "same bytes" is a real check).
 //!
-//! Run: `cargo run --release --example blur_images [FOLDER] [--out DIR] [--small]`
+//! Run: `cargo run --release -p hilo --example blur_images -- [FOLDER] [--out DIR] [--small]`
 //!
 //! - `FOLDER`: the images to blur (`.png`, `.jpg`, `.jpeg`); it is only read.
 //! - `--out DIR`: where to write the blurred copies (created if missing);

@@ -8,7 +8,7 @@
 //! (`date,region,product,units,price`) in a temporary file, removed at the
 //! end.
 //!
-//! Run: `cargo run --release --example csv_stats [FILE.csv] [--rows N] [--small]`
+//! Run: `cargo run --release -p hilo --example csv_stats -- [FILE.csv] [--rows N] [--small]`
 //!
 //! - `FILE.csv`: a CSV with a header naming at least `region`, `units` (a
 //!   whole number) and `price` (a decimal); `date` is used if present.

@@ -12,7 +12,7 @@
 //! the caller's thread. At the end: what the run would have taken one task
 //! after another, what it took on the pool, and the speedup.
 //!
-//! Run: `cargo run --release --example done_callbacks [--small]`
+//! Run: `cargo run --release -p hilo --example done_callbacks -- [--small]`
 //! (`--small` makes every task 20 times shorter).
 
 use std::process::ExitCode;

@@ -15,7 +15,7 @@
 //! Every case checks its outcome; the program exits with status 1 if one
 //! is not what it should be.
 //!
-//! Run: `cargo run --release --example errors_and_timeouts [--small]`
+//! Run: `cargo run --release -p hilo --example errors_and_timeouts -- [--small]`
 //! (`--small` shortens every sleep 2.5 times).
 
 use std::error::Error;

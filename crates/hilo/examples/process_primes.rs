@@ -1,7 +1,7 @@
 //! Count the primes below a limit in chunks on a `ProcessPool`, and compare
 //! with doing it in this process alone.
 //!
-//! Run: `cargo run --release --example process_primes [LIMIT] [CHUNKS]`
+//! Run: `cargo run --release -p hilo --example process_primes -- [LIMIT] [CHUNKS]`
 
 use std::time::Instant;
 

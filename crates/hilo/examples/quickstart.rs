@@ -2,7 +2,7 @@
 //! 3,000,000 by trial division, in 64 chunks) run sequentially and then on a
 //! `ThreadPool`, printing both times and the speedup.
 //!
-//! Run: `cargo run --release --example quickstart [LIMIT]`
+//! Run: `cargo run --release -p hilo --example quickstart -- [LIMIT]`
 
 use std::time::Instant;
 
