@@ -7,8 +7,9 @@
 //! Cancelling such a future cancels the attached one as its own executor
 //! does (a queued task is removed, a running process task is killed, a
 //! running thread task cannot be stopped), so one cancel rule holds for
-//! every future (spec section 10). The relay never completes anything
-//! itself and never holds its lock while a future completes.
+//! every future (spec section 10). The relay ends its own future only as
+//! cancelled (a cancel, or a cancelled outcome); it never holds its lock
+//! while a future completes.
 
 use crate::error::TaskError;
 use crate::future::{Canceller, Cell, Future, Inner, Promise};

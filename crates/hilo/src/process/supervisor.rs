@@ -139,6 +139,13 @@ impl Shared {
         q.idle_warm += 1;
     }
 
+    /// Takes back an up-front idle count a slot will not use.
+    fn uncount_idle(&self, warm: bool) {
+        let mut q = lock(&self.queue);
+        q.idle -= 1;
+        q.idle_warm -= usize::from(warm);
+    }
+
     /// Wakes the slot that should take a job just queued, if any (see
     /// `Queue::pick_sleeper`). The caller holds the queue's lock.
     pub(super) fn wake_one(&self, q: &mut Queue) {
@@ -386,6 +393,11 @@ impl Slot {
             "the process pool's supervisor failed: {}",
             panic_message(payload)
         );
+        // Counted idle as it was (with or without its worker): uncounted,
+        // since it loses its worker and counts itself again as it goes on.
+        if std::mem::take(&mut self.idle_counted) {
+            self.shared.uncount_idle(self.worker.is_some());
+        }
         if let Some(w) = self.worker.as_mut() {
             w.kill_and_reap();
         }
