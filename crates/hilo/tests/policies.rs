@@ -57,23 +57,33 @@ fn priority_runs_higher_first_and_fifo_within_a_level() {
     );
 }
 
-#[test]
-fn priority_skips_a_job_cancelled_while_it_waited() {
-    let pool = one_worker();
-    let prio: PriorityExecutor<_, BoxJob<u8>> = PriorityExecutor::new(Arc::clone(&pool));
+/// A job that returns `value`, running on `prio`'s only worker (it has
+/// started when this returns) until the gate opens.
+fn hold_the_worker<E>(prio: &PriorityExecutor<E, BoxJob<u8>>, value: u8) -> (Gate, hilo::Future<u8>)
+where
+    E: hilo::Executor<BoxJob<u8>, Output = u8> + Send + Sync + 'static,
+{
     let gate = Gate::new();
     let (started, on_start) = mpsc::channel();
     let g = gated(&gate, &started);
-    let blocker = prio
+    let fut = prio
         .submit(
             Priority::NORMAL,
             Box::new(move || {
                 g();
-                0
+                value
             }),
         )
         .unwrap();
     on_start.recv().unwrap();
+    (gate, fut)
+}
+
+#[test]
+fn priority_skips_a_job_cancelled_while_it_waited() {
+    let pool = one_worker();
+    let prio: PriorityExecutor<_, BoxJob<u8>> = PriorityExecutor::new(Arc::clone(&pool));
+    let (gate, blocker) = hold_the_worker(&prio, 0);
     let ran = Arc::new(AtomicU32::new(0));
     let r = Arc::clone(&ran);
     let victim = prio
@@ -276,19 +286,7 @@ fn cancel_of_a_retry_whose_attempt_runs_on_a_thread_is_refused() {
 fn priority_cancel_of_a_job_running_on_a_thread_is_refused_and_of_a_queued_one_accepted() {
     let pool = one_worker();
     let prio: PriorityExecutor<_, BoxJob<u8>> = PriorityExecutor::new(Arc::clone(&pool));
-    let gate = Gate::new();
-    let (started, on_start) = mpsc::channel();
-    let run = gated(&gate, &started);
-    let running = prio
-        .submit(
-            Priority::NORMAL,
-            Box::new(move || {
-                run();
-                1
-            }),
-        )
-        .unwrap();
-    on_start.recv().unwrap();
+    let (gate, running) = hold_the_worker(&prio, 1);
     let queued = prio.submit(Priority::HIGH, Box::new(|| 2)).unwrap();
     assert!(!running.cancel());
     assert!(queued.cancel());

@@ -22,7 +22,7 @@ mod procs;
 #[path = "common/runner.rs"]
 mod runner;
 
-use procs::assert_no_zombies;
+use procs::{assert_no_zombies, wait_exit};
 
 // ---- tasks the workers run ------------------------------------------------
 
@@ -49,17 +49,22 @@ fn run_helper(name: String) -> (Option<i32>, String) {
     )
 }
 
-/// What a program this task starts has open above stderr: its
-/// descriptors' targets, read from /proc while it sleeps.
-#[hilo::task]
-fn child_descriptors() -> Vec<String> {
-    let mut child = Command::new("sleep")
+/// A `sleep 60` with no stdio of ours, started by a task.
+fn start_sleep() -> std::process::Child {
+    Command::new("sleep")
         .arg("60")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// What a program this task starts has open above stderr: its
+/// descriptors' targets, read from /proc while it sleeps.
+#[hilo::task]
+fn child_descriptors() -> Vec<String> {
+    let mut child = start_sleep();
     let fds = descriptors_of(&child.id().to_string());
     child.kill().unwrap();
     child.wait().unwrap();
@@ -70,13 +75,7 @@ fn child_descriptors() -> Vec<String> {
 /// `pid_file`, then ends the worker with `code`.
 #[hilo::task]
 fn orphan_then_exit(pid_file: String, code: i32) {
-    let child = Command::new("sleep")
-        .arg("60")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = start_sleep();
     std::fs::write(pid_file, child.id().to_string()).unwrap();
     std::process::exit(code)
 }
@@ -141,6 +140,28 @@ impl TempDir {
         let made = Command::new("mkfifo").arg(&path).status().unwrap();
         assert!(made.success(), "mkfifo {path}");
         path
+    }
+}
+
+/// A pool of `workers` with a `read_fifo` task on it, which runs until the
+/// test opens `fifo` (see `open_for_task`) and closes it again.
+struct Gated {
+    _dir: TempDir,
+    fifo: String,
+    pool: Arc<ProcessPool>,
+    fut: hilo::Future<usize>,
+}
+
+fn gated(tag: &str, workers: usize) -> Gated {
+    let dir = TempDir::new(tag);
+    let fifo = dir.fifo("gate");
+    let pool = Arc::new(pool(workers));
+    let fut = pool.submit(read_fifo::call(fifo.clone())).unwrap();
+    Gated {
+        _dir: dir,
+        fifo,
+        pool,
+        fut,
     }
 }
 
@@ -325,26 +346,6 @@ fn an_idle_worker_is_reused_before_a_process_starts() {
 
 // ---- one cancel rule --------------------------------------------------------------
 
-/// Blocks until process `pid` has exited (pidfd: woken by the kernel), or
-/// `timeout` passes; true if it exited.
-fn exits_within(pid: u32, timeout: Duration) -> bool {
-    let Some(p) = rustix::process::Pid::from_raw(pid as i32) else {
-        return true;
-    };
-    let Ok(fd) = rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()) else {
-        return true; // already gone
-    };
-    let mut fds = [rustix::event::PollFd::new(
-        &fd,
-        rustix::event::PollFlags::IN,
-    )];
-    let ts = rustix::event::Timespec {
-        tv_sec: timeout.as_secs() as i64,
-        tv_nsec: i64::from(timeout.subsec_nanos()),
-    };
-    matches!(rustix::event::poll(&mut fds, Some(&ts)), Ok(n) if n > 0)
-}
-
 /// `cancel()` of a policy's future whose work runs on a process: the
 /// process is killed and the future cancelled.
 fn assert_cancel_kills(name: &str, pool: &ProcessPool, fut: hilo::Future<usize>, fifo: &str) {
@@ -354,7 +355,7 @@ fn assert_cancel_kills(name: &str, pool: &ProcessPool, fut: hilo::Future<usize>,
     assert!(fut.cancel(), "{name}: cancel refused");
     assert_eq!(fut.result(), Err(TaskError::Cancelled), "{name}");
     assert!(
-        exits_within(worker[0], Duration::from_secs(10)),
+        wait_exit(worker[0], Duration::from_secs(10)),
         "{name}: the worker running the task was not killed"
     );
     assert_eq!(pool.submit(noop::call()).unwrap().result(), Ok(()));
@@ -383,6 +384,25 @@ fn cancel_of_a_priority_job_kills_its_running_process_task() {
     assert_cancel_kills("priority", &pool, fut, &fifo);
 }
 
+/// Reads a map's first item (its task let through by a writer thread),
+/// then drops the map while its second item's task runs, and lets that task
+/// finish.
+fn drop_while_the_second_runs(
+    how: &str,
+    fifo: &str,
+    mut it: impl Iterator<Item = Result<usize, TaskError>>,
+) {
+    let writer = std::thread::spawn({
+        let fifo = fifo.to_owned();
+        move || open_for_task(&fifo).write_all(b"go").unwrap()
+    });
+    assert_eq!(it.next(), Some(Ok(2)), "{how}");
+    writer.join().unwrap();
+    let running = open_for_task(fifo);
+    drop(it);
+    drop(running);
+}
+
 fn dropping_a_map_lets_its_running_process_task_finish() {
     let dir = TempDir::new("map-drop");
     let fifo = dir.fifo("gate");
@@ -391,33 +411,14 @@ fn dropping_a_map_lets_its_running_process_task_finish() {
     for (how, chunked) in [("map", false), ("map_chunked", true)] {
         let f = fifo.clone();
         let items = 0..4;
+        // Two items in flight: the first, read below, and the second, which
+        // runs once the first is done.
         if chunked {
-            // Two chunks in flight: the first, read below, and the second,
-            // which runs once the first is done.
-            let mut it = pool
-                .map_chunked(items, 1, move |_| read_fifo::call(f.clone()))
-                .window(2);
-            let writer = std::thread::spawn({
-                let fifo = fifo.clone();
-                move || open_for_task(&fifo).write_all(b"go").unwrap()
-            });
-            assert_eq!(it.next(), Some(Ok(2)), "{how}");
-            writer.join().unwrap();
-            // The second item's task runs now; drop the map under it.
-            let w = open_for_task(&fifo);
-            drop(it);
-            drop(w);
+            let it = pool.map_chunked(items, 1, move |_| read_fifo::call(f.clone()));
+            drop_while_the_second_runs(how, &fifo, it.window(2));
         } else {
-            let mut it = hilo::map(&pool, items, move |_| read_fifo::call(f.clone())).window(2);
-            let writer = std::thread::spawn({
-                let fifo = fifo.clone();
-                move || open_for_task(&fifo).write_all(b"go").unwrap()
-            });
-            assert_eq!(it.next(), Some(Ok(2)), "{how}");
-            writer.join().unwrap();
-            let w = open_for_task(&fifo);
-            drop(it);
-            drop(w);
+            let it = hilo::map(&pool, items, move |_| read_fifo::call(f.clone()));
+            drop_while_the_second_runs(how, &fifo, it.window(2));
         }
         // The running task read its EOF and finished on the same worker.
         let pid = pool.submit(my_pid::call()).unwrap().result().unwrap();
@@ -432,10 +433,12 @@ fn dropping_a_map_lets_its_running_process_task_finish() {
 // ---- callbacks -----------------------------------------------------------------
 
 fn a_callback_may_drop_the_pool_when_a_running_task_is_cancelled() {
-    let dir = TempDir::new("cb-drop");
-    let fifo = dir.fifo("gate");
-    let pool = pool(1);
-    let fut = pool.submit(read_fifo::call(fifo.clone())).unwrap();
+    let Gated {
+        _dir,
+        fifo,
+        pool,
+        fut,
+    } = gated("cb-drop", 1);
     let held = Arc::new(Mutex::new(Some(pool)));
     let (tx, dropped) = mpsc::channel();
     let h = Arc::clone(&held);
@@ -453,44 +456,36 @@ fn a_callback_may_drop_the_pool_when_a_running_task_is_cancelled() {
     assert_no_zombies();
 }
 
-fn a_callback_on_a_supervisor_thread_may_shut_the_pool_down() {
-    let dir = TempDir::new("cb-shutdown");
-    let fifo = dir.fifo("gate");
-    let pool = Arc::new(pool(2));
-    let fut = pool.submit(read_fifo::call(fifo.clone())).unwrap();
-    let (tx, shut) = mpsc::channel();
-    let p = Arc::clone(&pool);
-    fut.add_done_callback(move |_| {
-        // Runs on the supervisor thread that completed the future.
-        p.shutdown(Shutdown::default());
-        tx.send(()).unwrap();
+/// Gives the gated task a done callback running `body` with its pool (on
+/// the supervisor thread that completes it), lets the task finish, and
+/// returns what `body` returned, or an error if it never returned in 20 s.
+fn after_callback<R: Send + 'static>(
+    g: &Gated,
+    body: impl FnOnce(&ProcessPool) -> R + Send + 'static,
+) -> Result<R, mpsc::RecvTimeoutError> {
+    let (tx, report) = mpsc::channel();
+    let pool = Arc::clone(&g.pool);
+    g.fut.add_done_callback(move |_| {
+        let _ = tx.send(body(&pool));
     });
-    open_for_task(&fifo).write_all(b"go").unwrap();
-    assert_eq!(
-        shut.recv_timeout(Duration::from_secs(20)),
-        Ok(()),
-        "shutdown from the callback failed"
-    );
+    open_for_task(&g.fifo).write_all(b"go").unwrap();
+    report.recv_timeout(Duration::from_secs(20))
+}
+
+fn a_callback_on_a_supervisor_thread_may_shut_the_pool_down() {
+    let g = gated("cb-shutdown", 2);
+    let shut = after_callback(&g, |pool| pool.shutdown(Shutdown::default()));
+    assert_eq!(shut, Ok(()), "shutdown from the callback failed");
     // The callback's own supervisor is joined from here.
-    pool.shutdown(Shutdown::default());
-    assert!(pool.worker_pids().is_empty());
+    g.pool.shutdown(Shutdown::default());
+    assert!(g.pool.worker_pids().is_empty());
     assert_no_zombies();
 }
 
 fn a_callback_may_submit_to_the_same_process_pool_and_wait() {
-    let dir = TempDir::new("cb-submit");
-    let fifo = dir.fifo("gate");
-    let pool = Arc::new(pool(2));
-    let fut = pool.submit(read_fifo::call(fifo.clone())).unwrap();
-    let (tx, nested) = mpsc::channel();
-    let p = Arc::clone(&pool);
-    fut.add_done_callback(move |_| {
-        // On the supervisor thread: its slot is not idle until this returns.
-        let inner = p.submit(my_pid::call()).unwrap();
-        tx.send(inner.result()).unwrap();
-    });
-    open_for_task(&fifo).write_all(b"go").unwrap();
-    let pid = nested.recv_timeout(Duration::from_secs(20));
+    let g = gated("cb-submit", 2);
+    // The callback's slot is not idle until it returns: another must serve.
+    let pid = after_callback(&g, |pool| pool.submit(my_pid::call()).unwrap().result());
     assert!(
         matches!(pid, Ok(Ok(_))),
         "the nested task never ran: {pid:?}"
@@ -541,14 +536,8 @@ fn helper(name: &str) {
 }
 
 fn main() {
-    hilo::init();
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--helper") {
-        helper(&args[i + 1]);
-        return;
-    }
-    runner::run(
-        &args,
+    runner::main(
+        helper,
         tests![
             no_marker_reaches_a_task_or_a_program_it_starts,
             a_program_a_task_starts_inherits_no_descriptor,

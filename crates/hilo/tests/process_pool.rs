@@ -20,7 +20,7 @@ mod procs;
 #[path = "common/runner.rs"]
 mod runner;
 
-use procs::assert_no_zombies;
+use procs::{assert_no_zombies, wait_exit};
 
 // ---- tasks the workers run ------------------------------------------------
 
@@ -179,26 +179,6 @@ fn warm_up(pool: &ProcessPool) {
 
 fn pid_alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
-}
-
-/// Blocks until process `pid` has exited (pidfd: woken by the kernel, no
-/// polling), or `timeout` passes; true if it exited.
-fn wait_exit(pid: u32, timeout: Duration) -> bool {
-    let Some(p) = rustix::process::Pid::from_raw(pid as i32) else {
-        return true;
-    };
-    let Ok(fd) = rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()) else {
-        return !pid_alive(pid); // already gone
-    };
-    let mut fds = [rustix::event::PollFd::new(
-        &fd,
-        rustix::event::PollFlags::IN,
-    )];
-    let ts = rustix::event::Timespec {
-        tv_sec: timeout.as_secs() as i64,
-        tv_nsec: i64::from(timeout.subsec_nanos()),
-    };
-    matches!(rustix::event::poll(&mut fds, Some(&ts)), Ok(n) if n > 0)
 }
 
 /// The pool still works: the next 100 tasks succeed with the right values.
@@ -809,12 +789,6 @@ fn helper(name: &str) {
 }
 
 fn main() {
-    hilo::init();
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--helper") {
-        helper(&args[i + 1]);
-        return;
-    }
     let tests: &[(&str, fn())] = tests![
         results_come_back_from_worker_processes,
         long_tasks_submitted_right_after_build_run_side_by_side,
@@ -842,5 +816,5 @@ fn main() {
         megabytes_on_stdout_and_stderr_do_not_disturb_the_pool,
         workers_die_with_their_parent,
     ];
-    runner::run(&args, tests);
+    runner::main(helper, tests);
 }

@@ -25,3 +25,23 @@ pub fn assert_no_zombies() {
     let z = zombie_children();
     assert!(z.is_empty(), "zombie children: {z:?}");
 }
+
+/// Blocks until process `pid` has exited (pidfd: woken by the kernel, no
+/// polling), or `timeout` passes; true if it exited.
+pub fn wait_exit(pid: u32, timeout: std::time::Duration) -> bool {
+    let Some(p) = rustix::process::Pid::from_raw(pid as i32) else {
+        return true;
+    };
+    let Ok(fd) = rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()) else {
+        return !std::path::Path::new(&format!("/proc/{pid}")).exists(); // already gone
+    };
+    let mut fds = [rustix::event::PollFd::new(
+        &fd,
+        rustix::event::PollFlags::IN,
+    )];
+    let ts = rustix::event::Timespec {
+        tv_sec: timeout.as_secs() as i64,
+        tv_nsec: i64::from(timeout.subsec_nanos()),
+    };
+    matches!(rustix::event::poll(&mut fds, Some(&ts)), Ok(n) if n > 0)
+}

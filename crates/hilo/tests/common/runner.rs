@@ -15,6 +15,19 @@ macro_rules! tests {
     };
 }
 
+/// `main` of a process-pool test binary: a worker if the pool started it as
+/// one (`hilo::init()` first), helper program `NAME` with `--helper NAME`,
+/// else the runner of `tests`.
+pub fn main(helper: fn(&str), tests: &[(&str, fn())]) {
+    hilo::init();
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--helper") {
+        helper(args.get(i + 1).map_or("", String::as_str));
+        return;
+    }
+    run(&args, tests);
+}
+
 /// Runs the tests `args` select, in order, and exits 101 if any failed.
 pub fn run(args: &[String], tests: &[(&str, fn())]) {
     // `cargo test -- --ignored` runs only ignored tests: none here.
