@@ -265,11 +265,13 @@ impl<T> Inner<T> {
     }
 
     /// `complete`, telling the completing worker when it is free again:
-    /// `free` runs before anyone is woken if the future has no done
-    /// callbacks, and after the callbacks otherwise. A thread pool marks its
-    /// worker idle there, so a submitter woken by the completion finds it
-    /// idle, while a callback that submits and waits makes the pool start
-    /// another thread rather than wait for the one running the callback.
+    /// `free` runs before anyone can see the future terminal if it has no
+    /// done callbacks (then under the future's lock: it must be quick and
+    /// must not touch this future), and after the callbacks otherwise. A
+    /// thread pool marks its worker idle there, so a submitter that sees the
+    /// completion finds it idle, while a callback that submits and waits
+    /// makes the pool start another thread rather than wait for the one
+    /// running the callback.
     pub(crate) fn complete_then(&self, outcome: Result<T, TaskError>, free: impl FnOnce()) -> bool {
         let slot = sync::lock(&self.slot);
         if self.locked_state(&slot).is_done() {
@@ -332,6 +334,17 @@ impl<T> Inner<T> {
     ) {
         let listeners = slot.listeners.take().map_or_else(Vec::new, |b| *b);
         let mut free = Some(free);
+        let callbacks = listeners
+            .iter()
+            .any(|l| matches!(l, Listener::Notify(_) | Listener::Take(_)));
+        if !callbacks {
+            // Before the state changes: nobody can see the future terminal
+            // (not even a waiter spinning on the word) before the worker is
+            // free.
+            if let Some(free) = free.take() {
+                free();
+            }
+        }
         let outcome = outcome.map_err(Box::new);
         let status = (!listeners.is_empty()).then(|| summary(&outcome));
         slot.outcome = Some(outcome);
@@ -341,14 +354,6 @@ impl<T> Inner<T> {
         let sleepers = self.word.load(Ordering::Relaxed) / ONE_SLEEPER;
         drop(slot);
 
-        let callbacks = listeners
-            .iter()
-            .any(|l| matches!(l, Listener::Notify(_) | Listener::Take(_)));
-        if !callbacks {
-            if let Some(free) = free.take() {
-                free();
-            }
-        }
         // A sleeper counted itself under the lock before waiting, so any
         // sleeper that could miss this transition is counted here.
         if sleepers > 0 {

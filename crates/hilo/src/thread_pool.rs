@@ -181,8 +181,9 @@ struct Shared {
     worker_exited: Condvar,
     /// Copy of `workers.started`, read without the lock on every submit.
     started: AtomicUsize,
-    /// Workers blocked (or about to block) waiting for a job.
-    idle: AtomicUsize,
+    /// Workers blocked (or about to block) waiting for a job (loom's
+    /// under `--cfg loom`, for the model of the idle protocol below).
+    idle: IdleCount,
     broken: Mutex<Option<String>>,
     is_broken: AtomicBool,
     /// Stop tokens of tasks submitted with one and not yet finished.
@@ -204,7 +205,7 @@ impl Shared {
     /// the sender's read lock held, so it cannot race with shutdown.
     fn maybe_spawn(self: &Arc<Self>) -> Result<(), String> {
         if self.started.load(Ordering::Relaxed) >= self.max_workers
-            || self.receiver.len() <= self.idle.load(Ordering::SeqCst)
+            || !needs_thread(self.receiver.len(), &self.idle)
         {
             return Ok(());
         }
@@ -310,6 +311,16 @@ impl Drop for Shared {
     }
 }
 
+/// The count of idle workers.
+type IdleCount = crate::sync::AtomicUsize;
+
+/// Whether `queued` jobs need a thread more than the idle workers: only
+/// workers that will take a job next count as idle (not one still running a
+/// task's done callbacks, which may be what submitted the job).
+fn needs_thread(queued: usize, idle: &IdleCount) -> bool {
+    queued > idle.load(Ordering::SeqCst)
+}
+
 /// Counts a worker back as idle, once: when its task's future is complete
 /// and its callbacks have run, or when the job is over if that came first
 /// (cancelled, failed).
@@ -317,7 +328,7 @@ struct IdleMark<'a> {
     /// `None` once every worker has started: nobody reads the count any
     /// more, and skipping it keeps two atomic writes per task off the hot
     /// path.
-    idle: Option<&'a AtomicUsize>,
+    idle: Option<&'a IdleCount>,
     marked: std::cell::Cell<bool>,
 }
 
@@ -795,7 +806,7 @@ impl ThreadPoolBuilder {
                 workers: Mutex::new(Workers::default()),
                 worker_exited: Condvar::new(),
                 started: AtomicUsize::new(0),
-                idle: AtomicUsize::new(0),
+                idle: IdleCount::new(0),
                 broken: Mutex::new(None),
                 is_broken: AtomicBool::new(false),
                 stops: Mutex::new(HashMap::new()),
@@ -844,5 +855,74 @@ impl ThreadPool {
             let f = Arc::clone(&f);
             move || f(item)
         })
+    }
+}
+
+/// loom models of the idle count: a submitter that sees a task's result
+/// finds its worker idle (sequential submit and result use one thread), and
+/// the task's done callbacks do not (a callback that submits and waits gets
+/// a thread of its own).
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use std::sync::Arc as StdArc;
+
+    use loom::sync::atomic::AtomicBool;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    use super::*;
+
+    /// A worker completing the task of `cell` as `TaskCell::run` does.
+    fn complete_on_a_worker(
+        cell: StdArc<Inner<u32>>,
+        idle: Arc<IdleCount>,
+    ) -> thread::JoinHandle<()> {
+        thread::spawn(move || {
+            let mark = IdleMark {
+                idle: Some(&idle),
+                marked: std::cell::Cell::new(false),
+            };
+            cell.complete_then(Ok(1), || mark.mark());
+        })
+    }
+
+    fn task() -> (StdArc<Inner<u32>>, Future<u32>) {
+        let cell = StdArc::new(Inner::new());
+        let fut = Future::from_cell(StdArc::clone(&cell) as StdArc<dyn Cell<u32>>);
+        (cell, fut)
+    }
+
+    #[test]
+    fn loom_a_submitter_that_sees_the_result_finds_the_worker_idle() {
+        loom::model(|| {
+            let idle = Arc::new(IdleCount::new(0));
+            let (cell, fut) = task();
+            let worker = complete_on_a_worker(cell, Arc::clone(&idle));
+            assert_eq!(fut.result(), Ok(1));
+            assert!(
+                !needs_thread(1, &idle),
+                "the next task would start a thread"
+            );
+            worker.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn loom_a_worker_running_done_callbacks_is_not_idle_for_them() {
+        loom::model(|| {
+            let idle = Arc::new(IdleCount::new(0));
+            let (cell, fut) = task();
+            let needed = Arc::new(AtomicBool::new(false));
+            let (i, n) = (Arc::clone(&idle), Arc::clone(&needed));
+            fut.add_done_callback(move |_| n.store(needs_thread(1, &i), Ordering::SeqCst));
+            complete_on_a_worker(cell, Arc::clone(&idle))
+                .join()
+                .unwrap();
+            assert!(
+                needed.load(Ordering::SeqCst),
+                "a callback would wait for its own worker"
+            );
+            assert_eq!(idle.load(Ordering::SeqCst), 1);
+        });
     }
 }

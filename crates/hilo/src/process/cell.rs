@@ -43,8 +43,8 @@ pub(super) trait Job: Send + Sync {
         self.finish_then(outcome, &mut || {});
     }
     /// `finish`, with `free` run as `Inner::complete_then` runs it: before
-    /// anyone is woken if there are no done callbacks, after them if there
-    /// are.
+    /// anyone can see the future terminal if there are no done callbacks
+    /// (under its lock), after them if there are.
     fn finish_then(&self, outcome: Result<&[WireOutcomeIn<'_>], TaskError>, free: &mut dyn FnMut());
     fn cancel_pending(&self);
 }

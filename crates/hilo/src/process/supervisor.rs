@@ -346,9 +346,13 @@ impl Slot {
                     w.tasks_done += 1;
                     // If the worker now holds nothing and stays, the slot is
                     // idle with a live worker from the moment the future is
-                    // complete (or its callbacks have run): a submitter woken
-                    // by the completion must find it idle, or it would start
-                    // a new process.
+                    // complete (or its callbacks have run): a submitter that
+                    // sees the completion must find it idle, or it would
+                    // start a new process. (Counted under the future's lock
+                    // when there are no callbacks: that lock, then the
+                    // queue's, the one order in which the two are taken
+                    // together here; requeue takes them the other way round
+                    // only for tasks this same thread holds.)
                     let stays = self.held.is_empty() && self.room_in_worker();
                     let shared = &self.shared;
                     let mut counted = false;
