@@ -187,6 +187,11 @@ fn a_million_thread_tasks_end_and_leave_nothing_behind() {
     let pool = Arc::new(ThreadPool::builder().max_workers(4).build().unwrap());
     let callbacks: Arc<Vec<AtomicU8>> =
         Arc::new((0..THREAD_TASKS).map(|_| AtomicU8::new(0)).collect());
+    // Touch every page now (the zeroed allocation is not resident yet), so
+    // the resident memory measured below is the pool's, not this table's.
+    for c in callbacks.iter() {
+        c.store(0, Ordering::Relaxed);
+    }
     let nested = Arc::new(Mutex::new(Vec::new()));
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut in_flight = VecDeque::with_capacity(WINDOW + 1);
@@ -236,9 +241,9 @@ fn a_million_thread_tasks_end_and_leave_nothing_behind() {
         rss_at_end as f64 / (1 << 20) as f64,
     );
     assert!(tally.panicked > 0 && tally.cancelled > 0);
-    // Flat: no more than 10% (plus a little allocator slack) above.
+    // Flat: no more than 5% (plus a little allocator slack) above.
     assert!(
-        rss_at_end <= rss_at_start + rss_at_start / 10 + (4 << 20),
+        rss_at_end <= rss_at_start + rss_at_start / 20 + (1 << 20),
         "RSS grew from {rss_at_start} to {rss_at_end} bytes"
     );
     drop(callbacks);
