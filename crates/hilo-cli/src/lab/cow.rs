@@ -218,8 +218,8 @@ fn report(explain: &str, out: &Outcome, python_pid: u32) -> Report {
             out.page_bytes,
             mb(out.parent.private()),
         ),
-        "the forking process is python3 (os.fork): hilo has no unsafe, and Rust has no safe \
-         fork"
+        "the forking process is python3 (os.fork): Rust has no safe fork, and hilo starts \
+         its workers with fork+exec (std's Command), never a bare fork"
             .into(),
     ];
     let steps: Vec<serde_json::Value> = out
