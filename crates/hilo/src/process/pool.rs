@@ -33,7 +33,13 @@ use crate::Shutdown;
 /// - Timeouts kill (`TaskError::TimedOut`), and `cancel()` of a running
 ///   task kills its worker.
 /// - Workers are this same program started again; `hilo::init()` must be
-///   the first line of `main`.
+///   the first line of `main`. They get no marker variable or descriptor of
+///   the pool's beyond their connection, so nothing a task starts sees the
+///   pool.
+/// - Workers are signalled only through a pidfd (Linux 5.3 or later), never
+///   by a pid that may have been reused.
+/// - A done callback may submit to the pool and wait, drop it, or shut it
+///   down: callbacks run with no lock held.
 ///
 /// ```
 /// #[hilo::task]
