@@ -684,10 +684,14 @@ impl<T> Future<T> {
     /// If the future is already done, `callback` runs at once in this
     /// thread; otherwise it runs in the thread that completes the future
     /// (usually a worker), after the future's lock is released, in the order
-    /// callbacks were added. A callback may submit to the same pool. A
-    /// callback that panics is caught and logged to stderr; it never kills a
-    /// worker and the remaining callbacks still run. Each callback runs
-    /// exactly once.
+    /// callbacks were added. No lock of hilo's is held while it runs, so a
+    /// callback may submit to the same pool and wait for that result (the
+    /// worker running it does not count as idle until its callbacks return,
+    /// so the pool starts another worker if it may), cancel other futures,
+    /// or shut down or drop the pool (a shutdown from a pool's own thread
+    /// waits for every other worker). A callback that panics is caught and
+    /// logged to stderr; it never kills a worker and the remaining callbacks
+    /// still run. Each callback runs exactly once.
     ///
     /// The value itself is not shown to the callback (it belongs to the
     /// single owner of the future); use [`Future::on_complete`] to hand the
