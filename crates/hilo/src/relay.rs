@@ -44,10 +44,10 @@ impl<T> Relay<T> {
         }
     }
 
-    /// Runs `submit` (which hands the work to an executor) and relays
-    /// cancels to the future it returns until [`Relay::detach`]. `None`,
-    /// without calling `submit`, if this future is cancelled (or being
-    /// cancelled: then it is ended here).
+    /// Runs `submit` (which hands the work to an executor, and must not
+    /// cancel this future) and relays cancels to the future it returns
+    /// until [`Relay::detach`]. `None`, without calling `submit`, if this
+    /// future is cancelled (or being cancelled: then it is ended here).
     pub(crate) fn attach<U: 'static, E>(
         &self,
         submit: impl FnOnce() -> Result<Future<U>, E>,

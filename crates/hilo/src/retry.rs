@@ -300,11 +300,11 @@ where
     /// future with [`TaskError::Panicked`] instead of unwinding there.
     fn start(this: Arc<Self>) {
         let n = this.attempt.fetch_add(1, Ordering::SeqCst) + 1;
+        // `make_job` runs before the relay's lock is taken (user code never
+        // runs under it); only the hand-over to the executor does.
         let submitted = catch_unwind(AssertUnwindSafe(|| {
-            this.relay.attach(|| {
-                let job = (lock(&this.make_job))();
-                this.exec.submit(job)
-            })
+            let job = (lock(&this.make_job))();
+            this.relay.attach(|| this.exec.submit(job))
         }));
         match submitted {
             Ok(None) => {} // cancelled
