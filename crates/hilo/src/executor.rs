@@ -1,6 +1,7 @@
 //! The [`Executor`] trait: the one interface [`wait`](crate::wait),
 //! [`as_completed`](crate::as_completed), [`map`](crate::map()) and the
-//! policies (priority, retry, progress) are written against.
+//! policies (priority, retry, progress) are written against; and what every
+//! executor shares: [`Shutdown`] and the default number of workers.
 //!
 //! An executor takes a job of type `J` and returns a [`Future`] of its
 //! output. For [`ThreadPool`](crate::ThreadPool) a job is a closure; a
@@ -90,3 +91,40 @@ impl<J, E: Executor<J> + ?Sized> Executor<J> for Arc<E> {
 /// assert_eq!(sum, 3);
 /// ```
 pub type BoxJob<T> = Box<dyn FnOnce() -> T + Send>;
+
+/// How an executor's `shutdown` behaves ([`ThreadPool::shutdown`](crate::ThreadPool::shutdown),
+/// [`ProcessPool::shutdown`](crate::process::ProcessPool::shutdown)). The default is Python's:
+/// wait for the workers, let queued tasks run.
+///
+/// ```
+/// use hilo::{Shutdown, ThreadPool};
+///
+/// let pool = ThreadPool::new();
+/// pool.shutdown(Shutdown { wait: true, cancel_pending: true });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shutdown {
+    /// Block until every worker (thread or process) has exited (queued
+    /// tasks run first unless cancelled). With `false`, return at once; the
+    /// workers still drain the queue and exit on their own.
+    pub wait: bool,
+    /// Cancel every task still queued (their futures become cancelled and
+    /// their callbacks run), and, on a thread pool, request a stop on the
+    /// [`StopToken`](crate::StopToken) of every task submitted with one.
+    /// Running tasks are not interrupted.
+    pub cancel_pending: bool,
+}
+
+impl Default for Shutdown {
+    fn default() -> Self {
+        Shutdown {
+            wait: true,
+            cancel_pending: false,
+        }
+    }
+}
+
+/// The cores this process may use, or 1 if that cannot be read.
+pub(crate) fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}

@@ -43,7 +43,7 @@ use std::time::Duration;
 use crate::error::{log_callback_panic, TaskError};
 use crate::stop::StopToken;
 use crate::sync::{self, Arc, AtomicU32, Condvar, Mutex, MutexGuard, Ordering};
-use crate::wait::Waiter;
+use crate::waiter::Waiter;
 
 /// Where a future is in its life. See the module docs for the transitions.
 ///

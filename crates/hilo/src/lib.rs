@@ -87,16 +87,17 @@ mod sync;
 mod thread_pool;
 mod timer;
 mod wait;
+mod waiter;
 
 pub use error::{AsCompletedTimeout, BuildError, SubmitError, TaskError};
-pub use executor::{BoxJob, Executor};
+pub use executor::{BoxJob, Executor, Shutdown};
 pub use future::{Future, Promise, State};
 pub use map::{map, Map};
 pub use priority::{Priority, PriorityExecutor};
 pub use progress::{Progress, ProgressSnapshot};
 pub use retry::{retry, RetryPolicy};
 pub use stop::StopToken;
-pub use thread_pool::{Shutdown, ThreadPool, ThreadPoolBuilder};
+pub use thread_pool::{ThreadPool, ThreadPoolBuilder};
 pub use wait::{as_completed, wait, AsCompleted, ReturnWhen, Waited};
 
 pub use hilo_macros::task;

@@ -27,7 +27,7 @@ use crossbeam_utils::atomic::AtomicCell;
 use crossbeam_utils::CachePadded;
 
 use crate::error::{panic_message, BuildError, SubmitError, TaskError};
-use crate::executor::Executor;
+use crate::executor::{default_workers, Executor, Shutdown};
 use crate::future::{Cell, Future, Inner};
 use crate::stop::StopToken;
 use crate::sync::lock_std as lock;
@@ -121,36 +121,6 @@ where
     fn fail(&self, error: TaskError) {
         self.inner.complete(Err(error));
         drop(self.task.take());
-    }
-}
-
-/// How [`ThreadPool::shutdown`] behaves. The default is Python's:
-/// wait for the workers, let queued tasks run.
-///
-/// ```
-/// use hilo::{Shutdown, ThreadPool};
-///
-/// let pool = ThreadPool::new();
-/// pool.shutdown(Shutdown { wait: true, cancel_pending: true });
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shutdown {
-    /// Block until every worker thread has exited (queued tasks run first
-    /// unless cancelled). With `false`, return at once; the workers still
-    /// drain the queue and exit on their own.
-    pub wait: bool,
-    /// Cancel every task still queued (their futures become cancelled and
-    /// their callbacks run), and request a stop on the [`StopToken`] of
-    /// every task submitted with one. Running tasks are not interrupted.
-    pub cancel_pending: bool,
-}
-
-impl Default for Shutdown {
-    fn default() -> Self {
-        Shutdown {
-            wait: true,
-            cancel_pending: false,
-        }
     }
 }
 
@@ -814,11 +784,6 @@ impl ThreadPoolBuilder {
             }),
         }
     }
-}
-
-/// The cores this process may use, or 1 if that cannot be read.
-pub(crate) fn default_workers() -> usize {
-    thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 impl fmt::Debug for ThreadPoolBuilder {

@@ -1,6 +1,6 @@
 //! [`wait`] and [`as_completed`]: block on many futures at once.
 //!
-//! Both register one [`Waiter`] with every unfinished future; the thread that
+//! Both register one `Waiter` with every unfinished future; the thread that
 //! completes a future tells the waiter which one it was. Nobody polls and
 //! nobody sleeps: a waiter sleeps on its own condition variable until a
 //! completion (or its deadline) wakes it. On the way out every registration
@@ -13,44 +13,8 @@ use std::time::{Duration, Instant};
 
 use crate::error::AsCompletedTimeout;
 use crate::future::Future;
-use crate::sync::{self, Arc, Condvar, Mutex};
-
-/// What completing futures tell a waiter.
-#[derive(Default)]
-struct Completions {
-    /// Keys of futures that became terminal since registration, in order.
-    keys: Vec<usize>,
-    /// How many of those failed with an error other than `Cancelled`.
-    failures: usize,
-}
-
-/// A sleeper registered with several futures at once.
-pub(crate) struct Waiter {
-    completions: Mutex<Completions>,
-    wake: Condvar,
-}
-
-impl Waiter {
-    fn new() -> Arc<Self> {
-        Arc::new(Waiter {
-            completions: Mutex::new(Completions::default()),
-            wake: Condvar::new(),
-        })
-    }
-
-    pub(crate) fn key(&self) -> usize {
-        self as *const Self as usize
-    }
-
-    /// Called by a completing future, never with the future's lock held.
-    pub(crate) fn notify(&self, future_key: usize, failed: bool) {
-        let mut c = sync::lock(&self.completions);
-        c.keys.push(future_key);
-        c.failures += usize::from(failed);
-        drop(c);
-        self.wake.notify_one();
-    }
-}
+use crate::sync::{self, Arc};
+use crate::waiter::Waiter;
 
 /// When [`wait`] returns.
 ///
@@ -126,7 +90,7 @@ where
     }
 
     let total = futures.len();
-    let mut c = sync::lock(&waiter.completions);
+    let mut c = waiter.lock();
     loop {
         let done = already_done + c.keys.len();
         let failed = already_failed + c.failures;
@@ -139,7 +103,7 @@ where
         if satisfied {
             break;
         }
-        let (guard, timed_out) = sync::wait_until(&waiter.wake, c, deadline);
+        let (guard, timed_out) = waiter.sleep(c, deadline);
         c = guard;
         if timed_out {
             break;
@@ -311,10 +275,10 @@ impl<F: Borrow<Future<T>>, T> Iterator for AsCompleted<F, T> {
             if self.pending.is_empty() || self.timed_out {
                 return None;
             }
-            let mut c = sync::lock(&self.waiter.completions);
+            let mut c = self.waiter.lock();
             let mut timed_out = false;
             while c.keys.is_empty() && !timed_out {
-                let (guard, t) = sync::wait_until(&self.waiter.wake, c, self.deadline);
+                let (guard, t) = self.waiter.sleep(c, self.deadline);
                 c = guard;
                 timed_out = t;
             }

@@ -433,7 +433,7 @@ impl ProcessPoolBuilder {
         };
         let max_workers = self
             .max_workers
-            .unwrap_or_else(crate::thread_pool::default_workers);
+            .unwrap_or_else(crate::executor::default_workers);
         let shared = Arc::new(Shared {
             config: Config {
                 program,
