@@ -27,6 +27,7 @@ use rustix::process::{Pid, Signal};
 
 use super::halt::{Halt, When};
 use super::lines::Lines;
+use super::report::JobReport;
 use super::template::{JobContext, Template};
 
 /// Time between the TERM and the KILL sent to a job's process group.
@@ -64,36 +65,6 @@ pub(crate) struct Settings {
     pub(crate) lines: Arc<Lines>,
     /// The job log or `--json` shows each job's command line.
     pub(crate) record_command: bool,
-}
-
-/// A finished job, as printed and logged.
-#[derive(Debug)]
-pub(crate) struct JobReport {
-    pub(crate) seq: u64,
-    pub(crate) args: Vec<OsString>,
-    /// The command line as run (shell-quoted), for the job log and JSON;
-    /// empty without them.
-    pub(crate) command: Vec<u8>,
-    /// Exit code, `None` if killed by a signal.
-    pub(crate) exit: Option<i32>,
-    pub(crate) signal: Option<i32>,
-    pub(crate) start: SystemTime,
-    pub(crate) runtime: Duration,
-    /// Empty with `--line-buffer` (already printed).
-    pub(crate) stdout: Vec<u8>,
-    pub(crate) stderr: Vec<u8>,
-    /// Bytes the job wrote to stdout (the job log's Receive column).
-    pub(crate) stdout_bytes: u64,
-    pub(crate) tries: u32,
-    pub(crate) timed_out: bool,
-    /// `--line-buffer`: the job's lines could not be copied to our output.
-    pub(crate) output_error: Option<io::Error>,
-}
-
-impl JobReport {
-    pub(crate) fn succeeded(&self) -> bool {
-        self.exit == Some(0)
-    }
 }
 
 /// Where a `--line-buffer` job's lines go: its place among the submitted

@@ -14,8 +14,9 @@ use std::sync::Arc;
 
 use std::sync::{Condvar, Mutex};
 
-use super::exec::{JobReport, Runner};
+use super::exec::Runner;
 use super::input::Inputs;
+use super::report::JobReport;
 
 /// What the sink of finished jobs hears.
 pub(crate) enum Event {

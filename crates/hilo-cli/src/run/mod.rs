@@ -31,16 +31,16 @@ mod input;
 mod joblog;
 mod lines;
 mod output;
+mod report;
 mod sink;
 mod template;
 
-use exec::{Capture, JobReport, Runner, Settings};
+use exec::{Capture, Runner, Settings};
 use halt::Halt;
 use input::{InputOptions, Source};
 use template::Template;
 
-/// Exit status for a usage error or any error that is not a job's failure.
-pub(crate) const EXIT_ERROR: u8 = 255;
+pub(crate) use report::EXIT_ERROR;
 /// Exit status after Ctrl+C (128 + SIGINT, as a shell reports it).
 const EXIT_INTERRUPTED: u8 = 130;
 
@@ -476,30 +476,9 @@ fn dry_run(plan: &mut Plan) -> Result<u8, String> {
     Ok(0)
 }
 
-/// Counts of finished jobs.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Tally {
-    pub(crate) succeeded: u64,
-    pub(crate) failed: u64,
-}
-
-impl Tally {
-    fn add(&mut self, report: &JobReport) {
-        if report.succeeded() {
-            self.succeeded += 1;
-        } else {
-            self.failed += 1;
-        }
-    }
-
-    /// 0 if every job succeeded, else the number that failed, at most 101.
-    fn exit_status(&self) -> u8 {
-        u8::try_from(self.failed.min(101)).unwrap_or(101)
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::report::Tally;
     use super::*;
 
     fn words(s: &[&str]) -> Vec<OsString> {

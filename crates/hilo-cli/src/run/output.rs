@@ -9,8 +9,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use super::exec::JobReport;
-use super::Tally;
+use super::report::{JobReport, Tally};
 
 /// How finished jobs are shown.
 #[derive(Debug, Clone)]

@@ -8,12 +8,11 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-use super::exec::JobReport;
 use super::feed::Event;
 use super::joblog::JobLog;
 use super::lines::Lines;
 use super::output::{Printer, Progress};
-use super::Tally;
+use super::report::{JobReport, Tally, EXIT_ERROR};
 
 /// How the run ended, as [`Sink::wait`] reports it.
 pub(crate) struct Ended {
@@ -192,7 +191,7 @@ impl State {
 fn broken_by(e: &std::io::Error) -> Result<u8, String> {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
         // Whoever read our output is gone (`| head`): stop quietly.
-        Ok(super::EXIT_ERROR)
+        Ok(EXIT_ERROR)
     } else {
         Err(format!("cannot write the output: {e}"))
     }

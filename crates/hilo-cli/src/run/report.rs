@@ -1,0 +1,63 @@
+//! What a finished job leaves behind: its report (status, times, output) as
+//! the printer, the job log and `--json` see it, the tally of finished jobs,
+//! and the run's exit statuses that follow from them. A leaf: the runner
+//! makes reports, the output side reads them.
+
+use std::ffi::OsString;
+use std::io;
+use std::time::{Duration, SystemTime};
+
+/// Exit status for a usage error or any error that is not a job's failure.
+pub(crate) const EXIT_ERROR: u8 = 255;
+
+/// A finished job, as printed and logged.
+#[derive(Debug)]
+pub(crate) struct JobReport {
+    pub(crate) seq: u64,
+    pub(crate) args: Vec<OsString>,
+    /// The command line as run (shell-quoted), for the job log and JSON;
+    /// empty without them.
+    pub(crate) command: Vec<u8>,
+    /// Exit code, `None` if killed by a signal.
+    pub(crate) exit: Option<i32>,
+    pub(crate) signal: Option<i32>,
+    pub(crate) start: SystemTime,
+    pub(crate) runtime: Duration,
+    /// Empty with `--line-buffer` (already printed).
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
+    /// Bytes the job wrote to stdout (the job log's Receive column).
+    pub(crate) stdout_bytes: u64,
+    pub(crate) tries: u32,
+    pub(crate) timed_out: bool,
+    /// `--line-buffer`: the job's lines could not be copied to our output.
+    pub(crate) output_error: Option<io::Error>,
+}
+
+impl JobReport {
+    pub(crate) fn succeeded(&self) -> bool {
+        self.exit == Some(0)
+    }
+}
+
+/// Counts of finished jobs.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Tally {
+    pub(crate) succeeded: u64,
+    pub(crate) failed: u64,
+}
+
+impl Tally {
+    pub(crate) fn add(&mut self, report: &JobReport) {
+        if report.succeeded() {
+            self.succeeded += 1;
+        } else {
+            self.failed += 1;
+        }
+    }
+
+    /// 0 if every job succeeded, else the number that failed, at most 101.
+    pub(crate) fn exit_status(&self) -> u8 {
+        u8::try_from(self.failed.min(101)).unwrap_or(101)
+    }
+}
