@@ -1,0 +1,474 @@
+//! `hilo compress`: gzip's command line with pigz's parallelism, on a hilo
+//! pool.
+//!
+//! This module owns the options, where each file's output goes (a
+//! temporary file beside the target, renamed only when complete, with the
+//! input's mode and times; the input removed afterwards unless `-k`), the
+//! pipeline that feeds blocks of every file to the pool and writes the
+//! results in order, and the summary. It never deflates or inflates a byte
+//! itself: the format lives in `hilo_cli::work::gzip`.
+//!
+//! Compression is one ordered, bounded stream of blocks across all the
+//! files: the main thread reads a file's next block (with the 32 KiB before
+//! it as dictionary) and submits it; the pool compresses up to `4 × -j`
+//! blocks at once; the main thread writes each result in order to its
+//! file's output. So a single big file and many small ones both keep every
+//! worker busy, and memory stays a few MiB whatever the sizes. A file's
+//! events (started, its blocks, failed) go into a queue in submission
+//! order, which tells the writer which file each result belongs to.
+//!
+//! Decompression is one stream per file, files in parallel (in the
+//! pool); to stdout it is one file after another in this thread.
+
+use std::io::{self, IsTerminal};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+use hilo::process::ProcessPool;
+use hilo::ThreadPool;
+use hilo_cli::work::gzip::{self, Block, BlockJob};
+use serde::{Deserialize, Serialize};
+
+use crate::common::{cores, progress_bar, Engine};
+
+mod report;
+mod unzip;
+mod write;
+
+use report::{sequential_secs, Report};
+use unzip::{decompress_in_order, decompress_parallel, unzip_file, UnzipJob};
+use write::compress_all;
+
+/// Exit status when some file could not be done (the others were).
+const EXIT_FILE_ERROR: u8 = 1;
+/// Exit status for a usage error.
+const EXIT_USAGE: u8 = 2;
+/// Exit status after Ctrl+C or SIGTERM (128 + SIGINT).
+const EXIT_INTERRUPTED: u8 = 130;
+
+const AFTER_HELP: &str = "\
+Files:
+  FILE becomes FILE.gz, with FILE's mode and times, and FILE is removed
+  once FILE.gz is complete (-k keeps it). -d turns FILE.gz back into FILE.
+  An output is written to a hidden temporary file beside it and renamed
+  when complete, so an error or Ctrl+C never leaves a partial file. With no
+  FILE, or -, stdin is compressed to stdout.
+
+Parallelism:
+  Every file is cut into 128 KiB blocks compressed at once, each primed with
+  the 32 KiB before it, and joined into one ordinary gzip member (the pigz
+  method): one big file uses every core, and so do many small ones.
+  Levels -1 and -2 are the same, and so are -8 and -9 (see the README).
+
+Report:
+  At the end, a summary on stderr: each file's original and compressed size
+  and ratio, the totals and the average ratio (-q: none; none either when
+  filtering stdin to stdout, as in a pipeline). --json prints it
+  as JSON on stdout instead, or on stderr when stdout carries the data
+  (-c, stdin). --compare first times the sequential path (one thread, one
+  deflate stream per file, output discarded), then the real run, and prints
+  the speedup.
+
+Examples:
+  hilo compress -k big.log              big.log.gz, big.log kept
+  hilo compress -9 -j 8 logs/*.txt      every file, 8 workers
+  hilo compress -d logs/*.gz            back again
+  tar cf - dir | hilo compress > dir.tar.gz
+  hilo compress -t *.gz && echo intact
+
+Exit status:
+  0    every file done
+  1    some file could not be done (the others were); each says why
+  2    usage error
+  130  interrupted (no partial output left)";
+
+/// The level flags: like gzip, the last one given wins (`-1 -9` is `-9`).
+const LEVELS: [&str; 9] = ["l1", "l2", "l3", "l4", "l5", "l6", "l7", "l8", "l9"];
+
+/// Compress or decompress files in parallel, gzip-compatible (like pigz).
+///
+/// gzip's options; the output is an ordinary .gz that gzip -d reads.
+#[derive(clap::Args, Debug)]
+#[command(
+    override_usage = "hilo compress [OPTIONS] [FILES]...",
+    after_help = AFTER_HELP
+)]
+pub(crate) struct Args {
+    /// Decompress: FILE.gz (or .tgz) becomes FILE (.tar)
+    #[arg(short = 'd', long, visible_alias = "uncompress")]
+    decompress: bool,
+
+    /// Keep the input files
+    #[arg(short = 'k', long)]
+    keep: bool,
+
+    /// Overwrite existing outputs; compress .gz files again; write
+    /// compressed data to a terminal
+    #[arg(short = 'f', long)]
+    force: bool,
+
+    /// Write to stdout, keep the inputs (several files: one gzip member each)
+    #[arg(short = 'c', long = "stdout", visible_alias = "to-stdout")]
+    stdout: bool,
+
+    /// Test the integrity of compressed files; write nothing
+    #[arg(short = 't', long)]
+    test: bool,
+
+    /// No summary at the end (errors are still reported)
+    #[arg(short = 'q', long)]
+    quiet: bool,
+
+    /// Fastest compression (-1 ... -9, the last one given wins; default -6)
+    #[arg(short = '1', long = "fast", overrides_with_all = LEVELS)]
+    l1: bool,
+    #[arg(short = '2', hide = true, overrides_with_all = LEVELS)]
+    l2: bool,
+    #[arg(short = '3', hide = true, overrides_with_all = LEVELS)]
+    l3: bool,
+    #[arg(short = '4', hide = true, overrides_with_all = LEVELS)]
+    l4: bool,
+    #[arg(short = '5', hide = true, overrides_with_all = LEVELS)]
+    l5: bool,
+    #[arg(short = '6', hide = true, overrides_with_all = LEVELS)]
+    l6: bool,
+    #[arg(short = '7', hide = true, overrides_with_all = LEVELS)]
+    l7: bool,
+    #[arg(short = '8', hide = true, overrides_with_all = LEVELS)]
+    l8: bool,
+    /// Best compression
+    #[arg(short = '9', long = "best", overrides_with_all = LEVELS)]
+    l9: bool,
+
+    /// Workers (threads or processes) [default: the number of cores]
+    #[arg(short = 'j', long = "jobs", value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+
+    /// Where blocks are compressed: threads, or worker processes
+    #[arg(long, value_enum, default_value_t = Engine::Threads)]
+    engine: Engine,
+
+    /// Print the summary as JSON (for scripts)
+    #[arg(long)]
+    json: bool,
+
+    /// Also time the sequential path (one thread, one stream) and print the speedup
+    #[arg(long)]
+    compare: bool,
+
+    /// Files to compress or decompress; none, or -, means stdin
+    #[arg(value_name = "FILES")]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Compress,
+    Decompress,
+    Test,
+}
+
+impl Mode {
+    fn verb(self) -> &'static str {
+        match self {
+            Mode::Compress => "compressed",
+            Mode::Decompress => "decompressed",
+            Mode::Test => "tested",
+        }
+    }
+}
+
+/// The options once checked.
+#[derive(Debug)]
+struct Opts {
+    mode: Mode,
+    keep: bool,
+    force: bool,
+    to_stdout: bool,
+    level: u32,
+    jobs: usize,
+    engine: Engine,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Input {
+    Stdin,
+    File(PathBuf),
+}
+
+impl Input {
+    fn name(&self) -> String {
+        match self {
+            Input::Stdin => "stdin".to_string(),
+            Input::File(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// Runs `hilo compress`; returns the exit status.
+pub(crate) fn main(args: Args) -> u8 {
+    let level = [
+        args.l1, args.l2, args.l3, args.l4, args.l5, args.l6, args.l7, args.l8, args.l9,
+    ]
+    .iter()
+    .position(|&on| on)
+    .map_or(6, |i| i as u32 + 1);
+    let mode = if args.test {
+        Mode::Test
+    } else if args.decompress {
+        Mode::Decompress
+    } else {
+        Mode::Compress
+    };
+    let inputs: Vec<Input> = if args.files.is_empty() {
+        vec![Input::Stdin]
+    } else {
+        args.files
+            .iter()
+            .map(|p| match p.as_os_str().as_bytes() {
+                b"-" => Input::Stdin,
+                _ => Input::File(p.clone()),
+            })
+            .collect()
+    };
+    let uses_stdin = inputs.contains(&Input::Stdin);
+    let opts = Opts {
+        mode,
+        keep: args.keep || args.stdout,
+        force: args.force,
+        // Stdin has no name to derive an output from: its data goes to
+        // stdout, as with gzip.
+        to_stdout: args.stdout || (uses_stdin && inputs.len() == 1),
+        level,
+        jobs: args.jobs.map_or_else(cores, usize::from),
+        engine: args.engine,
+    };
+    if let Err(message) = check_usage(&opts, &inputs, args.compare) {
+        eprintln!("hilo compress: {message}");
+        return EXIT_USAGE;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    // Only outputs in temporary files need cleaning up on Ctrl+C; without
+    // them, the default action (die at once) is right, and a handler would
+    // leave a read of an interactive stdin unkillable.
+    if !opts.to_stdout && opts.mode != Mode::Test {
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
+                eprintln!("hilo compress: cannot handle signal {signal}: {e}");
+                return EXIT_USAGE;
+            }
+        }
+    }
+    let in_order = opts.mode != Mode::Compress && (opts.to_stdout || uses_stdin);
+    // Decompressing to stdout needs no workers: do not start any.
+    let pool = match (!in_order).then(|| Pool::new(opts.engine, opts.jobs)) {
+        None => None,
+        Some(Ok(pool)) => Some(pool),
+        Some(Err(message)) => {
+            eprintln!("hilo compress: cannot start the workers: {message}");
+            return EXIT_FILE_ERROR;
+        }
+    };
+    let sequential = args.compare.then(|| sequential_secs(&opts, &inputs));
+    let started = Instant::now();
+    let outcome = match (&pool, opts.mode) {
+        (None, _) => decompress_in_order(&opts, &inputs),
+        (Some(pool), Mode::Compress) => compress_all(pool, &opts, &inputs, &stop),
+        (Some(pool), _) => decompress_parallel(pool, &opts, &inputs, &stop),
+    };
+    let secs = started.elapsed().as_secs_f64();
+    let report = Report {
+        opts: &opts,
+        outcome: &outcome,
+        secs,
+        sequential,
+    };
+    if args.json {
+        let text = report.json().to_string();
+        if opts.to_stdout {
+            eprintln!("{text}");
+        } else {
+            println!("{text}");
+        }
+    } else if !args.quiet && !args.files.is_empty() {
+        // A filter (no FILES) stays as quiet as gzip in a pipeline.
+        eprint!("{}", report.table());
+    }
+    if outcome.interrupted {
+        EXIT_INTERRUPTED
+    } else if !outcome.errors.is_empty() {
+        EXIT_FILE_ERROR
+    } else {
+        0
+    }
+}
+
+/// The usage errors gzip refuses before doing anything.
+fn check_usage(opts: &Opts, inputs: &[Input], compare: bool) -> Result<(), String> {
+    if compare && inputs.contains(&Input::Stdin) {
+        return Err("--compare needs FILES: stdin can be read only once".into());
+    }
+    if opts.mode == Mode::Decompress && inputs.contains(&Input::Stdin) && !opts.to_stdout {
+        // Stdin's output can only go to stdout, and the files' would follow.
+        return Err("decompressing - (stdin) together with FILES needs -c".into());
+    }
+    let data_to_stdout = opts.to_stdout && opts.mode == Mode::Compress;
+    if data_to_stdout && !opts.force && io::stdout().is_terminal() {
+        return Err(
+            "compressed data not written to a terminal; redirect stdout, or use -f to force".into(),
+        );
+    }
+    Ok(())
+}
+
+/// Where blocks and files are worked on: one of hilo's pools.
+enum Pool {
+    Threads(ThreadPool),
+    Processes(ProcessPool),
+}
+
+impl Pool {
+    fn new(engine: Engine, jobs: usize) -> Result<Pool, String> {
+        match engine {
+            Engine::Threads => ThreadPool::builder()
+                .max_workers(jobs)
+                .thread_name_prefix("gzip")
+                .build()
+                .map(Pool::Threads),
+            Engine::Processes => ProcessPool::builder()
+                .max_workers(jobs)
+                .build()
+                .map(Pool::Processes),
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    fn jobs(&self) -> usize {
+        match self {
+            Pool::Threads(p) => p.max_workers(),
+            Pool::Processes(p) => p.max_workers(),
+        }
+    }
+
+    /// Compresses `jobs` lazily, at most `window` in flight, results in
+    /// input order.
+    fn compress<'a>(
+        &'a self,
+        jobs: impl Iterator<Item = BlockJob> + 'a,
+        window: usize,
+    ) -> Box<dyn Iterator<Item = Result<Block, String>> + 'a> {
+        match self {
+            Pool::Threads(p) => Box::new(
+                hilo::map(p, jobs, |job| move || compress_block_task(job))
+                    .window(window)
+                    .map(flatten),
+            ),
+            Pool::Processes(p) => Box::new(
+                hilo::map(p, jobs, compress_block_task::call)
+                    .window(window)
+                    .map(flatten),
+            ),
+        }
+    }
+
+    /// Decompresses or tests each file, in parallel; results in order.
+    fn unzip<'a>(
+        &'a self,
+        jobs: impl Iterator<Item = UnzipJob> + 'a,
+    ) -> Box<dyn Iterator<Item = Result<Sizes, String>> + 'a> {
+        match self {
+            Pool::Threads(p) => {
+                Box::new(hilo::map(p, jobs, |job| move || unzip_task(job)).map(flatten))
+            }
+            Pool::Processes(p) => Box::new(hilo::map(p, jobs, unzip_task::call).map(flatten)),
+        }
+    }
+}
+
+fn flatten<T>(r: Result<Result<T, String>, hilo::TaskError>) -> Result<T, String> {
+    r.map_err(|e| format!("worker failed: {e}"))?
+}
+
+/// Compresses one block; a task so that `--engine processes` can run it
+/// in a worker process (the thread engine calls it directly).
+#[hilo::task]
+fn compress_block_task(job: BlockJob) -> Result<Block, String> {
+    gzip::compress_block(&job).map_err(|e| e.to_string())
+}
+
+/// Decompresses or tests one whole file; a task for the same reason.
+#[hilo::task]
+fn unzip_task(job: UnzipJob) -> Result<Sizes, String> {
+    unzip_file(&job)
+}
+
+/// What the summary knows of one finished file.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+struct Sizes {
+    original: u64,
+    compressed: u64,
+}
+
+#[derive(Debug, Default)]
+struct Outcome {
+    done: Vec<(String, Sizes)>,
+    errors: Vec<(String, String)>,
+    interrupted: bool,
+}
+
+impl Outcome {
+    fn fail(&mut self, name: &str, error: &str) {
+        eprintln!("hilo compress: {name}: {error}");
+        self.errors.push((name.to_string(), error.to_string()));
+    }
+}
+
+/// "compressed 3/10 files, 412 MB/s" on a terminal; nothing otherwise.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    verb: &'static str,
+    started: Instant,
+    files: usize,
+    finished: usize,
+    bytes: u64,
+}
+
+impl Progress {
+    fn new(verb: &'static str, files: usize) -> Progress {
+        Progress {
+            bar: progress_bar(Some(files as u64), "{msg}"),
+            verb,
+            started: Instant::now(),
+            files,
+            finished: 0,
+            bytes: 0,
+        }
+    }
+
+    fn advance(&mut self, bytes: u64, files: usize) {
+        self.bytes += bytes;
+        self.finished += files;
+        if let Some(bar) = &self.bar {
+            let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!(
+                "{} {}/{} files, {:.0} MB/s",
+                self.verb,
+                self.finished,
+                self.files,
+                self.bytes as f64 / 1e6 / secs
+            ));
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
