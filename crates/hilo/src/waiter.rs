@@ -2,7 +2,7 @@
 //! [`wait`](crate::wait) and [`as_completed`](crate::as_completed) block on.
 //!
 //! A leaf: it knows nothing of futures, only the keys completing futures
-//! report to it (so `future.rs` can notify it and `wait.rs` can sleep on it
+//! report to it (so the future can notify it and `wait.rs` can sleep on it
 //! without the two depending on each other).
 
 use std::time::Instant;
