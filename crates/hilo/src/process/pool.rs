@@ -5,8 +5,8 @@
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ use super::cell::{convert_chunk, convert_one, every, Convert, ProcCell, Whereabo
 use super::child::{Config, Worker};
 use super::lock;
 use super::registry::Call;
-use super::supervisor::{supervise, Queue, Shared};
+use super::supervisor::{supervise, Shared};
 use super::worker;
 use crate::error::{BuildError, SubmitError, TaskError};
 use crate::executor::Executor;
@@ -434,82 +434,19 @@ impl ProcessPoolBuilder {
         let max_workers = self
             .max_workers
             .unwrap_or_else(crate::executor::default_workers);
-        let shared = Arc::new(Shared {
-            config: Config {
-                program,
-                env: self.env,
-                rlimit_as: self.rlimit_as,
-                rlimit_cpu: self.rlimit_cpu,
-                nice: self.nice,
-                initializer: self.initializer,
-                timeout: self.timeout,
-                max_tasks_per_child: self.max_tasks_per_child,
-            },
-            max_workers,
-            queue: Mutex::new(Queue {
-                jobs: VecDeque::new(),
-                closed: false,
-                terminated: false,
-                idle: max_workers,
-                // The first slot's worker starts with the pool.
-                idle_warm: 1,
-                asleep_warm: Vec::with_capacity(max_workers),
-                asleep_cold: Vec::with_capacity(max_workers),
-            }),
-            wake: (0..max_workers).map(|_| Condvar::new()).collect(),
-            workers: Mutex::new(vec![None; max_workers]),
-            supervisors: Mutex::new(Vec::new()),
-            next_id: AtomicU64::new(0),
-        });
-        // The first worker is started by its own supervisor thread (a
-        // worker dies with the thread that started it), which reports back.
-        let (ready_tx, ready_rx) = mpsc::channel();
-        let first = {
-            let shared = Arc::clone(&shared);
-            thread::Builder::new()
-                .name("hilo-proc-0".into())
-                .spawn(move || match Worker::spawn(&shared.config) {
-                    Ok(w) => {
-                        shared.set_worker(0, Some(&w));
-                        let _ = ready_tx.send(Ok(()));
-                        supervise(shared, 0, Some(w));
-                    }
-                    Err(reason) => {
-                        let _ = ready_tx.send(Err(reason));
-                    }
-                })
-                .map_err(|e| BuildError::Worker {
-                    reason: format!("cannot start a supervisor thread: {e}"),
-                })?
+        let config = Config {
+            program,
+            env: self.env,
+            rlimit_as: self.rlimit_as,
+            rlimit_cpu: self.rlimit_cpu,
+            nice: self.nice,
+            initializer: self.initializer,
+            timeout: self.timeout,
+            max_tasks_per_child: self.max_tasks_per_child,
         };
-        match ready_rx.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(reason)) => {
-                let _ = first.join();
-                return Err(BuildError::Worker { reason });
-            }
-            Err(_) => {
-                let _ = first.join();
-                return Err(BuildError::Worker {
-                    reason: "the supervisor thread died".into(),
-                });
-            }
-        }
-        let mut supervisors = vec![first];
-        for slot in 1..max_workers {
-            let s = Arc::clone(&shared);
-            let spawned = thread::Builder::new()
-                .name(format!("hilo-proc-{slot}"))
-                .spawn(move || supervise(s, slot, None));
-            match spawned {
-                Ok(h) => supervisors.push(h),
-                Err(_) => {
-                    // Fewer slots; the ones we have still serve.
-                    lock(&shared.queue).idle -= max_workers - slot;
-                    break;
-                }
-            }
-        }
+        let shared = Arc::new(Shared::new(config, max_workers));
+        let mut supervisors = vec![start_first_slot(&shared)?];
+        supervisors.extend(start_other_slots(&shared));
         *lock(&shared.supervisors) = supervisors;
         Ok(ProcessPool { shared })
     }
@@ -520,6 +457,59 @@ impl ProcessPoolBuilder {
         self.program = Some(path.into());
         self
     }
+}
+
+/// Starts slot 0's supervisor, which starts the first worker (a worker dies
+/// with the thread that started it) and reports back: a program that does
+/// not call `hilo::init()` first fails here, at `build`.
+fn start_first_slot(shared: &Arc<Shared>) -> Result<thread::JoinHandle<()>, BuildError> {
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let first = {
+        let shared = Arc::clone(shared);
+        thread::Builder::new()
+            .name("hilo-proc-0".into())
+            .spawn(move || match Worker::spawn(&shared.config) {
+                Ok(w) => {
+                    shared.set_worker(0, Some(&w));
+                    let _ = ready_tx.send(Ok(()));
+                    supervise(shared, 0, Some(w));
+                }
+                Err(reason) => {
+                    let _ = ready_tx.send(Err(reason));
+                }
+            })
+            .map_err(|e| BuildError::Worker {
+                reason: format!("cannot start a supervisor thread: {e}"),
+            })?
+    };
+    let failed = match ready_rx.recv() {
+        Ok(Ok(())) => return Ok(first),
+        Ok(Err(reason)) => reason,
+        Err(_) => "the supervisor thread died".into(),
+    };
+    let _ = first.join();
+    Err(BuildError::Worker { reason: failed })
+}
+
+/// Starts the supervisors of the other slots (their workers start with
+/// their first task). If the system runs out of threads, the pool has fewer
+/// slots; the ones it has still serve.
+fn start_other_slots(shared: &Arc<Shared>) -> Vec<thread::JoinHandle<()>> {
+    let mut supervisors = Vec::with_capacity(shared.max_workers.saturating_sub(1));
+    for slot in 1..shared.max_workers {
+        let s = Arc::clone(shared);
+        let spawned = thread::Builder::new()
+            .name(format!("hilo-proc-{slot}"))
+            .spawn(move || supervise(s, slot, None));
+        match spawned {
+            Ok(h) => supervisors.push(h),
+            Err(_) => {
+                lock(&shared.queue).idle -= shared.max_workers - slot;
+                break;
+            }
+        }
+    }
+    supervisors
 }
 
 /// The future of a chunk: one `Result` per call.

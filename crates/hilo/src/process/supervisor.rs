@@ -98,6 +98,29 @@ pub(super) struct Shared {
 }
 
 impl Shared {
+    /// The state of a new pool of `max_workers` slots, every slot counted
+    /// idle up front and the first one with a worker (its supervisor starts
+    /// one before it takes jobs).
+    pub(super) fn new(config: Config, max_workers: usize) -> Shared {
+        Shared {
+            config,
+            max_workers,
+            queue: Mutex::new(Queue {
+                jobs: VecDeque::new(),
+                closed: false,
+                terminated: false,
+                idle: max_workers,
+                idle_warm: 1,
+                asleep_warm: Vec::with_capacity(max_workers),
+                asleep_cold: Vec::with_capacity(max_workers),
+            }),
+            wake: (0..max_workers).map(|_| Condvar::new()).collect(),
+            workers: Mutex::new(vec![None; max_workers]),
+            supervisors: Mutex::new(Vec::new()),
+            next_id: AtomicU64::new(0),
+        }
+    }
+
     /// The next job for `slot`, or `None` once the queue is closed and
     /// empty. The caller is an idle slot until it returns; `warm` says it
     /// has a live worker, and `counted` that it is already counted in
