@@ -211,6 +211,54 @@ impl Input {
 
 /// Runs `hilo compress`; returns the exit status.
 pub(crate) fn main(args: Args) -> u8 {
+    let (opts, inputs) = options(&args);
+    if let Err(message) = check_usage(&opts, &inputs, args.compare) {
+        eprintln!("hilo compress: {message}");
+        return EXIT_USAGE;
+    }
+    let stop = match stop_on_signals(&opts) {
+        Ok(stop) => stop,
+        Err(message) => {
+            eprintln!("hilo compress: {message}");
+            return EXIT_USAGE;
+        }
+    };
+    let uses_stdin = inputs.contains(&Input::Stdin);
+    let in_order = opts.mode != Mode::Compress && (opts.to_stdout || uses_stdin);
+    // Decompressing to stdout needs no workers: do not start any.
+    let pool = match (!in_order).then(|| Pool::new(opts.engine, opts.jobs)) {
+        None => None,
+        Some(Ok(pool)) => Some(pool),
+        Some(Err(message)) => {
+            eprintln!("hilo compress: cannot start the workers: {message}");
+            return EXIT_FILE_ERROR;
+        }
+    };
+    let sequential = args.compare.then(|| sequential_secs(&opts, &inputs));
+    let started = Instant::now();
+    let outcome = match (&pool, opts.mode) {
+        (None, _) => decompress_in_order(&opts, &inputs),
+        (Some(pool), Mode::Compress) => compress_all(pool, &opts, &inputs, &stop),
+        (Some(pool), _) => decompress_parallel(pool, &opts, &inputs, &stop),
+    };
+    let report = Report {
+        opts: &opts,
+        outcome: &outcome,
+        secs: started.elapsed().as_secs_f64(),
+        sequential,
+    };
+    show(&args, &report);
+    if outcome.interrupted {
+        EXIT_INTERRUPTED
+    } else if !outcome.errors.is_empty() {
+        EXIT_FILE_ERROR
+    } else {
+        0
+    }
+}
+
+/// The options and the inputs the command line asks for (not yet checked).
+fn options(args: &Args) -> (Opts, Vec<Input>) {
     let level = [
         args.l1, args.l2, args.l3, args.l4, args.l5, args.l6, args.l7, args.l8, args.l9,
     ]
@@ -247,63 +295,37 @@ pub(crate) fn main(args: Args) -> u8 {
         jobs: args.jobs.map_or_else(cores, usize::from),
         engine: args.engine,
     };
-    if let Err(message) = check_usage(&opts, &inputs, args.compare) {
-        eprintln!("hilo compress: {message}");
-        return EXIT_USAGE;
-    }
+    (opts, inputs)
+}
+
+/// The flag Ctrl+C and SIGTERM raise, so the run stops and removes its
+/// temporary files. Only outputs in temporary files need cleaning up;
+/// without them the default action (die at once) is right, and a handler
+/// would leave a read of an interactive stdin unkillable.
+fn stop_on_signals(opts: &Opts) -> Result<Arc<AtomicBool>, String> {
     let stop = Arc::new(AtomicBool::new(false));
-    // Only outputs in temporary files need cleaning up on Ctrl+C; without
-    // them, the default action (die at once) is right, and a handler would
-    // leave a read of an interactive stdin unkillable.
     if !opts.to_stdout && opts.mode != Mode::Test {
         for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-            if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
-                eprintln!("hilo compress: cannot handle signal {signal}: {e}");
-                return EXIT_USAGE;
-            }
+            signal_hook::flag::register(signal, Arc::clone(&stop))
+                .map_err(|e| format!("cannot handle signal {signal}: {e}"))?;
         }
     }
-    let in_order = opts.mode != Mode::Compress && (opts.to_stdout || uses_stdin);
-    // Decompressing to stdout needs no workers: do not start any.
-    let pool = match (!in_order).then(|| Pool::new(opts.engine, opts.jobs)) {
-        None => None,
-        Some(Ok(pool)) => Some(pool),
-        Some(Err(message)) => {
-            eprintln!("hilo compress: cannot start the workers: {message}");
-            return EXIT_FILE_ERROR;
-        }
-    };
-    let sequential = args.compare.then(|| sequential_secs(&opts, &inputs));
-    let started = Instant::now();
-    let outcome = match (&pool, opts.mode) {
-        (None, _) => decompress_in_order(&opts, &inputs),
-        (Some(pool), Mode::Compress) => compress_all(pool, &opts, &inputs, &stop),
-        (Some(pool), _) => decompress_parallel(pool, &opts, &inputs, &stop),
-    };
-    let secs = started.elapsed().as_secs_f64();
-    let report = Report {
-        opts: &opts,
-        outcome: &outcome,
-        secs,
-        sequential,
-    };
+    Ok(stop)
+}
+
+/// Prints the summary: JSON with `--json` (to stderr when the data goes to
+/// stdout), else the table on stderr unless `-q` or a filter (no FILES),
+/// which stays as quiet as gzip in a pipeline.
+fn show(args: &Args, report: &Report<'_>) {
     if args.json {
         let text = report.json().to_string();
-        if opts.to_stdout {
+        if report.opts.to_stdout {
             eprintln!("{text}");
         } else {
             println!("{text}");
         }
     } else if !args.quiet && !args.files.is_empty() {
-        // A filter (no FILES) stays as quiet as gzip in a pipeline.
         eprint!("{}", report.table());
-    }
-    if outcome.interrupted {
-        EXIT_INTERRUPTED
-    } else if !outcome.errors.is_empty() {
-        EXIT_FILE_ERROR
-    } else {
-        0
     }
 }
 
