@@ -368,52 +368,18 @@ fn run(args: &mut RunArgs) -> Result<u8, String> {
     if args.dry_run {
         return dry_run(&mut plan);
     }
-    let capture = if args.line_buffer {
-        Capture::Lines { tag: args.tag }
-    } else {
-        Capture::Whole
-    };
     let ordered_lines = args.line_buffer && args.keep_order;
     let lines = Arc::new(lines::Lines::new(ordered_lines));
-    let runner = Runner::start(Settings {
-        template: Arc::clone(&plan.template),
-        slots: plan.jobs,
-        capture,
-        timeout: args.timeout,
-        retries: args.retries,
-        delay: args.delay,
-        halt: args.halt.clone(),
-        total: plan.total,
-        lines: Arc::clone(&lines),
-        record_command: plan.joblog.is_some() || args.json,
-    })
-    .map_err(|e| format!("cannot start: {e}"))?;
+    let runner = start_runner(args, &plan, Arc::clone(&lines))?;
     let pool = hilo::ThreadPool::builder()
         .max_workers(plan.jobs)
         .thread_name_prefix("hilo-run")
         .stack_size(256 << 10)
         .build()
         .map_err(|e| format!("cannot start the job threads: {e}"))?;
+    // Held here to the end: dropping it waits for the job threads.
     let pool = Arc::new(pool);
-
-    let printer = output::Printer::new(output::Mode {
-        tag: args.tag,
-        json: args.json,
-        results: args.results.clone(),
-        lines_printed_live: args.line_buffer,
-    });
-    // The bar counts the jobs this run will start, not those --resume skips.
-    let to_run = plan
-        .total
-        .map(|t| t - plan.skip.iter().filter(|&&seq| seq <= t).count() as u64);
-    let progress = output::Progress::new(args.progress, to_run);
-    let sink = Arc::new(sink::Sink::new(
-        printer,
-        plan.joblog.take(),
-        progress,
-        args.keep_order,
-        ordered_lines.then_some(lines),
-    ));
+    let sink = start_sink(args, &mut plan, ordered_lines.then_some(lines));
     let deliver: feed::Deliver = {
         let sink = Arc::clone(&sink);
         let runner = Arc::clone(&runner);
@@ -433,8 +399,65 @@ fn run(args: &mut RunArgs) -> Result<u8, String> {
         deliver,
     )
     .map_err(|e| format!("cannot start: {e}"))?;
-
     let ended = sink.wait(|| feed.submitted.load(Ordering::SeqCst));
+    exit_status(ended, &runner)
+}
+
+/// The runner of the plan's jobs, with the options that shape one job.
+fn start_runner(
+    args: &RunArgs,
+    plan: &Plan,
+    lines: Arc<lines::Lines>,
+) -> Result<Arc<Runner>, String> {
+    let capture = if args.line_buffer {
+        Capture::Lines { tag: args.tag }
+    } else {
+        Capture::Whole
+    };
+    Runner::start(Settings {
+        template: Arc::clone(&plan.template),
+        slots: plan.jobs,
+        capture,
+        timeout: args.timeout,
+        retries: args.retries,
+        delay: args.delay,
+        halt: args.halt.clone(),
+        total: plan.total,
+        lines,
+        record_command: plan.joblog.is_some() || args.json,
+    })
+    .map_err(|e| format!("cannot start: {e}"))
+}
+
+/// Where finished jobs go: printed (or saved), logged, counted on the bar.
+/// `ordered_lines`: `-k --line-buffer`'s hold on later jobs' lines.
+fn start_sink(
+    args: &RunArgs,
+    plan: &mut Plan,
+    ordered_lines: Option<Arc<lines::Lines>>,
+) -> Arc<sink::Sink> {
+    let printer = output::Printer::new(output::Mode {
+        tag: args.tag,
+        json: args.json,
+        results: args.results.clone(),
+        lines_printed_live: args.line_buffer,
+    });
+    // The bar counts the jobs this run will start, not those --resume skips.
+    let to_run = plan
+        .total
+        .map(|t| t - plan.skip.iter().filter(|&&seq| seq <= t).count() as u64);
+    let progress = output::Progress::new(args.progress, to_run);
+    Arc::new(sink::Sink::new(
+        printer,
+        plan.joblog.take(),
+        progress,
+        args.keep_order,
+        ordered_lines,
+    ))
+}
+
+/// The run's exit status once every job has ended (or the run broke).
+fn exit_status(ended: sink::Ended, runner: &Runner) -> Result<u8, String> {
     match ended.broken {
         Some(Ok(status)) => return Ok(status),
         Some(Err(message)) => return Err(message),
