@@ -352,72 +352,11 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Report, String> {
     let width = calibrate(ctx.pick(Duration::from_millis(300), Duration::from_secs(2)));
     let chunks = (12 * counts.iter().max().copied().unwrap_or(1)).max(48) as u64;
     let job = Job::new(width, chunks);
-
-    // Repetitions go round all the worker counts, so that a burst of load
-    // from other programs spreads over them instead of spoiling one; the
-    // best of each cell is kept, as noise only ever adds time.
-    // The fewest workers used in any repetition is kept, so one run on
-    // fewer workers than asked shows.
-    let first = Timed {
-        took: Duration::MAX,
-        used: usize::MAX,
-    };
-    let mut thread_runs = vec![first; counts.len()];
-    let mut process_runs = vec![first; counts.len()];
-    let keep = |best: &mut Timed, new: Timed| {
-        best.took = best.took.min(new.took);
-        best.used = best.used.min(new.used);
-    };
-    for _ in 0..reps {
-        for (i, &n) in counts.iter().enumerate() {
-            keep(&mut thread_runs[i], run_threads(&job, n)?);
-            keep(&mut process_runs[i], run_processes(&job, n)?);
-        }
-    }
+    let (thread_runs, process_runs) = measure(&job, &counts, reps)?;
     let threads = Series::new(&counts, cores, &thread_runs);
     let processes = Series::new(&counts, cores, &process_runs);
-
-    let rows = counts
-        .iter()
-        .enumerate()
-        .map(|(i, &n)| {
-            vec![
-                n.to_string(),
-                human(threads.times[i]),
-                format!("{:.2}×", threads.speedups[i]),
-                format!("{:.0}%", 100.0 * threads.efficiency(i, n, cores)),
-                human(processes.times[i]),
-                format!("{:.2}×", processes.speedups[i]),
-                format!("{:.0}%", 100.0 * processes.efficiency(i, n, cores)),
-            ]
-        })
-        .collect();
-
-    let mut notes = vec![threads.fit_note("threads"), processes.fit_note("processes")];
-    let fit_points = counts.iter().filter(|&&n| n <= cores).count();
-    if fit_points <= 2 {
-        notes.push(format!(
-            "with {cores} core(s) the fit rests on {fit_points} worker counts (and S(1) = 1 \
-             always): f is a rough estimate; more cores give a steadier one"
-        ));
-    }
-    if let (Some(at_cores), Some(last)) = (
-        counts.iter().position(|&n| n == cores),
-        counts.len().checked_sub(1),
-    ) {
-        if counts[last] > cores {
-            notes.push(format!(
-                "past {cores} cores the speedup flattens: {} workers {:.2}× (threads), \
-                 {:.2}× (processes), against {:.2}× and {:.2}× at {cores}; extra workers \
-                 only take turns on the same cores",
-                counts[last],
-                threads.speedups[last],
-                processes.speedups[last],
-                threads.speedups[at_cores],
-                processes.speedups[at_cores],
-            ));
-        }
-    }
+    let rows = rows(&counts, cores, &threads, &processes);
+    let mut notes = notes(&counts, cores, &threads, &processes);
     if let Some(load) = load.filter(|&l| l > 0.5) {
         notes.push(format!(
             "the machine was already busy (load average {load:.1} on {cores} cores before \
@@ -432,7 +371,6 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Report, String> {
         BASE + width,
         job.ranges.len()
     ));
-
     Ok(Report {
         explain: "Counting primes by trial division (pure CPU) on 1 to 2 × cores workers: \
                   speedup over 1 worker of the same kind, efficiency per useful core, and \
@@ -462,6 +400,82 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Report, String> {
             "processes": processes.json(&counts, cores),
         }),
     })
+}
+
+/// The best time (and the fewest workers used) of each worker count, on
+/// threads and on processes. Repetitions go round all the worker counts,
+/// so that a burst of load from other programs spreads over them instead
+/// of spoiling one; the best of each cell is kept, as noise only ever adds
+/// time. The fewest workers used in any repetition is kept, so one run on
+/// fewer workers than asked shows.
+fn measure(job: &Job, counts: &[usize], reps: usize) -> Result<(Vec<Timed>, Vec<Timed>), String> {
+    let first = Timed {
+        took: Duration::MAX,
+        used: usize::MAX,
+    };
+    let mut thread_runs = vec![first; counts.len()];
+    let mut process_runs = vec![first; counts.len()];
+    let keep = |best: &mut Timed, new: Timed| {
+        best.took = best.took.min(new.took);
+        best.used = best.used.min(new.used);
+    };
+    for _ in 0..reps {
+        for (i, &n) in counts.iter().enumerate() {
+            keep(&mut thread_runs[i], run_threads(job, n)?);
+            keep(&mut process_runs[i], run_processes(job, n)?);
+        }
+    }
+    Ok((thread_runs, process_runs))
+}
+
+/// The table: per worker count, time, speedup and efficiency of each kind.
+fn rows(counts: &[usize], cores: usize, threads: &Series, processes: &Series) -> Vec<Vec<String>> {
+    counts
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| {
+            vec![
+                n.to_string(),
+                human(threads.times[i]),
+                format!("{:.2}×", threads.speedups[i]),
+                format!("{:.0}%", 100.0 * threads.efficiency(i, n, cores)),
+                human(processes.times[i]),
+                format!("{:.2}×", processes.speedups[i]),
+                format!("{:.0}%", 100.0 * processes.efficiency(i, n, cores)),
+            ]
+        })
+        .collect()
+}
+
+/// What the measurements say: the Amdahl fits, how much the fit rests on,
+/// and the flattening past the core count.
+fn notes(counts: &[usize], cores: usize, threads: &Series, processes: &Series) -> Vec<String> {
+    let mut notes = vec![threads.fit_note("threads"), processes.fit_note("processes")];
+    let fit_points = counts.iter().filter(|&&n| n <= cores).count();
+    if fit_points <= 2 {
+        notes.push(format!(
+            "with {cores} core(s) the fit rests on {fit_points} worker counts (and S(1) = 1 \
+             always): f is a rough estimate; more cores give a steadier one"
+        ));
+    }
+    if let (Some(at_cores), Some(last)) = (
+        counts.iter().position(|&n| n == cores),
+        counts.len().checked_sub(1),
+    ) {
+        if counts[last] > cores {
+            notes.push(format!(
+                "past {cores} cores the speedup flattens: {} workers {:.2}× (threads), \
+                 {:.2}× (processes), against {:.2}× and {:.2}× at {cores}; extra workers \
+                 only take turns on the same cores",
+                counts[last],
+                threads.speedups[last],
+                processes.speedups[last],
+                threads.speedups[at_cores],
+                processes.speedups[at_cores],
+            ));
+        }
+    }
+    notes
 }
 
 #[cfg(test)]
