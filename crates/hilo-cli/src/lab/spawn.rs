@@ -402,88 +402,8 @@ struct Census {
 }
 
 fn report(ops: &[Op], census: &Census) -> Result<Report, String> {
-    let mut stats = Vec::new();
-    for op in ops {
-        let s = Stats::of(&op.samples).ok_or_else(|| {
-            format!(
-                "{}: no usable timing (non-positive or not finite)",
-                op.label
-            )
-        })?;
-        stats.push((op, s));
-    }
-    let median = |key: &str| {
-        stats
-            .iter()
-            .find(|(op, _)| op.key == key)
-            .map_or(f64::NAN, |(_, s)| s.median)
-    };
-    // Bursts are compared with a burst of threads, single operations with
-    // a single thread: each with its own kind.
-    let reference = |op: &Op| {
-        if op.key.ends_with("_burst") {
-            median(THREAD_BURST)
-        } else {
-            median(THREAD)
-        }
-    };
-    let rows = stats
-        .iter()
-        .map(|(op, s)| {
-            vec![
-                op.label.to_owned(),
-                human(Duration::from_secs_f64(s.min)),
-                human(Duration::from_secs_f64(s.median)),
-                ratio(s.median / reference(op)),
-            ]
-        })
-        .collect();
-    let data_ops: serde_json::Map<String, serde_json::Value> = stats
-        .iter()
-        .map(|(op, s)| {
-            let v = json!({
-                "label": op.label,
-                "samples": op.samples.len(),
-                "min_s": s.min,
-                "median_s": s.median,
-                "vs_thread_spawn": s.median / reference(op),
-            });
-            (op.key.to_owned(), v)
-        })
-        .collect();
+    let timed = Timed::of(ops)?;
     let c = census;
-    let notes = vec![
-        format!(
-            "starting a process costs {} a thread (fork+exec+wait vs spawn+join, medians); \
-             a bare fork of a small shell, {}",
-            ratio(median("fork_exec_wait") / median(THREAD)),
-            ratio(median("fork_wait") / median(THREAD))
-        ),
-        format!(
-            "in bursts of {BURST}, a ThreadPool task costs {} a thread spawn+join, \
-             a ProcessPool task {} it: a pool starts its workers once",
-            cheaper(median("thread_pool_burst"), median(THREAD_BURST)),
-            cheaper(median("process_pool_burst"), median(THREAD_BURST)),
-        ),
-        format!(
-            "one at a time, a ThreadPool task costs {} a thread spawn{}",
-            cheaper(median("thread_pool_task"), median(THREAD)),
-            if median("thread_pool_task") > median(THREAD) {
-                ": its idle worker sleeps and must be woken on another CPU (see `switch`)"
-            } else {
-                ""
-            },
-        ),
-        "fork row: Rust has no safe fork(), and std starts children with posix_spawn \
-         (vfork+exec); `sh` runs `(:)` subshells, real forks with no exec (the kernel's \
-         fork count proves it), less the same loop without them"
-            .to_owned(),
-        format!(
-            "left behind: nothing ({} children started, {} reaped, none in /proc; pool \
-             worker {:?} reaped; {} threads before, {} after)",
-            c.counts.started, c.counts.reaped, c.workers, c.threads_before, c.threads_after
-        ),
-    ];
     Ok(Report {
         explain: format!(
             "Each operation started and waited for alone, then in bursts of {BURST} \
@@ -495,10 +415,10 @@ fn report(ops: &[Op], census: &Census) -> Result<Report, String> {
             "median".into(),
             "vs thread spawn".into(),
         ],
-        rows,
-        notes,
+        rows: timed.rows(),
+        notes: timed.notes(census),
         data: json!({
-            "ops": data_ops,
+            "ops": timed.data(),
             "burst": BURST,
             "children_started": c.counts.started,
             "children_reaped": c.counts.reaped,
@@ -509,6 +429,108 @@ fn report(ops: &[Op], census: &Census) -> Result<Report, String> {
             "threads_after": c.threads_after,
         }),
     })
+}
+
+/// Every operation with the statistics of its samples.
+struct Timed<'a>(Vec<(&'a Op, Stats)>);
+
+impl<'a> Timed<'a> {
+    fn of(ops: &'a [Op]) -> Result<Timed<'a>, String> {
+        ops.iter()
+            .map(|op| {
+                Stats::of(&op.samples).map(|s| (op, s)).ok_or_else(|| {
+                    format!(
+                        "{}: no usable timing (non-positive or not finite)",
+                        op.label
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()
+            .map(Timed)
+    }
+
+    fn median(&self, key: &str) -> f64 {
+        self.0
+            .iter()
+            .find(|(op, _)| op.key == key)
+            .map_or(f64::NAN, |(_, s)| s.median)
+    }
+
+    /// What `op` is compared with: bursts with a burst of threads, single
+    /// operations with a single thread, each with its own kind.
+    fn reference(&self, op: &Op) -> f64 {
+        if op.key.ends_with("_burst") {
+            self.median(THREAD_BURST)
+        } else {
+            self.median(THREAD)
+        }
+    }
+
+    fn rows(&self) -> Vec<Vec<String>> {
+        self.0
+            .iter()
+            .map(|(op, s)| {
+                vec![
+                    op.label.to_owned(),
+                    human(Duration::from_secs_f64(s.min)),
+                    human(Duration::from_secs_f64(s.median)),
+                    ratio(s.median / self.reference(op)),
+                ]
+            })
+            .collect()
+    }
+
+    fn data(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.0
+            .iter()
+            .map(|(op, s)| {
+                let v = json!({
+                    "label": op.label,
+                    "samples": op.samples.len(),
+                    "min_s": s.min,
+                    "median_s": s.median,
+                    "vs_thread_spawn": s.median / self.reference(op),
+                });
+                (op.key.to_owned(), v)
+            })
+            .collect()
+    }
+
+    fn notes(&self, c: &Census) -> Vec<String> {
+        let median = |key: &str| self.median(key);
+        vec![
+            format!(
+                "starting a process costs {} a thread (fork+exec+wait vs spawn+join, medians); \
+                 a bare fork of a small shell, {}",
+                ratio(median("fork_exec_wait") / median(THREAD)),
+                ratio(median("fork_wait") / median(THREAD))
+            ),
+            format!(
+                "in bursts of {BURST}, a ThreadPool task costs {} a thread spawn+join, \
+                 a ProcessPool task {} it: a pool starts its workers once",
+                cheaper(median("thread_pool_burst"), median(THREAD_BURST)),
+                cheaper(median("process_pool_burst"), median(THREAD_BURST)),
+            ),
+            format!(
+                "one at a time, a ThreadPool task costs {} a thread spawn{}",
+                cheaper(median("thread_pool_task"), median(THREAD)),
+                if median("thread_pool_task") > median(THREAD) {
+                    ": its idle worker sleeps and must be woken on another CPU (see `switch`)"
+                } else {
+                    ""
+                },
+            ),
+            "fork row: Rust has no safe fork(), and std starts children with posix_spawn \
+             (vfork+exec); `sh` runs `(:)` subshells, real forks with no exec (the kernel's \
+             fork count proves it), less the same loop without them"
+                .to_owned(),
+            format!(
+                "left behind: nothing ({} children started, {} reaped, none in /proc; pool \
+                 worker {:?} reaped; {} threads before, {} after)",
+                c.counts.started, c.counts.reaped, c.workers, c.threads_before, c.threads_after
+            ),
+        ]
+    }
 }
 
 /// "4.2× less than" or "1.5× more than": `cost` against `reference`.
