@@ -311,13 +311,33 @@ fn no_op() -> u64 {
 }
 
 fn report(explain: &str, sizes: &Sizes, python: &Python, rust: &Side) -> Report {
-    let py = &python.side;
+    let mut python_json = side_json(&python.side);
+    python_json["version"] = json!(python.version);
+    python_json["gil_enabled"] = json!(python.gil_enabled);
+    Report {
+        explain: explain.into(),
+        columns: ["case", "Python", "Rust/hilo", "Python ÷ Rust"]
+            .map(String::from)
+            .to_vec(),
+        rows: rows(sizes, &python.side, rust),
+        notes: notes(python, rust),
+        data: json!({
+            "n": sizes.n,
+            "cores": crate::common::cores(),
+            "thread_tasks": sizes.thread_tasks,
+            "process_tasks": sizes.process_tasks,
+            "python": python_json,
+            "rust": side_json(rust),
+        }),
+    }
+}
+
+/// The table: each case's Python and Rust times and their ratio.
+fn rows(sizes: &Sizes, py: &Side, rust: &Side) -> Vec<Vec<String>> {
     let secs = |s: f64| human(Duration::from_secs_f64(s));
     let times =
         |label: String, p: f64, r: f64| vec![label, secs(p), secs(r), format!("{:.1}×", p / r)];
-    let py_gain = py.threads_s / py.sequential_s;
-    let rust_gain = rust.threads_s / rust.sequential_s;
-    let rows = vec![
+    vec![
         times(
             format!("calcular({}) ×2, one after the other", sizes.n),
             py.sequential_s,
@@ -330,8 +350,8 @@ fn report(explain: &str, sizes: &Sizes, python: &Python, rust: &Side) -> Report 
         ),
         vec![
             "two threads ÷ one after the other".into(),
-            format!("{py_gain:.2}"),
-            format!("{rust_gain:.2}"),
+            format!("{:.2}", py.threads_s / py.sequential_s),
+            format!("{:.2}", rust.threads_s / rust.sequential_s),
             String::new(),
         ],
         times(
@@ -350,7 +370,14 @@ fn report(explain: &str, sizes: &Sizes, python: &Python, rust: &Side) -> Report 
             py.process_pool_task_s,
             rust.process_pool_task_s,
         ),
-    ];
+    ]
+}
+
+/// What the times say: the GIL, the load beside the runs, how they ran.
+fn notes(python: &Python, rust: &Side) -> Vec<String> {
+    let py = &python.side;
+    let py_gain = py.threads_s / py.sequential_s;
+    let rust_gain = rust.threads_s / rust.sequential_s;
     let cores = crate::common::cores();
     let gil = if python.gil_enabled {
         "with the GIL"
@@ -361,7 +388,7 @@ fn report(explain: &str, sizes: &Sizes, python: &Python, rust: &Side) -> Report 
         s.others_busy_cores
             .map_or_else(|| "unknown".into(), |c| format!("{c:.1}"))
     };
-    let notes = vec![
+    vec![
         format!(
             "cores kept busy by other processes meanwhile: {} (Python's loops), {} (Rust's); \
              a two-thread speedup needs two free cores",
@@ -379,34 +406,17 @@ fn report(explain: &str, sizes: &Sizes, python: &Python, rust: &Side) -> Report 
         "pools: ThreadPoolExecutor / ProcessPoolExecutor vs hilo ThreadPool / ProcessPool, \
          all tasks submitted, then every result waited for; the ratio is Python ÷ Rust"
             .into(),
-    ];
-    let side = |s: &Side| {
-        json!({
-            "sequential_s": s.sequential_s,
-            "threads_s": s.threads_s,
-            "threads_over_sequential": s.threads_s / s.sequential_s,
-            "thread_pool_task_s": s.thread_pool_task_s,
-            "process_pool_task_s": s.process_pool_task_s,
-            "others_busy_cores": s.others_busy_cores,
-        })
-    };
-    let mut python_json = side(py);
-    python_json["version"] = json!(python.version);
-    python_json["gil_enabled"] = json!(python.gil_enabled);
-    Report {
-        explain: explain.into(),
-        columns: ["case", "Python", "Rust/hilo", "Python ÷ Rust"]
-            .map(String::from)
-            .to_vec(),
-        rows,
-        notes,
-        data: json!({
-            "n": sizes.n,
-            "cores": cores,
-            "thread_tasks": sizes.thread_tasks,
-            "process_tasks": sizes.process_tasks,
-            "python": python_json,
-            "rust": side(rust),
-        }),
-    }
+    ]
+}
+
+/// One side's times as JSON.
+fn side_json(s: &Side) -> serde_json::Value {
+    json!({
+        "sequential_s": s.sequential_s,
+        "threads_s": s.threads_s,
+        "threads_over_sequential": s.threads_s / s.sequential_s,
+        "thread_pool_task_s": s.thread_pool_task_s,
+        "process_pool_task_s": s.process_pool_task_s,
+        "others_busy_cores": s.others_busy_cores,
+    })
 }
