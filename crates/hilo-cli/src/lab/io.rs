@@ -210,7 +210,6 @@ impl Run {
 }
 
 pub(crate) fn run(ctx: &Ctx) -> Result<Report, String> {
-    let cores = crate::common::cores();
     // Requests per thread: every level takes about rounds × DELAY.
     let rounds = ctx.pick(12, 50);
     let server = Server::start(DELAY)?;
@@ -234,9 +233,51 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Report, String> {
             "the echo server still accepts on {addr} after stopping"
         ));
     }
+    let total: usize = runs.iter().map(|r| r.requests).sum();
+    let mut notes = notes(&runs);
+    notes.push(format!(
+        "{total} echoes checked; server on {addr}, closed after the runs (stopped in {})",
+        human(stopped_in)
+    ));
+    Ok(Report {
+        explain: format!(
+            "Requests to a local echo server that answers after {} (I/O wait, no CPU), \
+             from 1 to 64 client threads: requests per second against the ideal, \
+             threads / delay.",
+            human(DELAY)
+        ),
+        columns: [
+            "threads",
+            "requests",
+            "time",
+            "requests/s",
+            "ideal",
+            "of ideal",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: rows(&runs),
+        notes,
+        data: json!({
+            "delay_s": DELAY.as_secs_f64(),
+            "port": addr.port(),
+            "server_closed": true,
+            "server_stop_s": stopped_in.as_secs_f64(),
+            "echoes_checked": total,
+            "runs": runs.iter().map(|r| json!({
+                "threads": r.threads,
+                "requests": r.requests,
+                "seconds": r.took.as_secs_f64(),
+                "requests_per_s": r.per_second(),
+                "ideal_per_s": r.ideal(),
+            })).collect::<Vec<_>>(),
+        }),
+    })
+}
 
-    let rows = runs
-        .iter()
+/// The table: per thread count, requests, time and rate against the ideal.
+fn rows(runs: &[Run]) -> Vec<Vec<String>> {
+    runs.iter()
         .map(|r| {
             vec![
                 r.threads.to_string(),
@@ -247,7 +288,13 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Report, String> {
                 format!("{:.0}%", 100.0 * r.per_second() / r.ideal()),
             ]
         })
-        .collect();
+        .collect()
+}
+
+/// What the rates say: many threads for I/O work, and the shortfall from
+/// the ideal at the most threads.
+fn notes(runs: &[Run]) -> Vec<String> {
+    let cores = crate::common::cores();
     let mut notes = Vec::new();
     let of = |n: usize| runs.iter().find(|r| r.threads == n);
     if let (Some(one), Some(sixteen)) = (of(1), of(16)) {
@@ -267,46 +314,7 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Report, String> {
             100.0 * last.per_second() / last.ideal()
         ));
     }
-    let total: usize = runs.iter().map(|r| r.requests).sum();
-    notes.push(format!(
-        "{total} echoes checked; server on {addr}, closed after the runs (stopped in {})",
-        human(stopped_in)
-    ));
-
-    Ok(Report {
-        explain: format!(
-            "Requests to a local echo server that answers after {} (I/O wait, no CPU), \
-             from 1 to 64 client threads: requests per second against the ideal, \
-             threads / delay.",
-            human(DELAY)
-        ),
-        columns: [
-            "threads",
-            "requests",
-            "time",
-            "requests/s",
-            "ideal",
-            "of ideal",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows,
-        notes,
-        data: json!({
-            "delay_s": DELAY.as_secs_f64(),
-            "port": addr.port(),
-            "server_closed": true,
-            "server_stop_s": stopped_in.as_secs_f64(),
-            "echoes_checked": total,
-            "runs": runs.iter().map(|r| json!({
-                "threads": r.threads,
-                "requests": r.requests,
-                "seconds": r.took.as_secs_f64(),
-                "requests_per_s": r.per_second(),
-                "ideal_per_s": r.ideal(),
-            })).collect::<Vec<_>>(),
-        }),
-    })
+    notes
 }
 
 #[cfg(test)]
