@@ -7,7 +7,6 @@
 //! (`harness = false`) and plays helper programs (`--helper NAME`).
 
 use std::io::{Read, Write};
-use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
@@ -176,17 +175,6 @@ impl Drop for TempDir {
     }
 }
 
-/// Kills process `pid` through a pidfd (so never a process that reused
-/// the number) if it is still there.
-fn kill_by_pidfd(pid: u32) {
-    let Some(p) = rustix::process::Pid::from_raw(pid as i32) else {
-        return;
-    };
-    if let Ok(fd) = rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()) {
-        let _ = rustix::process::pidfd_send_signal(fd.as_fd(), rustix::process::Signal::KILL);
-    }
-}
-
 /// What the descriptors above stderr of process `pid` ("self" for this
 /// one) point at (`readlink`), without the one used to list them.
 fn descriptors_of(pid: &str) -> Vec<String> {
@@ -252,7 +240,7 @@ fn a_worker_that_dies_while_its_grandchild_lives_fails_its_task() {
     // The grandchild lives on for a minute: the pool must not wait for it.
     let outcome = fut.result_timeout(Duration::from_secs(20));
     if let Ok(pid) = std::fs::read_to_string(dir.path("pid")) {
-        kill_by_pidfd(pid.trim().parse().unwrap());
+        procs::kill(pid.trim().parse().unwrap());
     }
     assert_eq!(
         outcome,

@@ -15,7 +15,6 @@
 //! `--ignored` / `--include-ignored`, it only says it was skipped.
 
 use std::collections::VecDeque;
-use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -273,20 +272,12 @@ fn kill_a_worker(pool: &ProcessPool, rng: &mut Rng) -> bool {
         return false;
     }
     let pid = pids[(rng.next() % pids.len() as u64) as usize];
-    let Some(p) = rustix::process::Pid::from_raw(pid as i32) else {
+    let Some(fd) = procs::pidfd(pid) else {
         return false;
     };
-    let Ok(fd) = rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()) else {
-        return false;
-    };
-    let ours = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            let rest = stat.rsplit_once(')')?.1.to_owned();
-            rest.split_whitespace().nth(1).map(str::to_owned)
-        })
-        .is_some_and(|ppid| ppid == std::process::id().to_string());
-    ours && rustix::process::pidfd_send_signal(fd.as_fd(), rustix::process::Signal::KILL).is_ok()
+    let ours = procs::state_and_parent(&pid.to_string())
+        .is_some_and(|(_, parent)| parent == std::process::id());
+    ours && rustix::process::pidfd_send_signal(&fd, rustix::process::Signal::KILL).is_ok()
 }
 
 fn process_tasks_survive_a_killer_and_leave_nothing_behind() {
