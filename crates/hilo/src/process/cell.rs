@@ -32,13 +32,12 @@ pub(super) trait Job: Send + Sync {
     /// if it was cancelled while it waited in the worker: the supervisor
     /// then kills the worker before the task gets anywhere.
     fn promote(&self) -> bool;
-    /// The worker no longer holds it: cancel can no longer kill for it.
-    fn detach(&self);
     /// Running → Pending for a task a dead worker held but never started,
     /// so it can be queued again; false if it was cancelled.
     fn unstart(&self) -> bool;
     /// Completes the future from the worker's answer (one outcome per
-    /// call) or from what happened to the worker.
+    /// call) or from what happened to the worker. The worker no longer holds
+    /// it from then on: a cancel can no longer kill for it.
     fn finish(&self, outcome: Result<&[WireOutcomeIn<'_>], TaskError>) {
         self.finish_then(outcome, &mut || {});
     }
@@ -157,9 +156,6 @@ impl<O: Send + 'static> Job for ProcCell<O> {
         }
         !at.cancelled && self.inner.state() == crate::State::Running
     }
-    fn detach(&self) {
-        lock(&self.place).place = Place::Here;
-    }
     fn unstart(&self) -> bool {
         let mut at = lock(&self.place);
         at.place = Place::Here;
@@ -171,7 +167,15 @@ impl<O: Send + 'static> Job for ProcCell<O> {
         outcome: Result<&[WireOutcomeIn<'_>], TaskError>,
         free: &mut dyn FnMut(),
     ) {
-        if lock(&self.place).cancelled {
+        // Detached first, in the same critical section that reads the
+        // cancel: once the future is complete, a cancel must not find this
+        // worker to kill.
+        let cancelled = {
+            let mut at = lock(&self.place);
+            at.place = Place::Here;
+            at.cancelled
+        };
+        if cancelled {
             // Its worker was killed (or the task never started) for the
             // cancel: whatever came back, the future is cancelled.
             self.inner.cancel_running();
@@ -283,9 +287,9 @@ mod loom_tests {
     }
 
     /// A task's record, its future, and a count of its done callbacks; the
-    /// callback takes the place lock (as the supervisor's `detach` does
-    /// when a callback drops the pool), so running it under that lock
-    /// deadlocks the model.
+    /// callback takes the place lock (as the supervisor's `finish` of
+    /// another task does when a callback drops the pool), so running it
+    /// under that lock deadlocks the model.
     fn task() -> (Arc<ProcCell<u32>>, Future<u32>, Arc<AtomicUsize>) {
         let cell = Arc::new(ProcCell {
             inner: Inner::new(),
@@ -300,7 +304,7 @@ mod loom_tests {
         let calls = Arc::new(AtomicUsize::new(0));
         let (c, probe) = (Arc::clone(&calls), Arc::clone(&cell));
         fut.add_done_callback(move |_| {
-            probe.detach();
+            drop(lock(&probe.place));
             c.fetch_add(1, Ordering::SeqCst);
         });
         (cell, fut, calls)
@@ -317,7 +321,6 @@ mod loom_tests {
             let supervisor = {
                 let (cell, value) = (Arc::clone(&cell), value.clone());
                 thread::spawn(move || {
-                    cell.detach();
                     cell.finish(Ok(&[WireOutcomeIn::Value(&value)]));
                 })
             };
@@ -344,7 +347,6 @@ mod loom_tests {
                 let (cell, value) = (Arc::clone(&cell), value.clone());
                 thread::spawn(move || {
                     let runs = cell.promote();
-                    cell.detach();
                     if runs {
                         // The worker runs it and answers (unless a cancel
                         // killed it: then the answer never comes, and the

@@ -296,7 +296,6 @@ impl Slot {
             // workers forever.
             let died = w.reap_dead();
             if self.held.is_empty() && w.tasks_done == 0 {
-                job.detach();
                 job.finish(Err(died.clone()));
             } else {
                 self.requeue(vec![job]);
@@ -361,9 +360,6 @@ impl Slot {
             };
             match decode_body::<FromWorkerIn<'_>>(&body) {
                 Ok(FromWorkerIn::Done { id, outcomes }) if id == head.id() => {
-                    // Detach first: once the future is complete, a cancel
-                    // must not find this worker to kill.
-                    head.detach();
                     self.last_run = Some(self.head_since.elapsed());
                     self.held.pop_front();
                     w.tasks_done += 1;
@@ -429,7 +425,6 @@ impl Slot {
             w.kill_and_reap();
         }
         for job in self.held.drain(..) {
-            job.detach();
             job.finish(Err(TaskError::Failed {
                 message: message.clone(),
             }));
@@ -457,7 +452,6 @@ impl Slot {
         let mut held: Vec<_> = self.held.drain(..).collect();
         if !held.is_empty() {
             let head = held.remove(0);
-            head.detach();
             // A no-op if cancel() already ended it.
             head.finish(Err(error.unwrap_or(TaskError::WorkerDied {
                 code: None,
@@ -475,7 +469,6 @@ impl Slot {
         let mut q = lock(&self.shared.queue);
         for job in jobs.into_iter().rev() {
             if q.terminated {
-                job.detach();
                 job.finish(Err(TaskError::WorkerDied {
                     code: None,
                     signal: Some(9),
