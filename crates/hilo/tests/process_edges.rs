@@ -20,18 +20,16 @@ use serde::{Deserialize, Deserializer, Serialize};
 mod procs;
 #[path = "common/runner.rs"]
 mod runner;
+#[path = "common/tasks.rs"]
+mod tasks;
 
 use procs::{assert_no_zombies, wait_exit};
+use tasks::{env_var, my_pid, rendezvous};
 
 // ---- tasks the workers run ------------------------------------------------
 
 #[hilo::task]
 fn noop() {}
-
-#[hilo::task]
-fn env_var(name: String) -> Option<String> {
-    std::env::var(name).ok()
-}
 
 /// Runs this program as `--helper NAME` and returns its exit code and what
 /// it printed: what any program a task starts would see.
@@ -273,23 +271,6 @@ fn every_worker_is_held_through_a_pidfd() {
     assert_eq!(pidfds, 2);
 }
 
-/// Leaves a file named after this worker's pid in `dir`, then waits (up to
-/// 10 s) until `n` such files exist: only tasks running at the same time in
-/// different workers all return true.
-#[hilo::task]
-fn rendezvous(dir: String, n: usize) -> bool {
-    let dir = Path::new(&dir);
-    std::fs::write(dir.join(std::process::id().to_string()), b"").unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while std::time::Instant::now() < deadline {
-        if std::fs::read_dir(dir).unwrap().count() >= n {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    false
-}
-
 // ---- big frames -----------------------------------------------------------------
 
 fn megabytes_each_way_on_short_tasks_never_deadlock() {
@@ -315,11 +296,6 @@ fn megabytes_each_way_on_short_tasks_never_deadlock() {
 }
 
 // ---- reuse ----------------------------------------------------------------------
-
-#[hilo::task]
-fn my_pid() -> u32 {
-    std::process::id()
-}
 
 fn an_idle_worker_is_reused_before_a_process_starts() {
     let pool = pool(5);

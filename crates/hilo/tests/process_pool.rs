@@ -19,19 +19,17 @@ use rustix::process::Signal;
 mod procs;
 #[path = "common/runner.rs"]
 mod runner;
+#[path = "common/tasks.rs"]
+mod tasks;
 
 use procs::{assert_no_zombies, wait_exit};
+use tasks::{env_var, my_pid, rendezvous};
 
 // ---- tasks the workers run ------------------------------------------------
 
 #[hilo::task]
 fn square(x: u64) -> u64 {
     x * x
-}
-
-#[hilo::task]
-fn my_pid() -> u32 {
-    std::process::id()
 }
 
 #[hilo::task]
@@ -68,23 +66,6 @@ fn sleep_ms(ms: u64) -> u64 {
 
 /// Opens `fifo` for reading (so the test knows the task runs), then
 /// sleeps for a minute.
-/// Leaves a file named after this worker's pid in `dir`, then waits (up
-/// to 10 s) until `n` such files exist: only tasks running at the same time
-/// in different workers all return true.
-#[hilo::task]
-fn rendezvous(dir: String, n: usize) -> bool {
-    let dir = Path::new(&dir);
-    std::fs::write(dir.join(std::process::id().to_string()), b"").unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if std::fs::read_dir(dir).unwrap().count() >= n {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    false
-}
-
 #[hilo::task]
 fn signal_then_sleep(fifo: String) {
     let _ = std::fs::File::open(&fifo);
@@ -146,11 +127,6 @@ fn failing_initializer() {
 #[hilo::task]
 fn initialized() -> bool {
     INITIALIZED.load(std::sync::atomic::Ordering::SeqCst)
-}
-
-#[hilo::task]
-fn env_var(name: String) -> Option<String> {
-    std::env::var(name).ok()
 }
 
 /// This process's nice value, field 19 of /proc/self/stat.
