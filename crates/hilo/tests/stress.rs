@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use hilo::{Shutdown, TaskError, ThreadPool};
 
-const TASKS: usize = 200_000;
+#[path = "common/procs.rs"]
+mod procs;
 
-fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task").unwrap().count()
-}
+use procs::thread_count;
+
+const TASKS: usize = 200_000;
 
 #[test]
 fn two_hundred_thousand_tasks_with_cancels_panics_and_timeouts() {

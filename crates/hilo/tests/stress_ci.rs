@@ -25,6 +25,8 @@ use hilo::{Future, Shutdown, TaskError, ThreadPool};
 #[path = "common/procs.rs"]
 mod procs;
 
+use procs::{fd_count, thread_count};
+
 const THREAD_TASKS: usize = 1_000_000;
 /// Futures kept in flight by the thread part (older ones are collected).
 const WINDOW: usize = 20_000;
@@ -34,15 +36,6 @@ const PROCESS_TASKS: usize = 20_000;
 const KILL_EVERY: Duration = Duration::from_millis(50);
 
 // ---- the machine's view of this process -----------------------------------
-
-fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task").unwrap().count()
-}
-
-fn fd_count() -> usize {
-    // Minus the descriptor that lists them.
-    std::fs::read_dir("/proc/self/fd").unwrap().count() - 1
-}
 
 fn rss_bytes() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();

@@ -14,6 +14,17 @@ pub fn state_and_parent(pid: &str) -> Option<(String, u32)> {
     Some((state, parent))
 }
 
+/// Threads of this process.
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").unwrap().count()
+}
+
+/// Open descriptors of this process (not counting the one that lists
+/// them).
+pub fn fd_count() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count() - 1
+}
+
 /// Children of this process that are zombies (state `Z` in /proc).
 pub fn zombie_children() -> Vec<u32> {
     let me = std::process::id();
