@@ -155,6 +155,23 @@ fn hilo_submit_all(n: u64) -> Result<Run, String> {
     Ok(run)
 }
 
+/// hilo: one `submit_all` of every task, then `result()` every future in
+/// order.
+fn hilo_batch(n: u64) -> Result<Run, String> {
+    let pool = hilo_pool(WORKERS)?;
+    let start = Instant::now();
+    let futures = pool
+        .submit_all((0..n).map(|i| move || i))
+        .map_err(|e| format!("hilo: submit_all failed: {e}"))?;
+    let mut tally = Tally::default();
+    for fut in futures {
+        tally.add(value_of(fut)?);
+    }
+    let run = Run::stop(start, tally);
+    drop(pool);
+    Ok(run)
+}
+
 /// hilo, pipelined: keep at most `PIPELINE_WINDOW` futures in flight and
 /// collect the oldest one before submitting past that.
 fn hilo_pipelined(n: u64) -> Result<Run, String> {
@@ -264,6 +281,12 @@ const CONTENDERS: &[Contender] = &[
         label: "hilo ThreadPool: submit all, then result() each",
         divisor: 1,
         run: hilo_submit_all,
+    },
+    Contender {
+        name: "hilo_submit_all",
+        label: "hilo ThreadPool::submit_all, then result() each",
+        divisor: 1,
+        run: hilo_batch,
     },
     Contender {
         name: "hilo_pipelined",

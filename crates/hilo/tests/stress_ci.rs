@@ -3,6 +3,9 @@
 //!
 //! - 1,000,000 thread-pool tasks with random panics, cancels, zero-timeout
 //!   polls, stop requests and callbacks that submit to the same pool;
+//! - 1,000,000 tasks more in `submit_all` batches of random sizes from two
+//!   threads at once, with random panics and cancels, ended by a shutdown
+//!   that cancels what is still queued;
 //! - 20,000 process-pool tasks while a thread SIGKILLs a random worker
 //!   every 50 ms.
 //!
@@ -248,6 +251,105 @@ fn a_million_thread_tasks_end_and_leave_nothing_behind() {
     assert_eq!(fd_count(), fds_before, "descriptors left open");
 }
 
+// ---- 10^6 tasks in batches ------------------------------------------------------
+
+/// One submitting thread's share: batches of 1 to 2,000 tasks (1% panic),
+/// 2% of them cancelled right away; collected batch by batch, except the
+/// last few, left queued for the final shutdown to cancel.
+fn submit_batches(pool: &ThreadPool, seed: u64, tasks: usize) -> (Outcomes, Vec<Future<usize>>) {
+    let mut rng = Rng(seed);
+    let mut tally = Outcomes::default();
+    let mut left = Vec::new();
+    let mut next = 0;
+    while next < tasks {
+        let size = ((rng.next() % 2_000) as usize + 1).min(tasks - next);
+        let panics: Vec<bool> = (0..size).map(|_| rng.percent() == 0).collect();
+        let first = next;
+        let futs = pool
+            .submit_all(panics.iter().enumerate().map(|(i, &panics)| {
+                let index = first + i;
+                move || {
+                    assert!(!panics, "task {index} panics on purpose");
+                    index
+                }
+            }))
+            .unwrap();
+        for f in &futs {
+            if rng.percent() < 2 {
+                f.cancel();
+            }
+        }
+        next += size;
+        if next >= tasks.saturating_sub(5_000) {
+            left.extend(futs);
+            continue;
+        }
+        for (i, f) in futs.into_iter().enumerate() {
+            let submitted = Submitted {
+                index: first + i,
+                kind: if panics[i] { Kind::Panics } else { Kind::Plain },
+                fut: f,
+            };
+            collect(submitted, &mut tally);
+        }
+    }
+    (tally, left)
+}
+
+fn a_million_tasks_in_batches_end_and_leave_nothing_behind() {
+    const PER_THREAD: usize = THREAD_TASKS / 2;
+    let threads_before = thread_count();
+    let pool = Arc::new(ThreadPool::builder().max_workers(3).build().unwrap());
+    let start = Instant::now();
+    let submitters: Vec<_> = [1u64, 2]
+        .into_iter()
+        .map(|seed| {
+            let pool = Arc::clone(&pool);
+            std::thread::spawn(move || submit_batches(&pool, seed, PER_THREAD))
+        })
+        .collect();
+    let mut tally = Outcomes::default();
+    let mut left = Vec::new();
+    for s in submitters {
+        let (t, l) = s.join().unwrap();
+        tally.ok += t.ok;
+        tally.panicked += t.panicked;
+        tally.cancelled += t.cancelled;
+        left.extend(l);
+    }
+    pool.shutdown(Shutdown {
+        wait: true,
+        cancel_pending: true,
+    });
+    let mut cancelled_by_shutdown = 0;
+    for f in left {
+        match f.result() {
+            Ok(_) => tally.ok += 1,
+            Err(TaskError::Panicked { .. }) => tally.panicked += 1,
+            Err(TaskError::Cancelled) => {
+                tally.cancelled += 1;
+                cancelled_by_shutdown += 1;
+            }
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(tally.ok + tally.panicked + tally.cancelled, THREAD_TASKS);
+    assert!(tally.panicked > 0 && tally.cancelled > 0);
+    println!(
+        "  batches: {THREAD_TASKS} tasks in {:.2?}: {} ok, {} panicked, {} cancelled \
+         ({cancelled_by_shutdown} of them by the final shutdown)",
+        start.elapsed(),
+        tally.ok,
+        tally.panicked,
+        tally.cancelled,
+    );
+    let Ok(pool) = Arc::try_unwrap(pool) else {
+        panic!("something kept the pool alive");
+    };
+    drop(pool);
+    assert_eq!(thread_count(), threads_before, "threads left behind");
+}
+
 // ---- 20,000 process tasks under SIGKILL ---------------------------------------
 
 #[hilo::task]
@@ -367,7 +469,9 @@ fn main() {
     let start = Instant::now();
     a_million_thread_tasks_end_and_leave_nothing_behind();
     println!("test a_million_thread_tasks_end_and_leave_nothing_behind ... ok");
+    a_million_tasks_in_batches_end_and_leave_nothing_behind();
+    println!("test a_million_tasks_in_batches_end_and_leave_nothing_behind ... ok");
     process_tasks_survive_a_killer_and_leave_nothing_behind();
     println!("test process_tasks_survive_a_killer_and_leave_nothing_behind ... ok");
-    println!("2 passed, 0 failed in {:.2?}", start.elapsed());
+    println!("3 passed, 0 failed in {:.2?}", start.elapsed());
 }

@@ -26,8 +26,10 @@ use crate::executor::{Executor, Shutdown};
 use crate::future::{Cell, Future, Inner};
 use crate::stop::StopToken;
 use crate::sync::lock_std as lock;
+use batch::{Batch, Msg, BATCH};
 use worker::{JobRef, Shared, StopRegistration, StopSlot, TaskCell};
 
+mod batch;
 mod builder;
 mod worker;
 
@@ -146,29 +148,71 @@ impl ThreadPool {
         T: Send + 'static,
         S: StopSlot + 'static,
     {
-        let cell = Arc::new(TaskCell {
-            inner: Inner::new(),
-            task: AtomicCell::new(Some(f)),
-            stop,
-        });
-        let future = Future::from_cell(Arc::clone(&cell) as Arc<dyn Cell<T>>);
-        self.enqueue(cell)?;
+        let (job, future) = task_cell(f, stop);
+        self.shared.send(Msg::One(job), 1)?;
         Ok(future)
     }
 
-    fn enqueue(&self, job: JobRef) -> Result<(), SubmitError> {
-        let sender = self.shared.sender.read().unwrap_or_else(|e| e.into_inner());
-        let Some(tx) = &*sender else {
-            return Err(self.shared.closed_error());
-        };
-        // Cannot fail: `shared` owns a receiver for as long as we can send.
-        let _ = tx.send(job);
-        let spawned = self.shared.maybe_spawn();
-        drop(sender);
-        if let Err(reason) = spawned {
-            self.shared.break_pool(reason);
+    /// Queues every closure of `jobs`, in order, and returns their futures
+    /// in the same order: `submit` for many tasks at a fraction of the cost
+    /// per task. Tasks are queued in groups of up to 64 as `jobs` yields
+    /// them (so the first ones run while later ones are made); idle workers
+    /// share a group, so no task waits behind its group while a worker has
+    /// nothing to do.
+    ///
+    /// # Errors
+    /// As [`ThreadPool::submit`]. If the pool is shut down by another
+    /// thread part-way, the error is returned and every task already queued
+    /// that has not started is cancelled (a started one runs to the end).
+    ///
+    /// ```
+    /// let pool = hilo::ThreadPool::new();
+    /// let futs = pool.submit_all((1..=100u64).map(|i| move || i * i)).unwrap();
+    /// let sum: u64 = futs.into_iter().map(|f| f.result().unwrap()).sum();
+    /// assert_eq!(sum, 338_350);
+    /// ```
+    pub fn submit_all<I, F, T>(&self, jobs: I) -> Result<Vec<Future<T>>, SubmitError>
+    where
+        I: IntoIterator<Item = F>,
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let jobs = jobs.into_iter();
+        let mut futures = Vec::with_capacity(jobs.size_hint().0);
+        let mut group = Vec::with_capacity(BATCH);
+        for f in jobs {
+            let (job, future) = task_cell(f, ());
+            futures.push(future);
+            group.push(job);
+            if group.len() == BATCH {
+                self.send_group(&mut group, &futures)?;
+            }
         }
-        Ok(())
+        self.send_group(&mut group, &futures)?;
+        Ok(futures)
+    }
+
+    /// Queues the tasks in `group` (emptied) as one message. On error,
+    /// cancels what `futures` holds (the tasks queued before).
+    fn send_group<T>(
+        &self,
+        group: &mut Vec<JobRef>,
+        futures: &[Future<T>],
+    ) -> Result<(), SubmitError> {
+        let tasks = group.len();
+        let msg = match tasks {
+            0 => return Ok(()),
+            1 => Msg::One(group.pop().expect("one task")),
+            _ => Msg::Batch(Arc::new(Batch::new(std::mem::replace(
+                group,
+                Vec::with_capacity(BATCH),
+            )))),
+        };
+        self.shared.send(msg, tasks).inspect_err(|_| {
+            for future in futures {
+                future.cancel();
+            }
+        })
     }
 
     /// Stops taking tasks; see [`Shutdown`] for waiting and cancelling.
@@ -193,8 +237,8 @@ impl ThreadPool {
                 .take(),
         );
         if how.cancel_pending {
-            while let Ok(job) = self.shared.receiver.try_recv() {
-                job.cancel();
+            while let Ok(msg) = self.shared.receiver.try_recv() {
+                msg.drain(|job| job.cancel());
             }
             let tokens: Vec<StopToken> = lock(&self.shared.stops).values().cloned().collect();
             for token in tokens {
@@ -241,6 +285,22 @@ impl ThreadPool {
     pub fn started_workers(&self) -> usize {
         lock(&self.shared.workers).started
     }
+}
+
+/// One task's record: the queue's reference and the caller's future.
+fn task_cell<F, T, S>(f: F, stop: S) -> (JobRef, Future<T>)
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+    S: StopSlot + 'static,
+{
+    let cell = Arc::new(TaskCell {
+        inner: Inner::new(),
+        task: AtomicCell::new(Some(f)),
+        stop,
+    });
+    let future = Future::from_cell(Arc::clone(&cell) as Arc<dyn Cell<T>>);
+    (cell, future)
 }
 
 impl Default for ThreadPool {

@@ -16,6 +16,9 @@ use crate::error::{panic_message, SubmitError, TaskError};
 use crate::future::{Cell, Inner};
 use crate::stop::StopToken;
 use crate::sync::lock_std as lock;
+
+use super::batch::{Batch, Msg};
+
 pub(super) type Initializer = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
 /// A queued unit of work, type-erased.
@@ -125,8 +128,8 @@ pub(super) struct Shared {
     ///
     /// Padded to a cache line of its own: only submitters write it, and
     /// workers read the fields around it for every job.
-    pub(super) sender: CachePadded<RwLock<Option<Sender<JobRef>>>>,
-    pub(super) receiver: Receiver<JobRef>,
+    pub(super) sender: CachePadded<RwLock<Option<Sender<Msg>>>>,
+    pub(super) receiver: Receiver<Msg>,
     pub(super) max_workers: usize,
     pub(super) name_prefix: String,
     pub(super) stack_size: Option<usize>,
@@ -155,17 +158,52 @@ impl Shared {
         }
     }
 
-    /// Starts a worker if more jobs wait than workers are idle. Called with
-    /// the sender's read lock held, so it cannot race with shutdown.
-    pub(super) fn maybe_spawn(self: &Arc<Self>) -> Result<(), String> {
-        if self.started.load(Ordering::Relaxed) >= self.max_workers
-            || !needs_thread(self.receiver.len(), &self.idle)
-        {
-            return Ok(());
+    /// Queues `msg` and starts a worker if more tasks wait than workers are
+    /// idle (`tasks`: how many tasks `msg` holds).
+    ///
+    /// # Errors
+    /// The pool's [`SubmitError`] once it is shut down or broken.
+    pub(super) fn send(self: &Arc<Self>, msg: Msg, tasks: usize) -> Result<(), SubmitError> {
+        let sender = self.sender.read().unwrap_or_else(|e| e.into_inner());
+        let Some(tx) = &*sender else {
+            return Err(self.closed_error());
+        };
+        // Cannot fail: `self` owns a receiver for as long as we can send.
+        let _ = tx.send(msg);
+        // Held while starting workers, so this cannot race with shutdown.
+        let spawned = if self.started.load(Ordering::Relaxed) < self.max_workers {
+            self.grow(tasks)
+        } else {
+            Ok(())
+        };
+        drop(sender);
+        if let Err(reason) = spawned {
+            self.break_pool(reason);
         }
+        Ok(())
+    }
+
+    /// Starts workers while more tasks wait than workers are idle (counting
+    /// the ones it starts), `tasks` being the number in the message just
+    /// queued. Called with the sender's read lock held, so it cannot race
+    /// with shutdown.
+    fn grow(self: &Arc<Self>, tasks: usize) -> Result<(), String> {
+        // The queue counts a message once, however many tasks it holds (and
+        // not at all once a worker has taken it, which for one task is
+        // right: that worker is not idle any more).
+        let mut queued = self.receiver.len() + tasks - 1;
+        while needs_thread(queued, &self.idle) && self.spawn_worker()? {
+            queued -= 1;
+        }
+        Ok(())
+    }
+
+    /// Starts a worker unless `max_workers` have been started; true if it
+    /// did.
+    fn spawn_worker(self: &Arc<Self>) -> Result<bool, String> {
         let mut workers = lock(&self.workers);
         if workers.started >= self.max_workers {
-            return Ok(());
+            return Ok(false);
         }
         let mut builder =
             thread::Builder::new().name(format!("{}-{}", self.name_prefix, workers.started));
@@ -179,11 +217,11 @@ impl Shared {
                 workers.started += 1;
                 workers.alive += 1;
                 self.started.store(workers.started, Ordering::Relaxed);
-                Ok(())
+                Ok(true)
             }
             // Other workers will serve the queue; with none, the pool is dead.
             Err(e) if workers.started == 0 => Err(format!("could not start a worker thread: {e}")),
-            Err(_) => Ok(()),
+            Err(_) => Ok(false),
         }
     }
 
@@ -202,9 +240,11 @@ impl Shared {
                 .unwrap_or_else(|e| e.into_inner())
                 .take(),
         );
-        while let Ok(job) = self.receiver.try_recv() {
-            job.fail(TaskError::Broken {
-                reason: reason.clone(),
+        while let Ok(msg) = self.receiver.try_recv() {
+            msg.drain(|job| {
+                job.fail(TaskError::Broken {
+                    reason: reason.clone(),
+                });
             });
         }
     }
@@ -259,8 +299,8 @@ impl Drop for Shared {
     /// should be left here; if something is, its future fails rather than
     /// hanging.
     fn drop(&mut self) {
-        while let Ok(job) = self.receiver.try_recv() {
-            job.fail(TaskError::Abandoned);
+        while let Ok(msg) = self.receiver.try_recv() {
+            msg.drain(|job| job.fail(TaskError::Abandoned));
         }
     }
 }
@@ -307,7 +347,7 @@ impl Drop for IdleMark<'_> {
 /// next one is usually there by then, and neither parking (two system
 /// calls) nor yielding (which hands the core to another idle worker rather
 /// than to the submitter) is cheaper. Then it blocks on the channel.
-fn next_job(rx: &Receiver<JobRef>) -> Result<JobRef, crossbeam_channel::RecvError> {
+fn next_job(rx: &Receiver<Msg>) -> Result<Msg, crossbeam_channel::RecvError> {
     use crossbeam_channel::TryRecvError;
     const SPIN_ROUNDS: u32 = 24;
     for round in 0..SPIN_ROUNDS {
@@ -345,25 +385,46 @@ fn worker_main(shared: Arc<Shared>) {
     // again once that job's future is complete (see IdleMark).
     shared.idle.fetch_add(1, Ordering::SeqCst);
     loop {
-        let Ok(job) = next_job(&shared.receiver) else {
+        let Ok(msg) = next_job(&shared.receiver) else {
             shared.idle.fetch_sub(1, Ordering::SeqCst);
             return; // queue closed and empty: shutdown
         };
-        // Each job takes this worker out of `idle` and its IdleMark puts it
-        // back; once the pool is full, neither happens.
-        let counting = shared.started.load(Ordering::Relaxed) < shared.max_workers;
-        if counting {
-            shared.idle.fetch_sub(1, Ordering::SeqCst);
+        match msg {
+            Msg::One(job) => run_job(&shared, &job),
+            Msg::Batch(batch) => run_batch(&shared, &batch),
         }
-        let idle = IdleMark {
-            idle: counting.then_some(&shared.idle),
-            marked: std::cell::Cell::new(false),
-        };
-        if shared.is_broken.load(Ordering::Acquire) {
-            job.fail(shared.broken_error());
-        } else {
-            job.run(&idle);
+    }
+}
+
+/// Runs the batch's tasks until none is unclaimed, first putting the batch
+/// back in the queue whenever the queue is empty (so idle workers help)
+/// while some task is still unclaimed.
+fn run_batch(shared: &Arc<Shared>, batch: &Arc<Batch>) {
+    while let Some(job) = batch.claim() {
+        if batch.has_unclaimed() && shared.receiver.is_empty() {
+            // Closed (shutdown): this worker runs the rest alone.
+            let _ = shared.send(Msg::Batch(Arc::clone(batch)), 1);
         }
+        run_job(shared, job);
+    }
+}
+
+/// Runs one task. Each takes this worker out of `idle` and its IdleMark
+/// puts it back; once the pool is full, neither happens.
+#[inline(always)]
+fn run_job(shared: &Shared, job: &JobRef) {
+    let counting = shared.started.load(Ordering::Relaxed) < shared.max_workers;
+    if counting {
+        shared.idle.fetch_sub(1, Ordering::SeqCst);
+    }
+    let idle = IdleMark {
+        idle: counting.then_some(&shared.idle),
+        marked: std::cell::Cell::new(false),
+    };
+    if shared.is_broken.load(Ordering::Acquire) {
+        job.fail(shared.broken_error());
+    } else {
+        job.run(&idle);
     }
 }
 
