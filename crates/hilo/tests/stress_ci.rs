@@ -236,9 +236,13 @@ fn a_million_thread_tasks_end_and_leave_nothing_behind() {
         rss_at_end as f64 / (1 << 20) as f64,
     );
     assert!(tally.panicked > 0 && tally.cancelled > 0);
-    // Flat: no more than 5% (plus a little allocator slack) above.
+    // Flat: no more than 5% above, plus the allocator's slack. The worker
+    // threads' malloc arenas grow in steps of up to about 3 MiB, at a point
+    // that depends on timing (seen anywhere from task 100,000 to 400,000),
+    // hence 4 MiB of slack. A leak is far more: one 80-byte task record in
+    // every ten tasks left behind is 6.4 MB over these 800,000 tasks.
     assert!(
-        rss_at_end <= rss_at_start + rss_at_start / 20 + (1 << 20),
+        rss_at_end <= rss_at_start + rss_at_start / 20 + (4 << 20),
         "RSS grew from {rss_at_start} to {rss_at_end} bytes"
     );
     drop(callbacks);

@@ -6,14 +6,15 @@
 //! while holding one of its own locks.
 //!
 //! Life of a task: `submit` puts the closure and its future's slot in one
-//! allocation (a `TaskCell`) and sends a reference down a crossbeam channel;
-//! an idle worker receives it, marks the future running (skipping the task
-//! if it was cancelled meanwhile), runs it under `catch_unwind`, and
-//! completes the future, which runs the done callbacks in that worker.
+//! allocation (a `TaskCell`) and sends a reference down a crossbeam channel
+//! (`submit_all` sends up to 64 at a time, see `batch.rs`); an idle worker
+//! receives it, marks the future running (skipping the task if it was
+//! cancelled meanwhile), runs it under `catch_unwind`, and completes the
+//! future, which runs the done callbacks in that worker.
 //!
-//! Life of a worker: started by `submit` when more jobs are queued than
+//! Life of a worker: started by a submit when more tasks are queued than
 //! workers are idle, up to `max_workers`; runs the initializer once; then
-//! serves jobs until the queue is closed (shutdown) and empty.
+//! serves tasks until the queue is closed (shutdown) and empty.
 
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
