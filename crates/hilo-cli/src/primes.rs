@@ -3,7 +3,7 @@
 //!
 //! This module owns the command line of `hilo primes`, the cutting of the
 //! range into chunks, the choice of engine and the printing; the sieving
-//! itself lives in `hilo_cli::work::sieve`, which this file never
+//! itself lives in `hilo_work::sieve`, which this file never
 //! reimplements. The `#[hilo::task]` functions are here, in the binary,
 //! because worker processes can only run tasks linked into it.
 
@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use hilo::process::ProcessPool;
 use hilo::ThreadPool;
-use hilo_cli::work::sieve::{self, Sieve, MAX_END, SEGMENT_SPAN};
+use hilo_work::sieve::{self, Sieve, MAX_END, SEGMENT_SPAN};
 use indicatif::ProgressBar;
 
 use crate::common::{self, Engine};

@@ -2,7 +2,7 @@
 //!
 //! Owns the command line, opening the inputs, the map → shuffle → reduce
 //! loop on a hilo pool (threads or processes) and printing. What a word is,
-//! how input is cut and how counts merge live in `hilo_cli::work::words`;
+//! how input is cut and how counts merge live in `hilo_work::words`;
 //! this file never looks at a word itself.
 //!
 //! The flow: every input is opened (and regular files cut into chunks at
@@ -26,8 +26,8 @@ use std::time::Instant;
 
 use hilo::process::ProcessPool;
 use hilo::{Future, ThreadPool};
-use hilo_cli::work::io_message;
-use hilo_cli::work::words::{self, ChunkError, Counts, StreamChunks, Word};
+use hilo_work::io_message;
+use hilo_work::words::{self, ChunkError, Counts, StreamChunks, Word};
 
 use crate::common::{self, Engine};
 

@@ -6,7 +6,7 @@
 //! input's mode and times; the input removed afterwards unless `-k`), the
 //! pipeline that feeds blocks of every file to the pool and writes the
 //! results in order, and the summary. It never deflates or inflates a byte
-//! itself: the format lives in `hilo_cli::work::gzip`.
+//! itself: the format lives in `hilo_work::gzip`.
 //!
 //! Compression is one ordered, bounded stream of blocks across all the
 //! files: the main thread reads a file's next block (with the 32 KiB before
@@ -29,7 +29,7 @@ use std::time::Instant;
 
 use hilo::process::ProcessPool;
 use hilo::ThreadPool;
-use hilo_cli::work::gzip::{self, Block, BlockJob};
+use hilo_work::gzip::{self, Block, BlockJob};
 use serde::{Deserialize, Serialize};
 
 use crate::common::{cores, progress_bar, Engine};

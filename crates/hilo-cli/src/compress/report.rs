@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io;
 use std::time::Instant;
 
-use hilo_cli::work::gzip;
+use hilo_work::gzip;
 
 use super::{Input, Mode, Opts, Outcome, Sizes};
 

@@ -7,8 +7,8 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use hilo_cli::work::gzip;
-use hilo_cli::work::io_message;
+use hilo_work::gzip;
+use hilo_work::io_message;
 use serde::{Deserialize, Serialize};
 
 use super::write::{put_in_place, temp_beside};

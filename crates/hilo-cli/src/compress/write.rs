@@ -12,8 +12,8 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::UNIX_EPOCH;
 
-use hilo_cli::work::gzip::{self, Block, BlockJob, Blocks, Member};
-use hilo_cli::work::io_message;
+use hilo_work::gzip::{self, Block, BlockJob, Blocks, Member};
+use hilo_work::io_message;
 use tempfile::NamedTempFile;
 
 use super::{Input, Mode, Opts, Outcome, Pool, Progress, Sizes};

@@ -123,7 +123,7 @@ const MASKS: [[u8; 8]; 8] = {
 /// own segment.
 ///
 /// ```
-/// let sieve = hilo_cli::work::sieve::Sieve::new(100);
+/// let sieve = hilo_work::sieve::Sieve::new(100);
 /// assert_eq!(sieve.count(0, 100), 25);
 /// let mut out = String::new();
 /// sieve.write_primes(10, 20, &mut out);
@@ -164,7 +164,7 @@ impl Sieve {
     /// whatever the size, only the speed changes).
     ///
     /// ```
-    /// let sieve = hilo_cli::work::sieve::Sieve::new(1000).with_l1_cache(48 * 1024);
+    /// let sieve = hilo_work::sieve::Sieve::new(1000).with_l1_cache(48 * 1024);
     /// assert_eq!(sieve.count(0, 1000), 168);
     /// ```
     pub fn with_l1_cache(mut self, bytes: usize) -> Sieve {
@@ -623,7 +623,7 @@ fn small_primes(limit: u64) -> Vec<u32> {
 /// `start > end`. `size` 0 counts as 1.
 ///
 /// ```
-/// let parts: Vec<_> = hilo_cli::work::sieve::chunks(0, 10, 4).collect();
+/// let parts: Vec<_> = hilo_work::sieve::chunks(0, 10, 4).collect();
 /// assert_eq!(parts, vec![(0, 3), (4, 7), (8, 10)]);
 /// ```
 pub fn chunks(start: u64, end: u64, size: u64) -> impl Iterator<Item = (u64, u64)> {

@@ -15,7 +15,7 @@
 //! `İ` becomes `i̇` and a final `Σ` becomes `ς`.
 //!
 //! ```
-//! use hilo_cli::work::words::{count_words, Counts};
+//! use hilo_work::words::{count_words, Counts};
 //!
 //! let mut counts = Counts::default();
 //! count_words("El niño, el NIÑO y el año", &mut counts);
@@ -36,7 +36,7 @@ use compact_str::CompactString;
 use rustc_hash::FxBuildHasher;
 use serde::{Deserialize, Serialize};
 
-use super::io_message;
+use crate::io_message;
 
 /// Word → count. The hasher is deterministic (the same in every process),
 /// which the shuffle relies on: a word lands in the same partition whichever
@@ -158,8 +158,8 @@ fn scan(text: &str, i: usize, two_byte: &[u32; 0x800]) -> (u8, usize) {
 /// word is).
 ///
 /// ```
-/// let mut counts = hilo_cli::work::words::Counts::default();
-/// hilo_cli::work::words::count_words("a-b A_b ΟΔΟΣ", &mut counts);
+/// let mut counts = hilo_work::words::Counts::default();
+/// hilo_work::words::count_words("a-b A_b ΟΔΟΣ", &mut counts);
 /// assert_eq!((counts["a"], counts["b"], counts["οδος"]), (2, 2, 1));
 /// ```
 pub fn count_words(text: &str, counts: &mut Counts) {
@@ -321,7 +321,7 @@ pub fn map_file_chunk(
 /// biggest, so the fewest words move).
 ///
 /// ```
-/// use hilo_cli::work::words::{reduce, Counts};
+/// use hilo_work::words::{reduce, Counts};
 ///
 /// let a: Counts = [("x".into(), 2), ("y".into(), 1)].into_iter().collect();
 /// let b: Counts = [("x".into(), 3)].into_iter().collect();
@@ -353,7 +353,7 @@ fn rank_order(a: &(Word, u64), b: &(Word, u64)) -> std::cmp::Ordering {
 /// frequent first, ties by the word's bytes.
 ///
 /// ```
-/// use hilo_cli::work::words::{ranked, Word};
+/// use hilo_work::words::{ranked, Word};
 ///
 /// let words = vec![(Word::from("b"), 2), (Word::from("a"), 2), (Word::from("c"), 5)];
 /// assert_eq!(ranked(words, 2), [(Word::from("c"), 5), (Word::from("a"), 2)]);
@@ -461,7 +461,7 @@ impl<R: Read> StreamChunks<R> {
     /// Chunks of `reader`, about `chunk_size` bytes each.
     ///
     /// ```
-    /// use hilo_cli::work::words::StreamChunks;
+    /// use hilo_work::words::StreamChunks;
     ///
     /// let chunks: Vec<_> = StreamChunks::new(&b"one two\nthree\nfour"[..], 10)
     ///     .map(Result::unwrap)

@@ -13,7 +13,7 @@
 //! hands blocks to a pool and writes the results in order.
 //!
 //! ```
-//! use hilo_cli::work::gzip::{compress_block, header, Blocks, Member};
+//! use hilo_work::gzip::{compress_block, header, Blocks, Member};
 //!
 //! let text = b"hello hello hello, parallel gzip\n".repeat(10_000);
 //! let mut out = header(6, 0, None);
@@ -26,7 +26,7 @@
 //! out.extend_from_slice(&member.trailer());
 //!
 //! let mut back = Vec::new();
-//! hilo_cli::work::gzip::decompress(&out[..], &mut back)?;
+//! hilo_work::gzip::decompress(&out[..], &mut back)?;
 //! assert_eq!(back, text);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

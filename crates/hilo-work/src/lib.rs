@@ -1,3 +1,8 @@
+//! The computing kernels behind `hilo`'s CPU tools, as plain functions the
+//! binary, its tests and the benchmarks share; no command line and no I/O
+//! policy. A tool in the binary parses its options, spreads this work over
+//! a hilo pool and prints.
+//!
 //! One module per tool: `gzip` (parallel gzip blocks with a shared
 //! dictionary), `sieve` (segmented sieve of Eratosthenes), `words`
 //! (MapReduce word count).
