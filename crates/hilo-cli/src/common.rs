@@ -1,6 +1,5 @@
 //! What the CPU tools (`compress`, `primes`, `wordcount`) share on the
-//! command line: the engine choice, the number of cores (their default
-//! `-j`, also used by `run` and `bench`), the progress bar. Never computes
+//! command line: the engine choice and the progress bar. Never computes
 //! anything.
 
 use std::io::IsTerminal;
@@ -23,11 +22,6 @@ impl Engine {
             Engine::Processes => "processes",
         }
     }
-}
-
-/// The cores this process may run on (at least 1): `-j` when not given.
-pub(crate) fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// A progress bar on stderr with indicatif's `template` (`len` `None`: no

@@ -8,7 +8,6 @@ use clap::{Parser, Subcommand};
 
 mod common;
 mod compress;
-mod lab;
 mod primes;
 mod run;
 mod wordcount;
@@ -33,7 +32,7 @@ enum Command {
     /// Count words in files or stdin (MapReduce), most frequent first
     Wordcount(wordcount::Args),
     /// Measure the lessons' claims about threads and processes on this machine
-    Bench(lab::Args),
+    Bench(hilo_lab::Args),
 }
 
 fn main() -> ExitCode {
@@ -73,7 +72,7 @@ fn main() -> ExitCode {
         Some(Command::Compress(args)) => ExitCode::from(compress::main(args)),
         Some(Command::Primes(args)) => ExitCode::from(primes::main(args)),
         Some(Command::Wordcount(args)) => ExitCode::from(wordcount::main(args)),
-        Some(Command::Bench(args)) => ExitCode::from(lab::main(args)),
+        Some(Command::Bench(args)) => ExitCode::from(hilo_lab::main(args)),
         None => {
             println!(
                 "hilo {}: give a subcommand; see hilo --help",

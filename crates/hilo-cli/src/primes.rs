@@ -164,7 +164,7 @@ fn check(args: &Args) -> Result<Job, String> {
     if start > end {
         return Err(format!("START ({start}) is greater than END ({end})"));
     }
-    let jobs = args.jobs.unwrap_or_else(common::cores);
+    let jobs = args.jobs.unwrap_or_else(hilo::default_workers);
     if jobs == 0 {
         return Err("-j must be at least 1".to_string());
     }

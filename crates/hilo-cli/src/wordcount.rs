@@ -180,7 +180,7 @@ fn run(args: Args) -> Result<(), Failure> {
         });
     }
     let started = Instant::now();
-    let jobs = args.jobs.unwrap_or_else(common::cores);
+    let jobs = args.jobs.unwrap_or_else(hilo::default_workers);
     let inputs = open_inputs(&args.files, args.chunk_size)?;
     let pool = Pool::new(args.engine, jobs)?;
     let settings = MapSettings {

@@ -124,7 +124,14 @@ impl Default for Shutdown {
     }
 }
 
-/// The cores this process may use, or 1 if that cannot be read.
-pub(crate) fn default_workers() -> usize {
+/// The number of workers a pool gets when the builder is not told: the
+/// cores this process may use (its CPU affinity mask), or 1 if that cannot
+/// be read.
+///
+/// ```
+/// assert!(hilo::default_workers() >= 1);
+/// assert_eq!(hilo::ThreadPool::new().max_workers(), hilo::default_workers());
+/// ```
+pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }

@@ -90,7 +90,7 @@ mod wait;
 mod waiter;
 
 pub use error::{AsCompletedTimeout, BuildError, SubmitError, TaskError};
-pub use executor::{BoxJob, Executor, Shutdown};
+pub use executor::{default_workers, BoxJob, Executor, Shutdown};
 pub use future::{Future, Promise, State};
 pub use map::{map, Map};
 pub use priority::{Priority, PriorityExecutor};

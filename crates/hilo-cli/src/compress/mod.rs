@@ -32,7 +32,7 @@ use hilo::ThreadPool;
 use hilo_work::gzip::{self, Block, BlockJob};
 use serde::{Deserialize, Serialize};
 
-use crate::common::{cores, progress_bar, Engine};
+use crate::common::{progress_bar, Engine};
 
 mod report;
 mod unzip;
@@ -292,7 +292,7 @@ fn options(args: &Args) -> (Opts, Vec<Input>) {
         // stdout, as with gzip.
         to_stdout: args.stdout || (uses_stdin && inputs.len() == 1),
         level,
-        jobs: args.jobs.map_or_else(cores, usize::from),
+        jobs: args.jobs.map_or_else(hilo::default_workers, usize::from),
         engine: args.engine,
     };
     (opts, inputs)

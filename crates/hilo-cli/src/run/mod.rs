@@ -340,7 +340,7 @@ fn plan(args: &mut RunArgs) -> Result<Plan, String> {
         total = Some(all.len() as u64);
         inputs = input::Inputs::from_vec(all);
     }
-    let cores = crate::common::cores();
+    let cores = hilo::default_workers();
     let jobs = args.jobs.map_or(cores, |j| j.resolve(cores));
     Ok(Plan {
         template: Arc::new(template),

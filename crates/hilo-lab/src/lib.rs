@@ -4,9 +4,10 @@
 //! copy-on-write, an unwaited child becomes a zombie, threads win for I/O
 //! waits) on the machine it runs on, and reports the numbers.
 //!
-//! This module owns the command line, the registry of experiments, the
-//! machine header and the printing (table or JSON). Each experiment lives
-//! in its own file and returns a [`Report`]; it never prints, and it cleans
+//! The `hilo` binary hands `hilo bench` to [`main`]. This file owns the
+//! command line ([`Args`]), the registry of experiments, the machine header
+//! and the printing (table or JSON). Each experiment lives
+//! in its own file and returns a `Report`; it never prints, and it cleans
 //! up every child, server and temporary file it made, even when it fails.
 
 use std::io::{IsTerminal, Write};
@@ -47,7 +48,7 @@ Examples:
 /// Measure the lessons' claims about threads and processes on this machine.
 #[derive(clap::Args, Debug)]
 #[command(after_help = AFTER_HELP)]
-pub(crate) struct Args {
+pub struct Args {
     /// Experiments to run (default: all); see the list below
     #[arg(value_name = "EXPERIMENT")]
     experiments: Vec<String>,
@@ -154,7 +155,7 @@ const EXPERIMENTS: &[Experiment] = &[
 ];
 
 /// Runs `hilo bench`; returns the exit status.
-pub(crate) fn main(args: Args) -> u8 {
+pub fn main(args: Args) -> u8 {
     let chosen: Vec<&Experiment> = if args.experiments.is_empty() {
         EXPERIMENTS.iter().collect()
     } else {
@@ -299,7 +300,7 @@ impl Machine {
             .map(|s| s.trim().to_owned())
             .unwrap_or_else(|_| "unknown".into());
         Machine {
-            cores: crate::common::cores(),
+            cores: hilo::default_workers(),
             cpu,
             kernel,
         }

@@ -323,7 +323,7 @@ fn report(explain: &str, sizes: &Sizes, python: &Python, rust: &Side) -> Report 
         notes: notes(python, rust),
         data: json!({
             "n": sizes.n,
-            "cores": crate::common::cores(),
+            "cores": hilo::default_workers(),
             "thread_tasks": sizes.thread_tasks,
             "process_tasks": sizes.process_tasks,
             "python": python_json,
@@ -378,7 +378,7 @@ fn notes(python: &Python, rust: &Side) -> Vec<String> {
     let py = &python.side;
     let py_gain = py.threads_s / py.sequential_s;
     let rust_gain = rust.threads_s / rust.sequential_s;
-    let cores = crate::common::cores();
+    let cores = hilo::default_workers();
     let gil = if python.gil_enabled {
         "with the GIL"
     } else {

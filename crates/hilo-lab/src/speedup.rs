@@ -345,7 +345,7 @@ impl Series {
 }
 
 pub(crate) fn run(ctx: &Ctx) -> Result<Report, String> {
-    let cores = crate::common::cores();
+    let cores = hilo::default_workers();
     let counts = worker_counts(cores);
     let load = load_average();
     let reps = ctx.pick(3, 5);

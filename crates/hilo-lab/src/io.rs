@@ -294,7 +294,7 @@ fn rows(runs: &[Run]) -> Vec<Vec<String>> {
 /// What the rates say: many threads for I/O work, and the shortfall from
 /// the ideal at the most threads.
 fn notes(runs: &[Run]) -> Vec<String> {
-    let cores = crate::common::cores();
+    let cores = hilo::default_workers();
     let mut notes = Vec::new();
     let of = |n: usize| runs.iter().find(|r| r.threads == n);
     if let (Some(one), Some(sixteen)) = (of(1), of(16)) {
