@@ -1,8 +1,5 @@
 //! What the CPU tools (`compress`, `primes`, `wordcount`) share on the
-//! command line: the engine choice and the progress bar. Never computes
-//! anything.
-
-use std::io::IsTerminal;
+//! command line: the engine choice. Never computes anything.
 
 /// Which hilo pool runs the work (`--engine`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -22,19 +19,4 @@ impl Engine {
             Engine::Processes => "processes",
         }
     }
-}
-
-/// A progress bar on stderr with indicatif's `template` (`len` `None`: no
-/// known end), or `None` when stderr is not a terminal (piped output stays
-/// clean).
-pub(crate) fn progress_bar(len: Option<u64>, template: &str) -> Option<indicatif::ProgressBar> {
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar =
-        indicatif::ProgressBar::with_draw_target(len, indicatif::ProgressDrawTarget::stderr());
-    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
-        bar.set_style(style);
-    }
-    Some(bar)
 }

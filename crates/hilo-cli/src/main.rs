@@ -9,7 +9,6 @@ use clap::{Parser, Subcommand};
 mod common;
 mod compress;
 mod primes;
-mod run;
 mod wordcount;
 
 /// hilo — concurrent.futures done right: run many jobs at once.
@@ -24,7 +23,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    Run(run::RunArgs),
+    Run(hilo_run::RunArgs),
     /// Compress or decompress files in parallel, gzip-compatible (like pigz)
     Compress(compress::Args),
     /// Count or list the primes in a range (segmented sieve)
@@ -64,11 +63,11 @@ fn main() -> ExitCode {
                 None => eprintln!("{first} (see hilo --help)"),
             }
             let is_run = sub.as_deref() == Some("run");
-            return ExitCode::from(if is_run { run::EXIT_ERROR } else { 2 });
+            return ExitCode::from(if is_run { hilo_run::EXIT_ERROR } else { 2 });
         }
     };
     match cli.command {
-        Some(Command::Run(args)) => ExitCode::from(run::main(args)),
+        Some(Command::Run(args)) => ExitCode::from(hilo_run::main(args)),
         Some(Command::Compress(args)) => ExitCode::from(compress::main(args)),
         Some(Command::Primes(args)) => ExitCode::from(primes::main(args)),
         Some(Command::Wordcount(args)) => ExitCode::from(wordcount::main(args)),

@@ -13,10 +13,10 @@ use std::time::Instant;
 
 use hilo::process::ProcessPool;
 use hilo::ThreadPool;
+use hilo_term::ProgressBar;
 use hilo_work::sieve::{self, Sieve, MAX_END, SEGMENT_SPAN};
-use indicatif::ProgressBar;
 
-use crate::common::{self, Engine};
+use crate::common::Engine;
 
 /// Exit status for bad input (as clap's usage errors).
 const EXIT_USAGE: u8 = 2;
@@ -431,7 +431,7 @@ fn bar_for(job: Job, hide: bool) -> Option<ProgressBar> {
         return None;
     }
     let chunks = (job.end - job.start) / job.chunk + 1;
-    common::progress_bar(
+    hilo_term::progress_bar(
         Some(chunks),
         "hilo primes {bar:40.cyan/blue} {pos}/{len} chunks {elapsed}",
     )

@@ -29,7 +29,7 @@ use hilo::{Future, ThreadPool};
 use hilo_work::io_message;
 use hilo_work::words::{self, ChunkError, Counts, StreamChunks, Word};
 
-use crate::common::{self, Engine};
+use crate::common::Engine;
 
 /// Exit status when the input could not be counted.
 const EXIT_INPUT: u8 = 1;
@@ -593,7 +593,7 @@ fn map_reduce(
     let bar = if streams || total < PROGRESS_MIN_BYTES {
         None
     } else {
-        common::progress_bar(
+        hilo_term::progress_bar(
             Some(total),
             "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
         )

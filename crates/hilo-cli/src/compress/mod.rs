@@ -32,7 +32,8 @@ use hilo::ThreadPool;
 use hilo_work::gzip::{self, Block, BlockJob};
 use serde::{Deserialize, Serialize};
 
-use crate::common::{progress_bar, Engine};
+use crate::common::Engine;
+use hilo_term::progress_bar;
 
 mod report;
 mod unzip;
@@ -451,7 +452,7 @@ impl Outcome {
 
 /// "compressed 3/10 files, 412 MB/s" on a terminal; nothing otherwise.
 struct Progress {
-    bar: Option<indicatif::ProgressBar>,
+    bar: Option<hilo_term::ProgressBar>,
     verb: &'static str,
     started: Instant,
     files: usize,

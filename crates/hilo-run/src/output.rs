@@ -133,7 +133,7 @@ fn save_results(dir: &Path, job: &JobReport) -> io::Result<()> {
 
 /// The `--progress` bar on stderr, when stderr is a terminal.
 pub(crate) struct Progress {
-    bar: Option<indicatif::ProgressBar>,
+    bar: Option<hilo_term::ProgressBar>,
 }
 
 impl Progress {
@@ -143,7 +143,7 @@ impl Progress {
             None => "{spinner} {pos} jobs  {msg}  {per_sec}",
         };
         let bar = wanted
-            .then(|| crate::common::progress_bar(total, template))
+            .then(|| hilo_term::progress_bar(total, template))
             .flatten();
         Progress { bar }
     }

@@ -8,7 +8,7 @@ use std::io;
 use std::time::{Duration, SystemTime};
 
 /// Exit status for a usage error or any error that is not a job's failure.
-pub(crate) const EXIT_ERROR: u8 = 255;
+pub const EXIT_ERROR: u8 = 255;
 
 /// A finished job, as printed and logged.
 #[derive(Debug)]

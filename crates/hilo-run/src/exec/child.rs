@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 use rustix::process::{Pid, Signal};
 
 use super::{kill_group, lock, Capture, LineOut, Runner, Running};
-use crate::run::report::JobReport;
+use crate::report::JobReport;
 
 impl Runner {
     /// One try of a job.
@@ -186,7 +186,7 @@ impl Runner {
     /// one piece so no other job's line lands inside them.
     fn emit(&self, out: &LineOut, to_stdout: bool, lines: &[u8]) -> io::Result<()> {
         let mut block = Vec::with_capacity(lines.len() + out.prefix.len() * 4);
-        crate::run::output::prefix_lines(&mut block, &out.prefix, lines);
+        crate::output::prefix_lines(&mut block, &out.prefix, lines);
         self.settings.lines.write(out.order, to_stdout, &block)
     }
 

@@ -1,6 +1,9 @@
 //! `hilo run`: GNU parallel's command runner on hilo's `ThreadPool`.
 //!
-//! This module owns the command line of `hilo run` and the loop that feeds
+//! The `hilo` binary parses [`RunArgs`] and hands them to [`main`], which
+//! returns the exit status ([`EXIT_ERROR`] for a usage error).
+//!
+//! This file owns the command line of `hilo run` and the loop that feeds
 //! jobs to the pool and reports them in order. Reading inputs lives in
 //! `input`, rendering commands in `template`, running one job in `exec`,
 //! printing in `output` (and `lines` for `--line-buffer`), the job log in
@@ -40,7 +43,7 @@ use halt::Halt;
 use input::{InputOptions, Source};
 use template::Template;
 
-pub(crate) use report::EXIT_ERROR;
+pub use report::EXIT_ERROR;
 /// Exit status after Ctrl+C (128 + SIGINT, as a shell reports it).
 const EXIT_INTERRUPTED: u8 = 130;
 
@@ -88,7 +91,7 @@ Exit status:
     override_usage = "hilo run [OPTIONS] COMMAND [ARGS...] [::: VALUES... | :::: FILES...]",
     after_help = AFTER_HELP
 )]
-pub(crate) struct RunArgs {
+pub struct RunArgs {
     /// Jobs at once: N, N% of the cores (-j 200%), +N or -N cores, or 0 for
     /// as many as possible [default: the number of cores]
     #[arg(short = 'j', long = "jobs", visible_short_alias = 'P', visible_alias = "max-procs",
@@ -353,7 +356,7 @@ fn plan(args: &mut RunArgs) -> Result<Plan, String> {
 }
 
 /// Runs `hilo run`; returns the exit status.
-pub(crate) fn main(mut args: RunArgs) -> u8 {
+pub fn main(mut args: RunArgs) -> u8 {
     match run(&mut args) {
         Ok(code) => code,
         Err(e) => {
