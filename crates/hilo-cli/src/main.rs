@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod common;
 mod compress;
@@ -56,14 +56,20 @@ fn main() -> ExitCode {
                 first.push_str(more.trim());
             }
             let sub = std::env::args().nth(1).filter(|a| {
-                ["run", "compress", "primes", "wordcount", "bench"].contains(&a.as_str())
+                Cli::command()
+                    .get_subcommands()
+                    .any(|c| c.get_name() == a.as_str())
             });
             match &sub {
                 Some(s) => eprintln!("{first} (see hilo {s} --help)"),
                 None => eprintln!("{first} (see hilo --help)"),
             }
             let is_run = sub.as_deref() == Some("run");
-            return ExitCode::from(if is_run { hilo_run::EXIT_ERROR } else { 2 });
+            return ExitCode::from(if is_run {
+                hilo_run::EXIT_ERROR
+            } else {
+                hilo_term::EXIT_USAGE
+            });
         }
     };
     match cli.command {

@@ -18,8 +18,6 @@ use hilo_work::sieve::{self, Sieve, MAX_END, SEGMENT_SPAN};
 
 use crate::common::Engine;
 
-/// Exit status for bad input (as clap's usage errors).
-const EXIT_USAGE: u8 = 2;
 /// Exit status when the work itself failed (a worker died, output failed).
 const EXIT_FAILED: u8 = 1;
 
@@ -104,7 +102,7 @@ pub(crate) fn main(args: Args) -> u8 {
         Ok(job) => job,
         Err(message) => {
             eprintln!("hilo primes: {message}");
-            return EXIT_USAGE;
+            return hilo_term::EXIT_USAGE;
         }
     };
     let sieve = Arc::new(new_sieve(job.end));

@@ -33,8 +33,6 @@ use crate::common::Engine;
 
 /// Exit status when the input could not be counted.
 const EXIT_INPUT: u8 = 1;
-/// Exit status for a usage error.
-const EXIT_USAGE: u8 = 2;
 
 /// A partition's pieces are merged once this many wait.
 const FAN_IN: usize = 8;
@@ -173,7 +171,7 @@ pub(crate) fn main(args: Args) -> u8 {
 fn run(args: Args) -> Result<(), Failure> {
     if args.engine == Engine::Processes && args.chunk_size > MAX_PROCESS_CHUNK {
         return Err(Failure {
-            status: EXIT_USAGE,
+            status: hilo_term::EXIT_USAGE,
             message: "--chunk-size above 32M needs --engine threads (process workers take \
                       at most 64 MiB per message)"
                 .into(),

@@ -26,9 +26,6 @@ mod speedup;
 mod switch;
 mod zombie;
 
-/// Exit status for a bad experiment name or option.
-const EXIT_USAGE: u8 = 2;
-
 const AFTER_HELP: &str = "\
 Experiments (default: all, in this order):
   spawn    start a thread, a process (fork, fork+exec), a pooled task: the cost of each
@@ -169,7 +166,7 @@ pub fn main(args: Args) -> u8 {
                         "hilo bench: no experiment named {name:?} (known: {})",
                         known.join(", ")
                     );
-                    return EXIT_USAGE;
+                    return hilo_term::EXIT_USAGE;
                 }
             }
         }
@@ -182,7 +179,7 @@ pub fn main(args: Args) -> u8 {
     if let Some(dir) = &args.svg {
         if let Err(e) = std::fs::create_dir_all(dir) {
             eprintln!("hilo bench: cannot create {}: {e}", dir.display());
-            return EXIT_USAGE;
+            return hilo_term::EXIT_USAGE;
         }
     }
     let machine = Machine::here();

@@ -1,9 +1,13 @@
-//! What `hilo`'s command-line tools share about the terminal they write to.
-//! Never computes anything and never decides what a tool prints, only how
-//! progress reaches a person: on stderr, and only when stderr is a terminal,
-//! so piped and redirected output stays clean.
+//! What `hilo`'s command-line tools share at the terminal: how progress
+//! reaches a person (on stderr, and only when stderr is a terminal, so piped
+//! and redirected output stays clean) and the exit status of a usage error.
+//! Never computes anything and never decides what a tool prints.
 
 use std::io::IsTerminal;
+
+/// The exit status of a usage error (a bad option or value), as clap's own:
+/// every subcommand but `hilo run`, which follows GNU parallel (255).
+pub const EXIT_USAGE: u8 = 2;
 
 pub use indicatif::ProgressBar;
 

@@ -31,8 +31,9 @@ pub enum TaskError {
         /// a string).
         message: String,
     },
-    /// The future was cancelled before its task started; the task never ran.
-    #[error("the task was cancelled before it started")]
+    /// The future was cancelled: before its task started (the task never
+    /// ran), or while it ran in a process pool (its worker was killed).
+    #[error("the task was cancelled")]
     Cancelled,
     /// A timed wait for the result ran out. The task itself is left alone
     /// (it may still be queued or running); wait again or cancel it.

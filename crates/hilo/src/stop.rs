@@ -2,7 +2,8 @@
 //! blocks on to learn it should stop.
 //!
 //! Threads cannot be killed safely, so thread tasks stop cooperatively: the
-//! task decides when to look at its token. (Process tasks will be killable.)
+//! task decides when to look at its token. (A running process task can also
+//! be killed: `Future::cancel` on a `ProcessPool` does it.)
 //! This module owns the flag and its wake-up; it never interrupts anything.
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -45,8 +45,6 @@ use write::compress_all;
 
 /// Exit status when some file could not be done (the others were).
 const EXIT_FILE_ERROR: u8 = 1;
-/// Exit status for a usage error.
-const EXIT_USAGE: u8 = 2;
 /// Exit status after Ctrl+C or SIGTERM (128 + SIGINT).
 const EXIT_INTERRUPTED: u8 = 130;
 
@@ -215,13 +213,13 @@ pub(crate) fn main(args: Args) -> u8 {
     let (opts, inputs) = options(&args);
     if let Err(message) = check_usage(&opts, &inputs, args.compare) {
         eprintln!("hilo compress: {message}");
-        return EXIT_USAGE;
+        return hilo_term::EXIT_USAGE;
     }
     let stop = match stop_on_signals(&opts) {
         Ok(stop) => stop,
         Err(message) => {
             eprintln!("hilo compress: {message}");
-            return EXIT_USAGE;
+            return hilo_term::EXIT_USAGE;
         }
     };
     let uses_stdin = inputs.contains(&Input::Stdin);

@@ -70,7 +70,8 @@ pub enum State {
     /// Threads cannot be interrupted, so `cancel()` of a thread task no
     /// longer works (use a [`StopToken`]); a process task is killed.
     Running,
-    /// Cancelled before it started; the task will never run.
+    /// Cancelled: before it started (the task will never run), or while it
+    /// ran in a process pool (its worker was killed).
     Cancelled,
     /// The task ended: it returned a value or failed (panicked, …).
     Finished,

@@ -41,8 +41,10 @@ pub(super) type JobRef = Arc<dyn Job>;
 /// the thread that drops the future, usually the one that allocated it.
 ///
 /// Every byte is paid per task (a million queued tasks are a million of
-/// these), hence the closure in an `AtomicCell` (no lock of its own) and
-/// the stop token as a type parameter: `()` for plain tasks.
+/// these), hence the closure in an `AtomicCell` (no lock in the record;
+/// when `Option<F>` is over 8 bytes, as it usually is, taking it out holds
+/// one of crossbeam's global striped locks for that moment) and the stop
+/// token as a type parameter: `()` for plain tasks.
 pub(super) struct TaskCell<F, T, S> {
     pub(super) inner: Inner<T>,
     /// Taken by the one thread that moves the future out of Pending.
