@@ -11,12 +11,10 @@ use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use hilo::process::ProcessPool;
-use hilo::ThreadPool;
 use hilo_term::ProgressBar;
 use hilo_work::sieve::{self, Sieve, MAX_END, SEGMENT_SPAN};
 
-use crate::common::Engine;
+use crate::common::{Engine, Pool};
 
 /// Exit status when the work itself failed (a worker died, output failed).
 const EXIT_FAILED: u8 = 1;
@@ -105,9 +103,9 @@ pub(crate) fn main(args: Args) -> u8 {
             return hilo_term::EXIT_USAGE;
         }
     };
-    let sieve = Arc::new(new_sieve(job.end));
+    let sieve = shared_sieve(job.end);
     let outcome = if args.print {
-        print(&sieve, job, args.engine)
+        print(job, args.engine)
     } else if args.compare {
         compare(&sieve, job, args.json)
     } else {
@@ -351,16 +349,8 @@ fn timed_count(sieve: &Arc<Sieve>, job: Job, run: Run) -> Result<Report, Failure
     };
     let count = match run {
         Run::Sequential => ranges.map(|(lo, hi)| tick(sieve.count(lo, hi))).sum(),
-        Run::On(Engine::Threads) => {
-            let pool = thread_pool(job.jobs)?;
-            let s = Arc::clone(sieve);
-            pool.map(ranges, move |(lo, hi)| s.count(lo, hi))
-                .unordered()
-                .map(|n| n.map(tick).map_err(worker_failed))
-                .sum::<Result<u64, Failure>>()?
-        }
-        Run::On(Engine::Processes) => {
-            let pool = process_pool(job.jobs)?;
+        Run::On(engine) => {
+            let pool = pool(engine, job.jobs)?;
             let end = job.end;
             hilo::map(&pool, ranges, |(lo, hi)| count_chunk::call(lo, hi, end))
                 .unordered()
@@ -384,7 +374,7 @@ fn timed_count(sieve: &Arc<Sieve>, job: Job, run: Run) -> Result<Report, Failure
 /// Lists the primes chunk by chunk, in order: at most 2 × -j chunks are
 /// sieved ahead of the one being written, so memory stays bounded however
 /// large the range.
-fn print(sieve: &Arc<Sieve>, job: Job, engine: Engine) -> Result<(), Failure> {
+fn print(job: Job, engine: Engine) -> Result<(), Failure> {
     // On a terminal the list itself shows progress; a bar would garble it.
     let bar = bar_for(job, std::io::stdout().is_terminal());
     let ranges = sieve::chunks(job.start, job.end, job.chunk);
@@ -396,20 +386,9 @@ fn print(sieve: &Arc<Sieve>, job: Job, engine: Engine) -> Result<(), Failure> {
         }
         Ok(())
     };
-    match engine {
-        Engine::Threads => {
-            let pool = thread_pool(job.jobs)?;
-            let s = Arc::clone(sieve);
-            pool.map(ranges, move |(lo, hi)| list(&s, lo, hi))
-                .try_for_each(&mut write)?;
-        }
-        Engine::Processes => {
-            let pool = process_pool(job.jobs)?;
-            let end = job.end;
-            hilo::map(&pool, ranges, |(lo, hi)| list_chunk::call(lo, hi, end))
-                .try_for_each(&mut write)?;
-        }
-    }
+    let pool = pool(engine, job.jobs)?;
+    let end = job.end;
+    hilo::map(&pool, ranges, |(lo, hi)| list_chunk::call(lo, hi, end)).try_for_each(&mut write)?;
     out.flush()?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -435,40 +414,30 @@ fn bar_for(job: Job, hide: bool) -> Option<ProgressBar> {
     )
 }
 
-fn thread_pool(jobs: usize) -> Result<ThreadPool, Failure> {
-    ThreadPool::builder()
-        .max_workers(jobs)
-        .thread_name_prefix("primes")
-        .build()
-        .map_err(|e| Failure::Message(format!("cannot start the threads: {e}")))
-}
-
-fn process_pool(jobs: usize) -> Result<ProcessPool, Failure> {
-    ProcessPool::builder()
-        .max_workers(jobs)
-        .build()
-        .map_err(|e| Failure::Message(format!("cannot start the worker processes: {e}")))
+fn pool(engine: Engine, jobs: usize) -> Result<Pool, Failure> {
+    Pool::new(engine, jobs, "primes").map_err(Failure::Message)
 }
 
 fn worker_failed(e: hilo::TaskError) -> Failure {
     Failure::Message(format!("a chunk failed: {e}"))
 }
 
-/// The primes in `[lo, hi]`, counted in a worker process.
+/// The primes in `[lo, hi]`, counted (on either engine).
 #[hilo::task]
 fn count_chunk(lo: u64, hi: u64, end: u64) -> u64 {
-    worker_sieve(end).count(lo, hi)
+    shared_sieve(end).count(lo, hi)
 }
 
-/// The primes in `[lo, hi]`, listed one per line, in a worker process.
+/// The primes in `[lo, hi]`, listed one per line (on either engine).
 #[hilo::task]
 fn list_chunk(lo: u64, hi: u64, end: u64) -> String {
-    list(&worker_sieve(end), lo, hi)
+    list(&shared_sieve(end), lo, hi)
 }
 
-/// A worker keeps the sieve it built for the first chunk: every chunk of
-/// one run needs the same (only `end` decides it).
-fn worker_sieve(end: u64) -> Arc<Sieve> {
+/// The sieve for ranges up to `end`, built once per process and shared by
+/// every chunk of the run (only `end` decides it): by the main thread and
+/// the pool's threads, or by one worker process's chunks.
+fn shared_sieve(end: u64) -> Arc<Sieve> {
     static CACHE: Mutex<Option<Arc<Sieve>>> = Mutex::new(None);
     let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
     match &*cache {

@@ -24,12 +24,11 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use hilo::process::ProcessPool;
-use hilo::{Future, ThreadPool};
+use hilo::{Executor, Future};
 use hilo_work::io_message;
 use hilo_work::words::{self, ChunkError, Counts, StreamChunks, Word};
 
-use crate::common::Engine;
+use crate::common::{Engine, Pool};
 
 /// Exit status when the input could not be counted.
 const EXIT_INPUT: u8 = 1;
@@ -180,7 +179,7 @@ fn run(args: Args) -> Result<(), Failure> {
     let started = Instant::now();
     let jobs = args.jobs.unwrap_or_else(hilo::default_workers);
     let inputs = open_inputs(&args.files, args.chunk_size)?;
-    let pool = Pool::new(args.engine, jobs)?;
+    let pool = Pool::new(args.engine, jobs, "wordcount").map_err(Failure::input)?;
     let settings = MapSettings {
         lossy: args.lossy,
         parts: (4 * jobs).clamp(4, 256),
@@ -391,7 +390,7 @@ struct Mapped {
     pieces: Result<Vec<Counts>, ChunkError>,
 }
 
-/// The map task for a file chunk, in a worker process. The path travels
+/// The map task for a file chunk (on either engine). The path travels
 /// as bytes: a path need not be UTF-8.
 #[hilo::task]
 fn map_file_task(input: usize, path: Vec<u8>, offset: u64, len: u64, s: MapSettings) -> Mapped {
@@ -400,7 +399,7 @@ fn map_file_task(input: usize, path: Vec<u8>, offset: u64, len: u64, s: MapSetti
     Mapped { input, len, pieces }
 }
 
-/// The map task for bytes read from a stream, in a worker process.
+/// The map task for bytes read from a stream (on either engine).
 #[hilo::task]
 fn map_bytes_task(input: usize, data: Vec<u8>, offset: u64, s: MapSettings) -> Mapped {
     let pieces = words::map_bytes(&data, offset, s.lossy, s.parts);
@@ -408,37 +407,13 @@ fn map_bytes_task(input: usize, data: Vec<u8>, offset: u64, s: MapSettings) -> M
     Mapped { input, len, pieces }
 }
 
-/// The reduce task (merging pieces of one partition), in a worker process.
+/// The reduce task: merges pieces of one partition (on either engine).
 #[hilo::task]
 fn reduce_task(pieces: Vec<Counts>) -> Counts {
     words::reduce(pieces)
 }
 
-fn map_chunk(chunk: Chunk, s: MapSettings) -> Mapped {
-    match chunk {
-        Chunk::File {
-            input,
-            path,
-            offset,
-            len,
-        } => Mapped {
-            input,
-            len,
-            pieces: words::map_file_chunk(&path, offset, len, s.lossy, s.parts),
-        },
-        Chunk::Bytes {
-            input,
-            offset,
-            data,
-        } => Mapped {
-            input,
-            len: data.len() as u64,
-            pieces: words::map_bytes(&data, offset, s.lossy, s.parts),
-        },
-    }
-}
-
-/// The call that maps `chunk` in a worker process.
+/// The call that maps `chunk`, on either engine.
 fn map_call(chunk: Chunk, s: MapSettings) -> hilo::process::Call<Mapped> {
     match chunk {
         Chunk::File {
@@ -455,56 +430,21 @@ fn map_call(chunk: Chunk, s: MapSettings) -> hilo::process::Call<Mapped> {
     }
 }
 
-/// The engine: the same map and reduce steps on threads or processes.
-enum Pool {
-    Threads(ThreadPool),
-    Processes(ProcessPool),
+/// The map step over every chunk, lazily, results as they complete: in
+/// input order, one slow chunk (a worker the system put aside for a while)
+/// would hold the whole window up.
+fn map_all(
+    pool: &Pool,
+    chunks: Chunks,
+    s: MapSettings,
+) -> impl Iterator<Item = Result<Mapped, hilo::TaskError>> + '_ {
+    hilo::map(pool, chunks, move |c| map_call(c, s)).unordered()
 }
 
-type MapResults<'a> = Box<dyn Iterator<Item = Result<Mapped, hilo::TaskError>> + 'a>;
-
-impl Pool {
-    fn new(engine: Engine, jobs: usize) -> Result<Pool, Failure> {
-        let failed = |e: &dyn std::fmt::Display| {
-            Failure::input(format!("cannot start the {engine:?} pool: {e}"))
-        };
-        Ok(match engine {
-            Engine::Threads => Pool::Threads(
-                ThreadPool::builder()
-                    .max_workers(jobs)
-                    .thread_name_prefix("wordcount")
-                    .build()
-                    .map_err(|e| failed(&e))?,
-            ),
-            Engine::Processes => Pool::Processes(
-                ProcessPool::builder()
-                    .max_workers(jobs)
-                    .build()
-                    .map_err(|e| failed(&e))?,
-            ),
-        })
-    }
-
-    /// The map step over every chunk, lazily, results as they complete:
-    /// in input order, one slow chunk (a worker the system put aside for a
-    /// while) would hold the whole window up.
-    fn map<'a>(&'a self, chunks: Chunks, s: MapSettings) -> MapResults<'a> {
-        match self {
-            Pool::Threads(pool) => Box::new(pool.map(chunks, move |c| map_chunk(c, s)).unordered()),
-            Pool::Processes(pool) => {
-                Box::new(hilo::map(pool, chunks, move |c| map_call(c, s)).unordered())
-            }
-        }
-    }
-
-    /// The reduce step of some pieces of one partition.
-    fn reduce(&self, pieces: Vec<Counts>) -> Result<Future<Counts>, Failure> {
-        let submitted = match self {
-            Pool::Threads(pool) => pool.submit(move || words::reduce(pieces)),
-            Pool::Processes(pool) => pool.submit(reduce_task::call(pieces)),
-        };
-        submitted.map_err(|e| Failure::input(format!("cannot merge counts: {e}")))
-    }
+/// The reduce step of some pieces of one partition.
+fn reduce(pool: &Pool, pieces: Vec<Counts>) -> Result<Future<Counts>, Failure> {
+    Executor::submit(pool, reduce_task::call(pieces))
+        .map_err(|e| Failure::input(format!("cannot merge counts: {e}")))
 }
 
 /// The shuffle's state: each partition's pieces waiting to be merged, and
@@ -533,7 +473,7 @@ impl Shuffle<'_> {
 
     fn merge(&mut self, p: usize) -> Result<(), Failure> {
         let pieces = std::mem::take(&mut self.buckets[p]);
-        let future = self.pool.reduce(pieces)?;
+        let future = reduce(self.pool, pieces)?;
         self.merging.push((p, future));
         Ok(())
     }
@@ -608,7 +548,7 @@ fn map_reduce(
         buckets: vec![Vec::new(); settings.parts],
         merging: Vec::new(),
     };
-    for mapped in pool.map(chunks, settings) {
+    for mapped in map_all(pool, chunks, settings) {
         let mapped = mapped.map_err(|e| Failure::input(format!("counting a chunk failed: {e}")))?;
         let pieces = mapped
             .pieces

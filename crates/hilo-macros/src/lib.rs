@@ -15,7 +15,8 @@
 //!   path);
 //! - `count_primes::call(lo, hi)`: a typed `hilo::process::Call<u64>` to
 //!   submit to a `ProcessPool` (arguments and result must be `serde`
-//!   types: checked at compile time);
+//!   types: checked at compile time) or a `ThreadPool` (which calls the
+//!   function on a thread, nothing encoded);
 //! - a registry entry that lets a worker decode the arguments, call the
 //!   function and encode its value.
 
@@ -103,10 +104,15 @@ fn expand(func: &ItemFn) -> syn::Result<TokenStream2> {
             pub const NAME: &str = ::core::module_path!();
 
             /// A call of this task on these arguments, to submit to a
-            /// `hilo::process::ProcessPool`.
+            /// `hilo::process::ProcessPool` (or a `hilo::ThreadPool`, which
+            /// calls the function directly).
             #[allow(clippy::too_many_arguments)]
             pub fn call(#(#names: #types),*) -> ::hilo::process::Call<#ret> {
-                ::hilo::process::Call::new(NAME, &(#(#names,)*))
+                ::hilo::process::Call::typed(
+                    NAME,
+                    (#(#names,)*),
+                    |(#(#names,)*): (#(#types,)*)| super::#name(#(#names),*),
+                )
             }
 
             fn __hilo_run(

@@ -27,12 +27,10 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 
-use hilo::process::ProcessPool;
-use hilo::ThreadPool;
 use hilo_work::gzip::{self, Block, BlockJob};
 use serde::{Deserialize, Serialize};
 
-use crate::common::Engine;
+use crate::common::{Engine, Pool};
 use hilo_term::progress_bar;
 
 mod report;
@@ -225,11 +223,11 @@ pub(crate) fn main(args: Args) -> u8 {
     let uses_stdin = inputs.contains(&Input::Stdin);
     let in_order = opts.mode != Mode::Compress && (opts.to_stdout || uses_stdin);
     // Decompressing to stdout needs no workers: do not start any.
-    let pool = match (!in_order).then(|| Pool::new(opts.engine, opts.jobs)) {
+    let pool = match (!in_order).then(|| Pool::new(opts.engine, opts.jobs, "gzip")) {
         None => None,
         Some(Ok(pool)) => Some(pool),
         Some(Err(message)) => {
-            eprintln!("hilo compress: cannot start the workers: {message}");
+            eprintln!("hilo compress: {message}");
             return EXIT_FILE_ERROR;
         }
     };
@@ -346,76 +344,33 @@ fn check_usage(opts: &Opts, inputs: &[Input], compare: bool) -> Result<(), Strin
     Ok(())
 }
 
-/// Where blocks and files are worked on: one of hilo's pools.
-enum Pool {
-    Threads(ThreadPool),
-    Processes(ProcessPool),
+/// Compresses `jobs` on `pool` lazily, at most `window` in flight, results
+/// in input order.
+fn compress_blocks<'a>(
+    pool: &'a Pool,
+    jobs: impl Iterator<Item = BlockJob> + 'a,
+    window: usize,
+) -> impl Iterator<Item = Result<Block, String>> + 'a {
+    hilo::map(pool, jobs, compress_block_task::call)
+        .window(window)
+        .map(flatten)
 }
 
-impl Pool {
-    fn new(engine: Engine, jobs: usize) -> Result<Pool, String> {
-        match engine {
-            Engine::Threads => ThreadPool::builder()
-                .max_workers(jobs)
-                .thread_name_prefix("gzip")
-                .build()
-                .map(Pool::Threads),
-            Engine::Processes => ProcessPool::builder()
-                .max_workers(jobs)
-                .build()
-                .map(Pool::Processes),
-        }
-        .map_err(|e| e.to_string())
-    }
-
-    fn jobs(&self) -> usize {
-        match self {
-            Pool::Threads(p) => p.max_workers(),
-            Pool::Processes(p) => p.max_workers(),
-        }
-    }
-
-    /// Compresses `jobs` lazily, at most `window` in flight, results in
-    /// input order.
-    fn compress<'a>(
-        &'a self,
-        jobs: impl Iterator<Item = BlockJob> + 'a,
-        window: usize,
-    ) -> Box<dyn Iterator<Item = Result<Block, String>> + 'a> {
-        match self {
-            Pool::Threads(p) => Box::new(
-                hilo::map(p, jobs, |job| move || compress_block_task(job))
-                    .window(window)
-                    .map(flatten),
-            ),
-            Pool::Processes(p) => Box::new(
-                hilo::map(p, jobs, compress_block_task::call)
-                    .window(window)
-                    .map(flatten),
-            ),
-        }
-    }
-
-    /// Decompresses or tests each file, in parallel; results in order.
-    fn unzip<'a>(
-        &'a self,
-        jobs: impl Iterator<Item = UnzipJob> + 'a,
-    ) -> Box<dyn Iterator<Item = Result<Sizes, String>> + 'a> {
-        match self {
-            Pool::Threads(p) => {
-                Box::new(hilo::map(p, jobs, |job| move || unzip_task(job)).map(flatten))
-            }
-            Pool::Processes(p) => Box::new(hilo::map(p, jobs, unzip_task::call).map(flatten)),
-        }
-    }
+/// Decompresses or tests each file on `pool`, in parallel; results in
+/// order.
+fn unzip_files<'a>(
+    pool: &'a Pool,
+    jobs: impl Iterator<Item = UnzipJob> + 'a,
+) -> impl Iterator<Item = Result<Sizes, String>> + 'a {
+    hilo::map(pool, jobs, unzip_task::call).map(flatten)
 }
 
 fn flatten<T>(r: Result<Result<T, String>, hilo::TaskError>) -> Result<T, String> {
     r.map_err(|e| format!("worker failed: {e}"))?
 }
 
-/// Compresses one block; a task so that `--engine processes` can run it
-/// in a worker process (the thread engine calls it directly).
+/// Compresses one block: a task, so that either engine runs it (a thread
+/// calls it, a worker process gets it by name).
 #[hilo::task]
 fn compress_block_task(job: BlockJob) -> Result<Block, String> {
     gzip::compress_block(&job).map_err(|e| e.to_string())

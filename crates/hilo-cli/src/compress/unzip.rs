@@ -12,7 +12,8 @@ use hilo_work::io_message;
 use serde::{Deserialize, Serialize};
 
 use super::write::{put_in_place, temp_beside};
-use super::{Input, Mode, Opts, Outcome, Pool, Progress, Sizes};
+use super::{unzip_files, Input, Mode, Opts, Outcome, Progress, Sizes};
+use crate::common::Pool;
 
 /// One file to decompress or test, as a worker (thread or process) gets it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -92,7 +93,7 @@ pub(super) fn decompress_parallel(
     });
     let mut outcome = Outcome::default();
     let mut progress = Progress::new(opts.mode.verb(), inputs.len());
-    for (input, result) in inputs.iter().zip(pool.unzip(jobs)) {
+    for (input, result) in inputs.iter().zip(unzip_files(pool, jobs)) {
         let name = input.name();
         match result {
             Ok(sizes) => {

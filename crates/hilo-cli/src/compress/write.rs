@@ -16,7 +16,8 @@ use hilo_work::gzip::{self, Block, BlockJob, Blocks, Member};
 use hilo_work::io_message;
 use tempfile::NamedTempFile;
 
-use super::{Input, Mode, Opts, Outcome, Pool, Progress, Sizes};
+use super::{compress_blocks, Input, Mode, Opts, Outcome, Progress, Sizes};
+use crate::common::Pool;
 
 /// Where a file's compressed bytes go.
 enum Sink {
@@ -214,7 +215,7 @@ pub(super) fn compress_all(
     let mut current: Option<Writing> = None;
     // Four blocks per worker in flight: enough that a worker never waits
     // for the writer, little enough to stay a few MiB.
-    let results = pool.compress(planner, 4 * pool.jobs());
+    let results = compress_blocks(pool, planner, 4 * pool.jobs());
     for result in results {
         let last = loop {
             let event = events.borrow_mut().pop_front();

@@ -92,7 +92,7 @@ impl ProcessPool {
     where
         R: DeserializeOwned + Send + 'static,
     {
-        let args = match call.args {
+        let args = match call.encoded_args() {
             Ok(args) => vec![args],
             Err(message) => {
                 return Ok(Future::ready(Err(TaskError::Failed {
@@ -139,7 +139,7 @@ impl ProcessPool {
                     call.name
                 ))
             } else {
-                call.args.map(|a| args.push(a)).err()
+                call.encoded_args().map(|a| args.push(a)).err()
             };
             if let Some(message) = problem {
                 let error = TaskError::Failed { message };

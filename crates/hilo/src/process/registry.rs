@@ -6,11 +6,12 @@
 //! machines. It is filled at program start (by `inventory`), never changed.
 
 use std::collections::HashMap;
-use std::marker::PhantomData;
 use std::sync::OnceLock;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+
+use crate::error::TaskError;
 
 /// How a registered task runs: arguments in, value out, both postcard
 /// bytes. Written by `#[hilo::task]`; not meant to be written by hand.
@@ -69,30 +70,80 @@ pub fn registered_tasks() -> Vec<&'static str> {
 ///
 /// Made by the `call` function `#[hilo::task]` generates next to each
 /// task (`square::call(7)` for `fn square(x: u64) -> u64`), so the argument
-/// and result types are checked at compile time. The arguments are
-/// serialised at once.
+/// and result types are checked at compile time. Any executor of calls runs
+/// it: a [`ProcessPool`](super::ProcessPool) encodes the arguments and a
+/// worker process runs the task by name; a [`ThreadPool`](crate::ThreadPool)
+/// calls the function on a thread, with nothing encoded.
 pub struct Call<R> {
     pub(crate) name: &'static str,
-    pub(crate) args: Result<Vec<u8>, String>,
     pub(crate) timeout: Option<std::time::Duration>,
-    _result: PhantomData<fn() -> R>,
+    args: Args<R>,
+}
+
+/// A call's arguments.
+enum Args<R> {
+    /// Encoded already ([`Call::new`]); a thread runs them through the
+    /// registry, as a worker process would.
+    Encoded(Result<Vec<u8>, String>),
+    /// The values and the function ([`Call::typed`]): encoded only to
+    /// cross to a worker process.
+    Typed(Box<dyn TypedArgs<R>>),
+}
+
+/// Arguments bound to the function they are for, type-erased.
+trait TypedArgs<R>: Send {
+    fn encode(&self) -> Result<Vec<u8>, String>;
+    fn run(self: Box<Self>) -> R;
+}
+
+struct Bound<A, R> {
+    args: A,
+    run: fn(A) -> R,
+}
+
+impl<A: Serialize + Send, R> TypedArgs<R> for Bound<A, R> {
+    fn encode(&self) -> Result<Vec<u8>, String> {
+        super::protocol::to_bytes(&self.args)
+    }
+
+    fn run(self: Box<Self>) -> R {
+        (self.run)(self.args)
+    }
 }
 
 impl<R: DeserializeOwned> Call<R> {
-    /// A call of the task `name` with `args` (a tuple of the arguments).
-    /// Used by the code `#[hilo::task]` generates.
+    /// A call of the task `name` with `args` (a tuple of the arguments),
+    /// encoded at once.
     pub fn new<A: Serialize>(name: &'static str, args: &A) -> Self {
         Call {
             name,
-            args: super::protocol::to_bytes(args),
             timeout: None,
-            _result: PhantomData,
+            args: Args::Encoded(super::protocol::to_bytes(args)),
+        }
+    }
+}
+
+impl<R> Call<R> {
+    /// A call of the task `name` with `args` (a tuple of the arguments),
+    /// which `run` applies to the function. Used by the code
+    /// `#[hilo::task]` generates.
+    pub fn typed<A>(name: &'static str, args: A, run: fn(A) -> R) -> Self
+    where
+        A: Serialize + Send + 'static,
+        R: 'static,
+    {
+        Call {
+            name,
+            timeout: None,
+            args: Args::Typed(Box::new(Bound { args, run })),
         }
     }
 
     /// Kill the task (and its worker) if it runs longer than `timeout`;
     /// its future then fails with `TaskError::TimedOut`. Overrides the
-    /// pool's default timeout.
+    /// pool's default timeout. Only a process can be killed: on a
+    /// `ThreadPool` the timeout does not apply (bound the wait with
+    /// `Future::result_timeout` instead).
     pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -101,6 +152,37 @@ impl<R: DeserializeOwned> Call<R> {
     /// The name of the task this calls.
     pub fn task_name(&self) -> &'static str {
         self.name
+    }
+
+    /// The arguments as a worker process receives them.
+    pub(crate) fn encoded_args(&self) -> Result<Vec<u8>, String> {
+        match &self.args {
+            Args::Encoded(bytes) => bytes.clone(),
+            Args::Typed(typed) => typed.encode(),
+        }
+    }
+}
+
+impl<R: DeserializeOwned> Call<R> {
+    /// Runs the task on this thread: the function itself for a typed call,
+    /// the registry's entry for an encoded one. A panic unwinds to the
+    /// caller, as a thread pool's task's does.
+    pub(crate) fn run_here(self) -> Result<R, TaskError> {
+        let bytes = match self.args {
+            Args::Typed(typed) => return Ok(typed.run()),
+            Args::Encoded(bytes) => bytes.map_err(|message| TaskError::Failed {
+                message: format!("cannot encode the task's arguments: {message}"),
+            })?,
+        };
+        let entry = find(self.name).ok_or_else(|| TaskError::UnknownTask {
+            name: self.name.to_owned(),
+        })?;
+        let value = entry
+            .run(&bytes)
+            .map_err(|message| TaskError::Failed { message })?;
+        super::protocol::from_bytes(&value).map_err(|e| TaskError::Failed {
+            message: format!("cannot decode the task's result: {e}"),
+        })
     }
 }
 

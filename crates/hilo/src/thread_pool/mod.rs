@@ -28,7 +28,7 @@ use crate::future::{Cell, Future, Inner};
 use crate::stop::StopToken;
 use crate::sync::lock_std as lock;
 use batch::{Batch, Msg, BATCH};
-use worker::{JobRef, Shared, StopRegistration, StopSlot, TaskCell};
+use worker::{Body, Fallible, JobRef, Plain, Shared, StopRegistration, StopSlot, TaskCell};
 
 mod batch;
 mod builder;
@@ -99,7 +99,7 @@ impl ThreadPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.enqueue_task(f, ())
+        self.enqueue_task(Plain(f), ())
     }
 
     /// Queues `f` with a fresh [`StopToken`] it can poll or block on; the
@@ -140,16 +140,16 @@ impl ThreadPool {
             let _registration = registration;
             f(&token)
         };
-        self.enqueue_task(f, stop)
+        self.enqueue_task(Plain(f), stop)
     }
 
-    fn enqueue_task<F, T, S>(&self, f: F, stop: S) -> Result<Future<T>, SubmitError>
+    fn enqueue_task<B, T, S>(&self, body: B, stop: S) -> Result<Future<T>, SubmitError>
     where
-        F: FnOnce() -> T + Send + 'static,
+        B: Body<T> + 'static,
         T: Send + 'static,
         S: StopSlot + 'static,
     {
-        let (job, future) = task_cell(f, stop);
+        let (job, future) = task_cell(body, stop);
         self.shared.send(Msg::One(job), 1)?;
         Ok(future)
     }
@@ -182,7 +182,7 @@ impl ThreadPool {
         let mut futures = Vec::with_capacity(jobs.size_hint().0);
         let mut group = Vec::with_capacity(BATCH);
         for f in jobs {
-            let (job, future) = task_cell(f, ());
+            let (job, future) = task_cell(Plain(f), ());
             futures.push(future);
             group.push(job);
             if group.len() == BATCH {
@@ -289,9 +289,9 @@ impl ThreadPool {
 }
 
 /// One task's record: the queue's reference and the caller's future.
-fn task_cell<F, T, S>(f: F, stop: S) -> (JobRef, Future<T>)
+fn task_cell<B, T, S>(f: B, stop: S) -> (JobRef, Future<T>)
 where
-    F: FnOnce() -> T + Send + 'static,
+    B: Body<T> + 'static,
     T: Send + 'static,
     S: StopSlot + 'static,
 {
@@ -336,6 +336,45 @@ where
 
     fn submit(&self, job: F) -> Result<Future<T>, SubmitError> {
         ThreadPool::submit(self, job)
+    }
+
+    fn max_workers(&self) -> usize {
+        self.shared.max_workers
+    }
+}
+
+/// A `ThreadPool` runs the same `#[hilo::task]` calls as a
+/// [`ProcessPool`](crate::process::ProcessPool), so one program can offer
+/// both engines: here the function is called on a worker thread, with
+/// nothing encoded. A task the registry does not know fails with
+/// [`TaskError::UnknownTask`](crate::TaskError::UnknownTask) (only a
+/// [`Call::new`](crate::process::Call::new) can name one); a call's
+/// `timeout` does not apply (a thread cannot be killed).
+///
+/// ```
+/// use hilo::{Executor, ThreadPool};
+///
+/// #[hilo::task]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// # fn main() {
+/// let pool = ThreadPool::new();
+/// let fut = Executor::submit(&pool, square::call(7)).unwrap();
+/// assert_eq!(fut.result(), Ok(49));
+/// let squares: Vec<_> = hilo::map(&pool, 1..=3, square::call).collect();
+/// assert_eq!(squares, vec![Ok(1), Ok(4), Ok(9)]);
+/// # }
+/// ```
+impl<R> Executor<crate::process::Call<R>> for ThreadPool
+where
+    R: serde::de::DeserializeOwned + Send + 'static,
+{
+    type Output = R;
+
+    fn submit(&self, call: crate::process::Call<R>) -> Result<Future<R>, SubmitError> {
+        self.enqueue_task(Fallible(move || call.run_here()), ())
     }
 
     fn max_workers(&self) -> usize {

@@ -52,6 +52,31 @@ pub(super) struct TaskCell<F, T, S> {
     pub(super) stop: S,
 }
 
+/// What a task runs: a closure whose value is the result ([`Plain`]), or
+/// one that can fail the task with its own error ([`Fallible`]).
+pub(super) trait Body<T>: Send {
+    fn run(self) -> Result<T, TaskError>;
+}
+
+/// A closure returning the task's value.
+pub(super) struct Plain<F>(pub(super) F);
+
+impl<F: FnOnce() -> T + Send, T> Body<T> for Plain<F> {
+    fn run(self) -> Result<T, TaskError> {
+        Ok((self.0)())
+    }
+}
+
+/// A closure returning the task's outcome (a registered task's call, which
+/// may name a task nobody registered, say).
+pub(super) struct Fallible<F>(pub(super) F);
+
+impl<F: FnOnce() -> Result<T, TaskError> + Send, T> Body<T> for Fallible<F> {
+    fn run(self) -> Result<T, TaskError> {
+        (self.0)()
+    }
+}
+
 /// Where a task keeps its stop token, if it has one.
 pub(super) trait StopSlot: Send + Sync {
     fn token(&self) -> Option<&StopToken>;
@@ -81,7 +106,7 @@ impl<F: Send, T: Send, S: StopSlot> Cell<T> for TaskCell<F, T, S> {
 
 impl<F, T, S> Job for TaskCell<F, T, S>
 where
-    F: FnOnce() -> T + Send,
+    F: Body<T>,
     T: Send,
     S: StopSlot,
 {
@@ -93,7 +118,8 @@ where
         let Some(f) = self.task.take() else {
             return;
         };
-        let outcome = catch_unwind(AssertUnwindSafe(f)).map_err(TaskError::from_panic);
+        let outcome = catch_unwind(AssertUnwindSafe(|| f.run()))
+            .unwrap_or_else(|payload| Err(TaskError::from_panic(payload)));
         // Idle before the wake-up if there are no callbacks (a submitter
         // woken by this completion must see this worker as free, or
         // sequential submit+result would start a thread each time), after
