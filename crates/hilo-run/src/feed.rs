@@ -124,6 +124,12 @@ fn feed(
 /// full and is woken only once half of it has drained, then refills it in
 /// one go: one wake-up per `size / 2` jobs instead of one per job, which
 /// matters when jobs last a millisecond.
+///
+/// Why not the library's bounded `hilo::map`: it is pulled by its
+/// consumer, which both reads the next input and takes the next result on
+/// one thread. Here reading may block for as long as a `tail -f` takes,
+/// and a finished job must be printed at once all the same, so the feeder
+/// only submits and each job is delivered by the thread that ran it.
 struct Window {
     in_flight: Mutex<usize>,
     room: Condvar,

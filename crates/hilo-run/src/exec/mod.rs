@@ -36,6 +36,12 @@ use super::template::{JobContext, Template};
 /// Time between the TERM and the KILL sent to a job's process group.
 const KILL_GRACE: Duration = Duration::from_secs(1);
 /// Wait before the first retry; doubled for each next one.
+///
+/// The retry loop is `run_in_slot`'s own rather than the library's `retry`
+/// and `RetryPolicy`, which resubmit each attempt as a new task: a job keeps
+/// its slot (`{%}`) and its place in the output order across tries, its
+/// report counts the tries for the job log, and a wait between tries ends
+/// at once on Ctrl+C or `--halt now`.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
