@@ -24,7 +24,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{human, Ctx, Report};
+use super::{human, Ctx, Data, Report};
 
 /// The forking program. Arguments: heap size in MiB, the cumulative
 /// fractions to write (comma-separated), fork repetitions. Prints one JSON
@@ -253,7 +253,7 @@ fn report(explain: &str, out: &Outcome, python_pid: u32) -> Report {
         .to_vec(),
         rows,
         notes,
-        data: json!({
+        data: Data::Other(json!({
             "heap_bytes": out.heap_bytes,
             "page_bytes": out.page_bytes,
             "fork_s": out.fork_s,
@@ -262,7 +262,7 @@ fn report(explain: &str, out: &Outcome, python_pid: u32) -> Report {
             "python_pid": python_pid,
             "child_pid": out.child.pid,
             "steps": steps,
-        }),
+        })),
     }
 }
 
@@ -274,7 +274,7 @@ pub(super) fn skipped(explain: &str, why: &str) -> Report {
         columns: vec!["result".into()],
         rows: vec![vec![format!("skipped: {why}")]],
         notes: Vec::new(),
-        data: json!({ "skipped": why }),
+        data: Data::Other(json!({ "skipped": why })),
     }
 }
 

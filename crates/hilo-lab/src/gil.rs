@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::cow::{run_python, skipped};
-use super::{human, Ctx, Report};
+use super::{human, Ctx, Data, Report};
 
 /// The Python side. Arguments: n, repetitions, no-op tasks for the thread
 /// pool, for the process pool. Prints one JSON object on stdout.
@@ -321,14 +321,14 @@ fn report(explain: &str, sizes: &Sizes, python: &Python, rust: &Side) -> Report 
             .to_vec(),
         rows: rows(sizes, &python.side, rust),
         notes: notes(python, rust),
-        data: json!({
+        data: Data::Other(json!({
             "n": sizes.n,
             "cores": hilo::default_workers(),
             "thread_tasks": sizes.thread_tasks,
             "process_tasks": sizes.process_tasks,
             "python": python_json,
             "rust": side_json(rust),
-        }),
+        })),
     }
 }
 

@@ -17,9 +17,8 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use hilo::ThreadPool;
-use serde_json::json;
 
-use super::{human, Ctx, Report};
+use super::{human, Ctx, Data, Report};
 
 /// How long the server waits before answering: a fast network round trip.
 const DELAY: Duration = Duration::from_millis(20);
@@ -258,21 +257,45 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Report, String> {
         .to_vec(),
         rows: rows(&runs),
         notes,
-        data: json!({
-            "delay_s": DELAY.as_secs_f64(),
-            "port": addr.port(),
-            "server_closed": true,
-            "server_stop_s": stopped_in.as_secs_f64(),
-            "echoes_checked": total,
-            "runs": runs.iter().map(|r| json!({
-                "threads": r.threads,
-                "requests": r.requests,
-                "seconds": r.took.as_secs_f64(),
-                "requests_per_s": r.per_second(),
-                "ideal_per_s": r.ideal(),
-            })).collect::<Vec<_>>(),
+        data: Data::Io(IoData {
+            delay_s: DELAY.as_secs_f64(),
+            port: addr.port(),
+            server_closed: true,
+            server_stop_s: stopped_in.as_secs_f64(),
+            echoes_checked: total,
+            runs: runs
+                .iter()
+                .map(|r| IoRun {
+                    threads: r.threads,
+                    requests: r.requests,
+                    seconds: r.took.as_secs_f64(),
+                    requests_per_s: r.per_second(),
+                    ideal_per_s: r.ideal(),
+                })
+                .collect(),
         }),
     })
+}
+
+/// The numbers `--json` writes and `--svg` plots.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct IoData {
+    pub(crate) delay_s: f64,
+    port: u16,
+    server_closed: bool,
+    server_stop_s: f64,
+    echoes_checked: usize,
+    pub(crate) runs: Vec<IoRun>,
+}
+
+/// One client thread count.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct IoRun {
+    pub(crate) threads: usize,
+    requests: usize,
+    seconds: f64,
+    pub(crate) requests_per_s: f64,
+    pub(crate) ideal_per_s: f64,
 }
 
 /// The table: per thread count, requests, time and rate against the ideal.

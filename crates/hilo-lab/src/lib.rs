@@ -102,8 +102,31 @@ pub(crate) struct Report {
     pub(crate) rows: Vec<Vec<String>>,
     /// Lines printed under the table: the conclusion, caveats.
     pub(crate) notes: Vec<String>,
-    /// The raw numbers, for `--json`.
-    pub(crate) data: serde_json::Value,
+    /// The raw numbers, for `--json` (and `--svg`).
+    pub(crate) data: Data,
+}
+
+/// An experiment's raw numbers. The plotted ones are typed, so a plot
+/// reads fields, not keys; `--json` writes each as its fields.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub(crate) enum Data {
+    Speedup(speedup::SpeedupData),
+    Io(io::IoData),
+    Spawn(spawn::SpawnData),
+    Other(serde_json::Value),
+}
+
+impl Default for Data {
+    fn default() -> Self {
+        Data::Other(serde_json::Value::Null)
+    }
+}
+
+impl From<serde_json::Value> for Data {
+    fn from(value: serde_json::Value) -> Self {
+        Data::Other(value)
+    }
 }
 
 /// One experiment of the lab.
@@ -201,7 +224,7 @@ pub fn main(args: Args) -> u8 {
             }
         }
         if let (Some(dir), Ok(report)) = (&args.svg, &outcome) {
-            match plot::write(dir, e.name, &report.data) {
+            match plot::write(dir, &report.data) {
                 Ok(Some(path)) if !args.json => println!("  plot: {}", path.display()),
                 Ok(_) => {}
                 Err(why) => {

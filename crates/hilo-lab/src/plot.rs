@@ -1,39 +1,49 @@
 //! `--svg DIR`: plots of the experiments whose numbers read best as a
 //! picture — speedup (measured against ideal and Amdahl), io (requests/s
 //! against the ideal) and spawn (the cost of each way to start work, on a
-//! log scale). Drawn from the same JSON `data` the experiments report, so a
-//! plot never shows anything the table does not. Owns the SVG files; never
-//! measures anything.
+//! log scale). Drawn from the same typed `data` the experiments report
+//! (and `--json` writes), so a plot never shows anything the table does
+//! not. Owns the SVG files; never measures anything.
 
 use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
-use serde_json::Value;
+
+use super::io::IoData;
+use super::spawn::SpawnData;
+use super::speedup::{SeriesData, SpeedupData};
+use super::Data;
 
 const SIZE: (u32, u32) = (720, 440);
 
 type PlotResult = Result<(), Box<dyn std::error::Error>>;
 
-/// Writes `DIR/<name>.svg` for the experiments that have a plot; returns
-/// the files written (none for the others).
-pub(crate) fn write(dir: &Path, name: &str, data: &Value) -> Result<Option<PathBuf>, String> {
+/// Writes `DIR/<experiment>.svg` for the experiments that have a plot;
+/// returns the file written (none for the others).
+pub(crate) fn write(dir: &Path, data: &Data) -> Result<Option<PathBuf>, String> {
+    let name = match data {
+        Data::Speedup(_) => "speedup",
+        Data::Io(_) => "io",
+        Data::Spawn(_) => "spawn",
+        Data::Other(_) => return Ok(None),
+    };
     let path = dir.join(format!("{name}.svg"));
-    let drawn = match name {
-        "speedup" => speedup(&path, data),
-        "io" => io(&path, data),
-        "spawn" => spawn(&path, data),
-        _ => return Ok(None),
+    let drawn = match data {
+        Data::Speedup(d) => speedup(&path, d),
+        Data::Io(d) => io(&path, d),
+        Data::Spawn(d) => spawn(&path, d),
+        Data::Other(_) => Ok(()),
     };
     drawn.map_err(|e| format!("cannot draw {}: {e}", path.display()))?;
     Ok(Some(path))
 }
 
-/// `(x, y)` pairs from the objects of `runs`, skipping any without both.
-fn points(runs: &Value, x: &str, y: &str) -> Vec<(f64, f64)> {
-    runs.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| Some((r[x].as_f64()?, r[y].as_f64()?)))
+/// (workers, speedup) of each run of `series`.
+fn speedups(series: &SeriesData) -> Vec<(f64, f64)> {
+    series
+        .runs
+        .iter()
+        .map(|r| (r.workers as f64, r.speedup))
         .collect()
 }
 
@@ -53,12 +63,12 @@ fn mark(color: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
     move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color)
 }
 
-fn speedup(path: &Path, data: &Value) -> PlotResult {
-    let cores = data["cores"].as_f64().unwrap_or(1.0);
-    let threads = points(&data["threads"]["runs"], "workers", "speedup");
-    let processes = points(&data["processes"]["runs"], "workers", "speedup");
+fn speedup(path: &Path, data: &SpeedupData) -> PlotResult {
+    let cores = data.cores as f64;
+    let threads = speedups(&data.threads);
+    let processes = speedups(&data.processes);
     let max_n = threads.iter().map(|p| p.0).fold(1.0, f64::max);
-    let f = data["threads"]["serial_fraction"].as_f64();
+    let f = data.threads.serial_fraction;
 
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
@@ -106,9 +116,12 @@ fn speedup(path: &Path, data: &Value) -> PlotResult {
     Ok(())
 }
 
-fn io(path: &Path, data: &Value) -> PlotResult {
-    let measured = points(&data["runs"], "threads", "requests_per_s");
-    let ideal = points(&data["runs"], "threads", "ideal_per_s");
+fn io(path: &Path, data: &IoData) -> PlotResult {
+    let at = |y: fn(&super::io::IoRun) -> f64| -> Vec<(f64, f64)> {
+        data.runs.iter().map(|r| (r.threads as f64, y(r))).collect()
+    };
+    let measured = at(|r| r.requests_per_s);
+    let ideal = at(|r| r.ideal_per_s);
     let max_t = measured.iter().map(|p| p.0).fold(1.0, f64::max);
     let max_r = ideal
         .iter()
@@ -120,7 +133,7 @@ fn io(path: &Path, data: &Value) -> PlotResult {
         .chain(&measured)
         .map(|p| p.1)
         .fold(max_r, f64::min);
-    let delay_ms = data["delay_s"].as_f64().unwrap_or(0.0) * 1e3;
+    let delay_ms = data.delay_s * 1e3;
 
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
@@ -155,17 +168,11 @@ fn io(path: &Path, data: &Value) -> PlotResult {
     Ok(())
 }
 
-fn spawn(path: &Path, data: &Value) -> PlotResult {
-    let mut ops: Vec<(String, f64)> = data["ops"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter_map(|(_, op)| {
-            Some((
-                op["label"].as_str()?.to_owned(),
-                op["median_s"].as_f64()? * 1e6,
-            ))
-        })
+fn spawn(path: &Path, data: &SpawnData) -> PlotResult {
+    let mut ops: Vec<(&str, f64)> = data
+        .ops
+        .values()
+        .map(|op| (op.label, op.median_s * 1e6))
         .collect();
     ops.sort_by(|a, b| a.1.total_cmp(&b.1));
     let max_us = ops.iter().map(|o| o.1).fold(1.0, f64::max);

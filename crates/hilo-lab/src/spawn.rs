@@ -9,12 +9,11 @@
 //! waited for (or killed and waited for on error), both pools shut down
 //! and their workers reaped; the report says so, checked in `/proc`.
 
+use std::collections::BTreeMap;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
-use super::{human, Ctx, Report};
+use super::{human, Ctx, Data, Report};
 
 /// The no-op a `ProcessPool` worker runs: the round trip is all there is
 /// to measure. It echoes its argument so the caller can check the answer.
@@ -417,18 +416,43 @@ fn report(ops: &[Op], census: &Census) -> Result<Report, String> {
         ],
         rows: timed.rows(),
         notes: timed.notes(census),
-        data: json!({
-            "ops": timed.data(),
-            "burst": BURST,
-            "children_started": c.counts.started,
-            "children_reaped": c.counts.reaped,
-            "forks_counted": c.forks_counted,
-            "pool_workers": c.workers,
-            "children_left": c.left,
-            "threads_before": c.threads_before,
-            "threads_after": c.threads_after,
+        data: Data::Spawn(SpawnData {
+            ops: timed.data(),
+            burst: BURST,
+            children_started: c.counts.started,
+            children_reaped: c.counts.reaped,
+            forks_counted: c.forks_counted,
+            pool_workers: c.workers.clone(),
+            children_left: c.left.clone(),
+            threads_before: c.threads_before,
+            threads_after: c.threads_after,
         }),
     })
+}
+
+/// The numbers `--json` writes and `--svg` plots.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct SpawnData {
+    /// Each operation by its key.
+    pub(crate) ops: BTreeMap<&'static str, OpData>,
+    burst: usize,
+    children_started: u64,
+    children_reaped: u64,
+    forks_counted: u64,
+    pool_workers: Vec<u32>,
+    children_left: Vec<u32>,
+    threads_before: usize,
+    threads_after: usize,
+}
+
+/// One operation's timings.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct OpData {
+    pub(crate) label: &'static str,
+    samples: usize,
+    min_s: f64,
+    pub(crate) median_s: f64,
+    vs_thread_spawn: f64,
 }
 
 /// Every operation with the statistics of its samples.
@@ -480,18 +504,18 @@ impl<'a> Timed<'a> {
             .collect()
     }
 
-    fn data(&self) -> serde_json::Map<String, serde_json::Value> {
+    fn data(&self) -> BTreeMap<&'static str, OpData> {
         self.0
             .iter()
             .map(|(op, s)| {
-                let v = json!({
-                    "label": op.label,
-                    "samples": op.samples.len(),
-                    "min_s": s.min,
-                    "median_s": s.median,
-                    "vs_thread_spawn": s.median / self.reference(op),
-                });
-                (op.key.to_owned(), v)
+                let v = OpData {
+                    label: op.label,
+                    samples: op.samples.len(),
+                    min_s: s.min,
+                    median_s: s.median,
+                    vs_thread_spawn: s.median / self.reference(op),
+                };
+                (op.key, v)
             })
             .collect()
     }

@@ -13,9 +13,8 @@ use std::time::{Duration, Instant};
 
 use hilo::process::ProcessPool;
 use hilo::ThreadPool;
-use serde_json::json;
 
-use super::{human, Ctx, Report};
+use super::{human, Ctx, Data, Report};
 
 /// Where the counted window starts: big enough that a prime costs
 /// thousands of divisions (real work per number), small enough for `u64`.
@@ -321,27 +320,58 @@ impl Series {
         }
     }
 
-    fn json(&self, counts: &[usize], cores: usize) -> serde_json::Value {
-        let rows: Vec<_> = counts
+    fn data(&self, counts: &[usize], cores: usize) -> SeriesData {
+        let runs = counts
             .iter()
             .enumerate()
-            .map(|(i, &n)| {
-                json!({
-                    "workers": n,
-                    "seconds": self.times[i].as_secs_f64(),
-                    "workers_used": self.used[i],
-                    "speedup": self.speedups[i],
-                    "efficiency": self.efficiency(i, n, cores),
-                    "amdahl": self.serial_fraction.map(|f| amdahl(f, n.min(cores) as f64)),
-                })
+            .map(|(i, &n)| RunData {
+                workers: n,
+                seconds: self.times[i].as_secs_f64(),
+                workers_used: self.used[i],
+                speedup: self.speedups[i],
+                efficiency: self.efficiency(i, n, cores),
+                amdahl: self.serial_fraction.map(|f| amdahl(f, n.min(cores) as f64)),
             })
             .collect();
-        json!({
-            "serial_fraction": self.serial_fraction,
-            "ceiling": self.serial_fraction.filter(|&f| f > 0.0).map(|f| 1.0 / f),
-            "runs": rows,
-        })
+        SeriesData {
+            serial_fraction: self.serial_fraction,
+            ceiling: self.serial_fraction.filter(|&f| f > 0.0).map(|f| 1.0 / f),
+            runs,
+        }
     }
+}
+
+/// The numbers `--json` writes and `--svg` plots.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct SpeedupData {
+    pub(crate) cores: usize,
+    range: [u64; 2],
+    chunks: usize,
+    primes: u64,
+    repetitions: usize,
+    load_average_before: Option<f64>,
+    pub(crate) threads: SeriesData,
+    pub(crate) processes: SeriesData,
+}
+
+/// One kind of worker (threads or processes) over every worker count.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct SeriesData {
+    /// Amdahl's serial fraction fitted to the speedups up to the cores.
+    pub(crate) serial_fraction: Option<f64>,
+    ceiling: Option<f64>,
+    pub(crate) runs: Vec<RunData>,
+}
+
+/// One worker count.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct RunData {
+    pub(crate) workers: usize,
+    seconds: f64,
+    workers_used: usize,
+    pub(crate) speedup: f64,
+    efficiency: f64,
+    amdahl: Option<f64>,
 }
 
 pub(crate) fn run(ctx: &Ctx) -> Result<Report, String> {
@@ -389,15 +419,15 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Report, String> {
         .to_vec(),
         rows,
         notes,
-        data: json!({
-            "cores": cores,
-            "range": [BASE, BASE + width],
-            "chunks": job.ranges.len(),
-            "primes": job.expected,
-            "repetitions": reps,
-            "load_average_before": load,
-            "threads": threads.json(&counts, cores),
-            "processes": processes.json(&counts, cores),
+        data: Data::Speedup(SpeedupData {
+            cores,
+            range: [BASE, BASE + width],
+            chunks: job.ranges.len(),
+            primes: job.expected,
+            repetitions: reps,
+            load_average_before: load,
+            threads: threads.data(&counts, cores),
+            processes: processes.data(&counts, cores),
         }),
     })
 }

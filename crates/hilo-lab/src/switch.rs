@@ -26,7 +26,7 @@ use rustix::thread::{sched_getaffinity, sched_setaffinity, CpuSet};
 use serde_json::json;
 
 use super::spawn::{cheaper, children_left, ratio, threads_now, time_each, Stats};
-use super::{human, Ctx, Report};
+use super::{human, Ctx, Data, Report};
 
 /// How long a side waits for its partner before calling the run failed.
 const PATIENCE: Duration = Duration::from_secs(5);
@@ -357,7 +357,7 @@ fn report(
             })
             .collect(),
         notes,
-        data: json!({
+        data: Data::Other(json!({
             "pairs": data_rows,
             "allowed_cpus": cpus,
             "cross_core_skipped": cpus.len() < 2,
@@ -366,6 +366,6 @@ fn report(
             "children_left": left,
             "threads_before": threads_before,
             "threads_after": threads_after,
-        }),
+        })),
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::{human, Ctx, Report};
+use super::{human, Ctx, Data, Report};
 
 /// The state letter and name of `pid` from `/proc/<pid>/stat`, or `None`
 /// once the process table has no entry for it.
@@ -78,12 +78,12 @@ pub(crate) fn run(_ctx: &Ctx) -> Result<Report, String> {
         notes: vec![format!(
             "the zombie held pid {pid} and its exit status until wait() collected them"
         )],
-        data: json!({
+        data: Data::Other(json!({
             "pid": pid,
             "zombie_seen_after_s": after.as_secs_f64(),
             "exit_status": status.code(),
             "reap_s": reaped_in.as_secs_f64(),
             "gone_after_reap": gone,
-        }),
+        })),
     })
 }
