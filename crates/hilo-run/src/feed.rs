@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use std::sync::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex};
 
 use super::exec::Runner;
 use super::input::Inputs;
@@ -147,16 +147,16 @@ impl Window {
 
     /// Blocks while the window is full, then takes a place.
     fn enter(&self) {
-        let mut n = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let mut n = self.in_flight.lock();
         while *n >= self.size {
-            n = self.room.wait(n).unwrap_or_else(|e| e.into_inner());
+            self.room.wait(&mut n);
         }
         *n += 1;
     }
 
     /// Gives a place back; wakes the feeder when half the window is free.
     fn leave(&self) {
-        let mut n = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let mut n = self.in_flight.lock();
         *n -= 1;
         // Each leave lowers the count by one, so a feeder asleep on a full
         // window sees this exact value on the way down.

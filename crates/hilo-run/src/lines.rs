@@ -7,7 +7,8 @@
 
 use std::collections::HashMap;
 use std::io::{self, Write};
-use std::sync::{Mutex, MutexGuard};
+
+use parking_lot::Mutex;
 
 /// Where every `--line-buffer` job writes.
 pub(crate) struct Lines {
@@ -31,14 +32,10 @@ impl Lines {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Held> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Job `order` (its place among submitted jobs) wrote `block`, whole
     /// lines: written now, or held until it is the head.
     pub(crate) fn write(&self, order: u64, to_stdout: bool, block: &[u8]) -> io::Result<()> {
-        let mut held = self.lock();
+        let mut held = self.state.lock();
         if self.keep_order && order != held.head {
             held.blocks
                 .entry(order)
@@ -52,7 +49,7 @@ impl Lines {
     /// Every job before `order` has been reported: what `order` wrote so
     /// far is written now, and from now on it prints live.
     pub(crate) fn make_head(&self, order: u64) -> io::Result<()> {
-        let mut held = self.lock();
+        let mut held = self.state.lock();
         held.head = order;
         for (to_stdout, block) in held.blocks.remove(&order).unwrap_or_default() {
             put(to_stdout, &block)?;

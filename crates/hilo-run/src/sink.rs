@@ -6,7 +6,9 @@
 //! the run: knowing when every submitted job has been accounted for.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex};
 
 use super::feed::Event;
 use super::joblog::JobLog;
@@ -80,15 +82,11 @@ impl Sink {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Takes one event from the feeder, a job's thread or the runner.
     /// Returns `Some(())` when the run has to stop because the output
     /// broke (the caller halts the jobs).
     pub(crate) fn deliver(&self, event: Event) -> Option<()> {
-        let mut st = self.lock();
+        let mut st = self.state.lock();
         let mut broke = false;
         match event {
             Event::Finished { order, report } => {
@@ -116,7 +114,7 @@ impl Sink {
     /// stopping, every job `submitted_so_far()` says was submitted), or the
     /// output broke.
     pub(crate) fn wait(&self, submitted_so_far: impl Fn() -> u64) -> Ended {
-        let mut st = self.lock();
+        let mut st = self.state.lock();
         loop {
             if st.broken.is_some() {
                 break;
@@ -125,7 +123,7 @@ impl Sink {
             if all_in == Some(st.received) {
                 break;
             }
-            st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+            self.changed.wait(&mut st);
         }
         st.progress.finish();
         Ended {

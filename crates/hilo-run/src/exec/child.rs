@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rustix::process::{Pid, Signal};
 
-use super::{kill_group, lock, Capture, LineOut, Runner, Running};
+use super::{kill_group, Capture, LineOut, Runner, Running};
 use crate::report::JobReport;
 
 impl Runner {
@@ -193,7 +193,7 @@ impl Runner {
     fn register(&self, seq: u64, child: &Child) -> Pid {
         let pid = Pid::from_child(child);
         let deadline = self.settings.timeout.map(|t| Instant::now() + t);
-        let mut running = lock(&self.running);
+        let mut running = self.running.lock();
         // The child runs already: a Ctrl+C or `--halt now` that came since
         // the spawn walked the map without it, so it gets what the others
         // got. Read under the lock the walks take, after the flags they
@@ -242,7 +242,7 @@ impl Runner {
                 Err(e) => return Err(e.into()),
             }
         }
-        if let Some(r) = lock(&self.running).remove(&seq) {
+        if let Some(r) = self.running.lock().remove(&seq) {
             report.timed_out = r.timed_out;
             // A job that was told to stop (timeout, halt, Ctrl+C) takes
             // its whole group with it: a background `sleep 100 &` ignores

@@ -18,9 +18,10 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use parking_lot::{Condvar, Mutex};
 use rustix::process::{Pid, Signal};
 
 mod child;
@@ -119,10 +120,6 @@ pub(crate) struct Runner {
     programs: Programs,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// Sends `sig` to the process group `pgid`; it may be gone already.
 fn kill_group(pgid: Pid, sig: Signal) {
     let _ = rustix::process::kill_process_group(pgid, sig);
@@ -178,9 +175,9 @@ impl Runner {
     /// No new job starts; running ones go on.
     pub(crate) fn stop_starting(&self) {
         self.stop.store(true, Ordering::SeqCst);
-        *lock(&self.stopped) = true;
+        *self.stopped.lock() = true;
         self.stop_changed.notify_all();
-        let listener = lock(&self.stop_listener).take();
+        let listener = self.stop_listener.lock().take();
         if let Some(tell) = listener {
             tell();
         }
@@ -188,9 +185,9 @@ impl Runner {
 
     /// Runs `tell` (once) when `hilo run` starts stopping.
     pub(crate) fn on_stop(&self, tell: impl FnOnce() + Send + 'static) {
-        *lock(&self.stop_listener) = Some(Box::new(tell));
+        *self.stop_listener.lock() = Some(Box::new(tell));
         if self.stopping() {
-            if let Some(tell) = lock(&self.stop_listener).take() {
+            if let Some(tell) = self.stop_listener.lock().take() {
                 tell();
             }
         }
@@ -217,19 +214,19 @@ impl Runner {
         let n = self.interrupts.fetch_add(1, Ordering::SeqCst);
         // Jobs in a slot, counted even if their child is not registered
         // yet (`register` forwards the signal to it then).
-        let running = self.settings.slots - lock(&self.free_slots).len();
+        let running = self.settings.slots - self.free_slots.lock().len();
         if n == 0 {
             let forwarded = self.forwarded();
             eprintln!(
                 "hilo run: interrupted; no new jobs, waiting for {running} running \
                  (press Ctrl+C again to kill them)"
             );
-            for r in lock(&self.running).values() {
+            for r in self.running.lock().values() {
                 kill_group(r.pgid, forwarded);
             }
         } else {
             eprintln!("hilo run: killing {running} running jobs");
-            for r in lock(&self.running).values() {
+            for r in self.running.lock().values() {
                 kill_group(r.pgid, Signal::KILL);
             }
         }
@@ -248,7 +245,7 @@ impl Runner {
         // sees the flag in `register`.
         self.terminating.store(true, Ordering::SeqCst);
         let now = Instant::now();
-        for r in lock(&self.running).values_mut() {
+        for r in self.running.lock().values_mut() {
             kill_group(r.pgid, sig);
             r.term_sent.get_or_insert(now);
         }
@@ -258,7 +255,7 @@ impl Runner {
     /// The watchdog: TERMs jobs past their deadline, KILLs jobs still there
     /// `KILL_GRACE` after their TERM.
     fn watch(&self) {
-        let mut running = lock(&self.running);
+        let mut running = self.running.lock();
         loop {
             let now = Instant::now();
             let mut next: Option<Instant> = None;
@@ -280,19 +277,12 @@ impl Runner {
                     next = Some(next.map_or(w, |n| n.min(w)));
                 }
             }
-            running = match next {
-                None => self
-                    .watchdog
-                    .wait(running)
-                    .unwrap_or_else(|e| e.into_inner()),
+            match next {
+                None => self.watchdog.wait(&mut running),
                 Some(at) => {
-                    let left = at.saturating_duration_since(Instant::now());
-                    self.watchdog
-                        .wait_timeout(running, left)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
+                    self.watchdog.wait_until(&mut running, at);
                 }
-            };
+            }
         }
     }
 
@@ -303,9 +293,9 @@ impl Runner {
         if self.stopping() {
             return None;
         }
-        let slot = lock(&self.free_slots).pop().unwrap_or(1);
+        let slot = self.free_slots.lock().pop().unwrap_or(1);
         let report = self.run_in_slot(seq, order, values, slot);
-        lock(&self.free_slots).push(slot);
+        self.free_slots.lock().push(slot);
         if let Some(r) = &report {
             self.check_halt(r.succeeded());
         }
@@ -380,11 +370,8 @@ impl Runner {
 
     /// Sleeps `d`; true (early) if `hilo run` started stopping.
     fn sleep_unless_stopped(&self, d: Duration) -> bool {
-        let stopped = lock(&self.stopped);
-        let (stopped, _) = self
-            .stop_changed
-            .wait_timeout_while(stopped, d, |s| !*s)
-            .unwrap_or_else(|e| e.into_inner());
+        let mut stopped = self.stopped.lock();
+        self.stop_changed.wait_while_for(&mut stopped, |s| !*s, d);
         *stopped
     }
 
@@ -393,7 +380,7 @@ impl Runner {
         let Some(delay) = self.settings.delay else {
             return;
         };
-        let mut next = lock(&self.next_start);
+        let mut next = self.next_start.lock();
         if let Some(at) = *next {
             let left = at.saturating_duration_since(Instant::now());
             if !left.is_zero() && self.sleep_unless_stopped(left) {

@@ -1,12 +1,11 @@
 //! Where on `PATH` each command lives, looked up once per name.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
-use super::lock;
 /// Where on `PATH` each command name lives, looked up once: running a
 /// bare name otherwise costs a failed `execve` for every `PATH` entry
 /// before the right one, on every job.
@@ -22,7 +21,7 @@ impl Programs {
         if name.as_bytes().contains(&b'/') || name.is_empty() {
             return PathBuf::from(name);
         }
-        if let Some(path) = lock(&self.found).get(name) {
+        if let Some(path) = self.found.lock().get(name) {
             return path.clone();
         }
         let Some(path) = std::env::var_os("PATH")
@@ -33,7 +32,7 @@ impl Programs {
         else {
             return PathBuf::from(name);
         };
-        lock(&self.found).insert(name.to_owned(), path.clone());
+        self.found.lock().insert(name.to_owned(), path.clone());
         path
     }
 }
