@@ -11,13 +11,10 @@ use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use hilo_term::ProgressBar;
+use hilo_term::{Failure, ProgressBar};
 use hilo_work::sieve::{self, Sieve, MAX_END, SEGMENT_SPAN};
 
 use crate::common::{Engine, Pool};
-
-/// Exit status when the work itself failed (a worker died, output failed).
-const EXIT_FAILED: u8 = 1;
 
 /// The most segments in a default chunk (6 billion numbers, about a second
 /// of work): huge ranges still move the progress bar, and setting up a
@@ -96,52 +93,18 @@ struct Job {
 
 /// Runs `hilo primes`; returns the exit status.
 pub(crate) fn main(args: Args) -> u8 {
-    let job = match check(&args) {
-        Ok(job) => job,
-        Err(message) => {
-            eprintln!("hilo primes: {message}");
-            return hilo_term::EXIT_USAGE;
-        }
-    };
+    hilo_term::exit_status("primes", run(&args))
+}
+
+fn run(args: &Args) -> Result<(), Failure> {
+    let job = check(args).map_err(Failure::usage)?;
     let sieve = shared_sieve(job.end);
-    let outcome = if args.print {
+    if args.print {
         print(job, args.engine)
     } else if args.compare {
         compare(&sieve, job, args.json)
     } else {
         count_once(&sieve, job, args.engine, args.json)
-    };
-    match outcome {
-        Ok(()) => 0,
-        Err(Failure::BrokenPipe) => 0, // the reader has had enough (`| head`)
-        Err(Failure::Message(message)) => {
-            eprintln!("hilo primes: {message}");
-            EXIT_FAILED
-        }
-    }
-}
-
-/// Why a run stopped early.
-#[derive(Debug)]
-enum Failure {
-    /// Standard output was closed by its reader: not an error.
-    BrokenPipe,
-    Message(String),
-}
-
-impl From<String> for Failure {
-    fn from(message: String) -> Failure {
-        Failure::Message(message)
-    }
-}
-
-impl From<std::io::Error> for Failure {
-    fn from(e: std::io::Error) -> Failure {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            Failure::BrokenPipe
-        } else {
-            Failure::Message(format!("cannot write the output: {e}"))
-        }
     }
 }
 
@@ -281,9 +244,9 @@ fn count_once(sieve: &Arc<Sieve>, job: Job, engine: Engine, json: bool) -> Resul
     let report = timed_count(sieve, job, Run::On(engine))?;
     let mut out = std::io::stdout().lock();
     if json {
-        writeln!(out, "{}", to_json(&report)?)?;
+        writeln!(out, "{}", to_json(&report)?).map_err(Failure::output)?;
     } else {
-        writeln!(out, "{}", report.count)?;
+        writeln!(out, "{}", report.count).map_err(Failure::output)?;
     }
     Ok(())
 }
@@ -301,14 +264,14 @@ fn compare(sieve: &Arc<Sieve>, job: Job, json: bool) -> Result<(), Failure> {
         reports.push(timed_count(sieve, job, run)?);
     }
     if let Some(r) = reports.iter().find(|r| r.count != reports[0].count) {
-        return Err(Failure::Message(format!(
+        return Err(Failure::failed(format!(
             "the engines disagree: sequential counted {}, {} counted {}",
             reports[0].count, r.engine, r.count
         )));
     }
     let mut out = std::io::stdout().lock();
     if json {
-        writeln!(out, "{}", to_json(&reports)?)?;
+        writeln!(out, "{}", to_json(&reports)?).map_err(Failure::output)?;
         return Ok(());
     }
     let base = reports[0].seconds;
@@ -316,7 +279,8 @@ fn compare(sieve: &Arc<Sieve>, job: Job, json: bool) -> Result<(), Failure> {
         out,
         "{:<12} {:>4} {:>15} {:>10} {:>8}",
         "engine", "jobs", "primes", "seconds", "speedup"
-    )?;
+    )
+    .map_err(Failure::output)?;
     for r in &reports {
         writeln!(
             out,
@@ -326,13 +290,14 @@ fn compare(sieve: &Arc<Sieve>, job: Job, json: bool) -> Result<(), Failure> {
             r.count,
             r.seconds,
             base / r.seconds.max(1e-9)
-        )?;
+        )
+        .map_err(Failure::output)?;
     }
     Ok(())
 }
 
 fn to_json(value: &impl serde::Serialize) -> Result<String, Failure> {
-    serde_json::to_string(value).map_err(|e| Failure::Message(format!("cannot write JSON: {e}")))
+    serde_json::to_string(value).map_err(|e| Failure::failed(format!("cannot write JSON: {e}")))
 }
 
 /// Counts the job's range on `run`, timing it (pool start-up included:
@@ -380,7 +345,8 @@ fn print(job: Job, engine: Engine) -> Result<(), Failure> {
     let ranges = sieve::chunks(job.start, job.end, job.chunk);
     let mut out = std::io::stdout().lock();
     let mut write = |text: Result<String, hilo::TaskError>| -> Result<(), Failure> {
-        out.write_all(text.map_err(worker_failed)?.as_bytes())?;
+        out.write_all(text.map_err(worker_failed)?.as_bytes())
+            .map_err(Failure::output)?;
         if let Some(bar) = &bar {
             bar.inc(1);
         }
@@ -389,7 +355,7 @@ fn print(job: Job, engine: Engine) -> Result<(), Failure> {
     let pool = pool(engine, job.jobs)?;
     let end = job.end;
     hilo::map(&pool, ranges, |(lo, hi)| list_chunk::call(lo, hi, end)).try_for_each(&mut write)?;
-    out.flush()?;
+    out.flush().map_err(Failure::output)?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -415,11 +381,11 @@ fn bar_for(job: Job, hide: bool) -> Option<ProgressBar> {
 }
 
 fn pool(engine: Engine, jobs: usize) -> Result<Pool, Failure> {
-    Pool::new(engine, jobs, "primes").map_err(Failure::Message)
+    Pool::new(engine, jobs, "primes").map_err(Failure::failed)
 }
 
 fn worker_failed(e: hilo::TaskError) -> Failure {
-    Failure::Message(format!("a chunk failed: {e}"))
+    Failure::failed(format!("a chunk failed: {e}"))
 }
 
 /// The primes in `[lo, hi]`, counted (on either engine).

@@ -25,13 +25,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hilo::{Executor, Future};
+use hilo_term::Failure;
 use hilo_work::io_message;
 use hilo_work::words::{self, ChunkError, Counts, StreamChunks, Word};
 
 use crate::common::{Engine, Pool};
-
-/// Exit status when the input could not be counted.
-const EXIT_INPUT: u8 = 1;
 
 /// A partition's pieces are merged once this many wait.
 const FAN_IN: usize = 8;
@@ -141,45 +139,22 @@ fn parse_size(s: &str) -> Result<u64, String> {
     }
 }
 
-/// Why `hilo wordcount` stops early: the exit status and the message.
-struct Failure {
-    status: u8,
-    message: String,
-}
-
-impl Failure {
-    fn input(message: String) -> Self {
-        Failure {
-            status: EXIT_INPUT,
-            message,
-        }
-    }
-}
-
 /// Runs `hilo wordcount`; returns the exit status.
 pub(crate) fn main(args: Args) -> u8 {
-    match run(args) {
-        Ok(()) => 0,
-        Err(f) => {
-            eprintln!("hilo wordcount: {}", f.message);
-            f.status
-        }
-    }
+    hilo_term::exit_status("wordcount", run(args))
 }
 
 fn run(args: Args) -> Result<(), Failure> {
     if args.engine == Engine::Processes && args.chunk_size > MAX_PROCESS_CHUNK {
-        return Err(Failure {
-            status: hilo_term::EXIT_USAGE,
-            message: "--chunk-size above 32M needs --engine threads (process workers take \
-                      at most 64 MiB per message)"
-                .into(),
-        });
+        return Err(Failure::usage(
+            "--chunk-size above 32M needs --engine threads (process workers take at most \
+             64 MiB per message)",
+        ));
     }
     let started = Instant::now();
     let jobs = args.jobs.unwrap_or_else(hilo::default_workers);
     let inputs = open_inputs(&args.files, args.chunk_size)?;
-    let pool = Pool::new(args.engine, jobs, "wordcount").map_err(Failure::input)?;
+    let pool = Pool::new(args.engine, jobs, "wordcount").map_err(Failure::failed)?;
     let settings = MapSettings {
         lossy: args.lossy,
         parts: (4 * jobs).clamp(4, 256),
@@ -198,7 +173,7 @@ fn run(args: Args) -> Result<(), Failure> {
     };
     match printed {
         // A reader that stopped early (`| head`) is not an error.
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Failure::input(format!(
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Failure::failed(format!(
             "cannot write the output: {}",
             io_message(&e)
         ))),
@@ -272,11 +247,11 @@ fn open_inputs(files: &[PathBuf], chunk_size: u64) -> Result<Vec<Input>, Failure
             continue;
         }
         let name = path.display().to_string();
-        let fail = |e: io::Error| Failure::input(format!("{name}: {}", io_message(&e)));
+        let fail = |e: io::Error| Failure::failed(format!("{name}: {}", io_message(&e)));
         let file = File::open(path).map_err(fail)?;
         let meta = file.metadata().map_err(fail)?;
         let source = if meta.is_dir() {
-            return Err(Failure::input(format!("{name}: is a directory")));
+            return Err(Failure::failed(format!("{name}: is a directory")));
         } else if meta.is_file() {
             let cuts = words::plan_file(&file, meta.len(), chunk_size).map_err(fail)?;
             Source::File {
@@ -444,7 +419,7 @@ fn map_all(
 /// The reduce step of some pieces of one partition.
 fn reduce(pool: &Pool, pieces: Vec<Counts>) -> Result<Future<Counts>, Failure> {
     Executor::submit(pool, reduce_task::call(pieces))
-        .map_err(|e| Failure::input(format!("cannot merge counts: {e}")))
+        .map_err(|e| Failure::failed(format!("cannot merge counts: {e}")))
 }
 
 /// The shuffle's state: each partition's pieces waiting to be merged, and
@@ -488,7 +463,7 @@ impl Shuffle<'_> {
         for (p, future) in done {
             let merged = future
                 .result()
-                .map_err(|e| Failure::input(format!("merging counts failed: {e}")))?;
+                .map_err(|e| Failure::failed(format!("merging counts failed: {e}")))?;
             self.buckets[p].push(merged);
         }
         Ok(())
@@ -549,10 +524,11 @@ fn map_reduce(
         merging: Vec::new(),
     };
     for mapped in map_all(pool, chunks, settings) {
-        let mapped = mapped.map_err(|e| Failure::input(format!("counting a chunk failed: {e}")))?;
+        let mapped =
+            mapped.map_err(|e| Failure::failed(format!("counting a chunk failed: {e}")))?;
         let pieces = mapped
             .pieces
-            .map_err(|e| Failure::input(format!("{}: {e}", names[mapped.input])))?;
+            .map_err(|e| Failure::failed(format!("{}: {e}", names[mapped.input])))?;
         shuffle.add(pieces)?;
         if let Some(bar) = &bar {
             bar.inc(mapped.len);
@@ -562,7 +538,7 @@ fn map_reduce(
         bar.finish_and_clear();
     }
     if let Some((input, e)) = error.borrow_mut().take() {
-        return Err(Failure::input(format!(
+        return Err(Failure::failed(format!(
             "{}: cannot read: {}",
             names[input],
             io_message(&e)

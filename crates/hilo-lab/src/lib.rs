@@ -185,11 +185,9 @@ pub fn main(args: Args) -> u8 {
                 Some(e) => chosen.push(e),
                 None => {
                     let known: Vec<&str> = EXPERIMENTS.iter().map(|e| e.name).collect();
-                    eprintln!(
-                        "hilo bench: no experiment named {name:?} (known: {})",
-                        known.join(", ")
-                    );
-                    return hilo_term::EXIT_USAGE;
+                    let message =
+                        format!("no experiment named {name:?} (known: {})", known.join(", "));
+                    return hilo_term::Failure::usage(message).report("bench");
                 }
             }
         }
@@ -201,8 +199,8 @@ pub fn main(args: Args) -> u8 {
     };
     if let Some(dir) = &args.svg {
         if let Err(e) = std::fs::create_dir_all(dir) {
-            eprintln!("hilo bench: cannot create {}: {e}", dir.display());
-            return hilo_term::EXIT_USAGE;
+            let message = format!("cannot create {}: {e}", dir.display());
+            return hilo_term::Failure::usage(message).report("bench");
         }
     }
     let machine = Machine::here();

@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use hilo_term::Failure;
 
 mod exec;
 mod feed;
@@ -44,8 +45,6 @@ use input::{InputOptions, Source};
 use template::Template;
 
 pub use report::EXIT_ERROR;
-/// Exit status after Ctrl+C (128 + SIGINT, as a shell reports it).
-const EXIT_INTERRUPTED: u8 = 130;
 
 const AFTER_HELP: &str = "\
 Inputs:
@@ -357,13 +356,7 @@ fn plan(args: &mut RunArgs) -> Result<Plan, String> {
 
 /// Runs `hilo run`; returns the exit status.
 pub fn main(mut args: RunArgs) -> u8 {
-    match run(&mut args) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("hilo run: {e}");
-            EXIT_ERROR
-        }
-    }
+    run(&mut args).unwrap_or_else(|e| Failure::new(EXIT_ERROR, e).report("run"))
 }
 
 fn run(args: &mut RunArgs) -> Result<u8, String> {
@@ -468,15 +461,14 @@ fn exit_status(ended: sink::Ended, runner: &Runner) -> Result<u8, String> {
     }
     let tally = ended.tally;
     if let Some(e) = ended.input_error {
-        eprintln!("hilo run: {e}");
-        return Ok(EXIT_ERROR);
+        return Ok(Failure::new(EXIT_ERROR, e).report("run"));
     }
     if runner.interrupted.load(Ordering::SeqCst) {
         eprintln!(
             "hilo run: interrupted: {} jobs succeeded, {} failed; the others were not started",
             tally.succeeded, tally.failed
         );
-        return Ok(EXIT_INTERRUPTED);
+        return Ok(hilo_term::EXIT_INTERRUPTED);
     }
     Ok(tally.exit_status())
 }

@@ -1,13 +1,102 @@
 //! What `hilo`'s command-line tools share at the terminal: how progress
 //! reaches a person (on stderr, and only when stderr is a terminal, so piped
-//! and redirected output stays clean) and the exit status of a usage error.
-//! Never computes anything and never decides what a tool prints.
+//! and redirected output stays clean), and how a tool stops: one error type
+//! ([`Failure`]) that carries its exit status and prints as one line. Never
+//! computes anything and never decides what a tool prints otherwise.
 
-use std::io::IsTerminal;
+use std::io::{self, IsTerminal};
 
 /// The exit status of a usage error (a bad option or value), as clap's own:
 /// every subcommand but `hilo run`, which follows GNU parallel (255).
 pub const EXIT_USAGE: u8 = 2;
+
+/// The exit status of a tool that could not do its work (an unreadable
+/// input, an unwritable output, a failed worker).
+pub const EXIT_FAILED: u8 = 1;
+
+/// The exit status after Ctrl+C or SIGTERM stopped a tool that cleaned up
+/// first (128 + SIGINT, as a shell reports it).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Why a tool stops early: a one-line message and the exit status it
+/// carries; or a reader that closed standard output (`| head`), which is
+/// not an error and ends the tool quietly with status 0.
+///
+/// ```
+/// use hilo_term::{Failure, EXIT_USAGE};
+///
+/// let f = Failure::usage("--chunk-size must be at least 1");
+/// assert_eq!(f.status(), EXIT_USAGE);
+/// assert_eq!(f.to_string(), "--chunk-size must be at least 1");
+/// let closed = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+/// assert_eq!(Failure::output(closed).status(), 0);
+/// ```
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// Say `message`, exit with `status`.
+    #[error("{message}")]
+    Exit {
+        /// The exit status.
+        status: u8,
+        /// One line, without the tool's name.
+        message: String,
+    },
+    /// Standard output was closed by its reader.
+    #[error("the output was closed by its reader")]
+    BrokenPipe,
+}
+
+impl Failure {
+    /// Stops with `status` and `message`.
+    pub fn new(status: u8, message: impl Into<String>) -> Self {
+        Failure::Exit {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// A usage error ([`EXIT_USAGE`]).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Failure::new(EXIT_USAGE, message)
+    }
+
+    /// The work could not be done ([`EXIT_FAILED`]).
+    pub fn failed(message: impl Into<String>) -> Self {
+        Failure::new(EXIT_FAILED, message)
+    }
+
+    /// A write to standard output failed: [`Failure::BrokenPipe`] if its
+    /// reader went away, a failure otherwise.
+    pub fn output(e: io::Error) -> Self {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            Failure::BrokenPipe
+        } else {
+            Failure::failed(format!("cannot write the output: {e}"))
+        }
+    }
+
+    /// The exit status it carries.
+    pub fn status(&self) -> u8 {
+        match self {
+            Failure::Exit { status, .. } => *status,
+            Failure::BrokenPipe => 0,
+        }
+    }
+
+    /// Prints the message on stderr as `hilo TOOL: message` (nothing for a
+    /// closed output) and returns the exit status.
+    pub fn report(&self, tool: &str) -> u8 {
+        if let Failure::Exit { message, .. } = self {
+            eprintln!("hilo {tool}: {message}");
+        }
+        self.status()
+    }
+}
+
+/// A tool's exit status: 0 if it succeeded, else its failure's, reported.
+pub fn exit_status(tool: &str, outcome: Result<(), Failure>) -> u8 {
+    outcome.map_or_else(|f| f.report(tool), |()| 0)
+}
 
 pub use indicatif::ProgressBar;
 

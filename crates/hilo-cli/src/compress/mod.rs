@@ -31,7 +31,7 @@ use hilo_work::gzip::{self, Block, BlockJob};
 use serde::{Deserialize, Serialize};
 
 use crate::common::{Engine, Pool};
-use hilo_term::progress_bar;
+use hilo_term::{progress_bar, Failure};
 
 mod report;
 mod unzip;
@@ -40,11 +40,6 @@ mod write;
 use report::{sequential_secs, Report};
 use unzip::{decompress_in_order, decompress_parallel, unzip_file, UnzipJob};
 use write::compress_all;
-
-/// Exit status when some file could not be done (the others were).
-const EXIT_FILE_ERROR: u8 = 1;
-/// Exit status after Ctrl+C or SIGTERM (128 + SIGINT).
-const EXIT_INTERRUPTED: u8 = 130;
 
 const AFTER_HELP: &str = "\
 Files:
@@ -210,15 +205,11 @@ impl Input {
 pub(crate) fn main(args: Args) -> u8 {
     let (opts, inputs) = options(&args);
     if let Err(message) = check_usage(&opts, &inputs, args.compare) {
-        eprintln!("hilo compress: {message}");
-        return hilo_term::EXIT_USAGE;
+        return Failure::usage(message).report("compress");
     }
     let stop = match stop_on_signals(&opts) {
         Ok(stop) => stop,
-        Err(message) => {
-            eprintln!("hilo compress: {message}");
-            return hilo_term::EXIT_USAGE;
-        }
+        Err(message) => return Failure::usage(message).report("compress"),
     };
     let uses_stdin = inputs.contains(&Input::Stdin);
     let in_order = opts.mode != Mode::Compress && (opts.to_stdout || uses_stdin);
@@ -226,10 +217,7 @@ pub(crate) fn main(args: Args) -> u8 {
     let pool = match (!in_order).then(|| Pool::new(opts.engine, opts.jobs, "gzip")) {
         None => None,
         Some(Ok(pool)) => Some(pool),
-        Some(Err(message)) => {
-            eprintln!("hilo compress: {message}");
-            return EXIT_FILE_ERROR;
-        }
+        Some(Err(message)) => return Failure::failed(message).report("compress"),
     };
     let sequential = args.compare.then(|| sequential_secs(&opts, &inputs));
     let started = Instant::now();
@@ -245,10 +233,12 @@ pub(crate) fn main(args: Args) -> u8 {
         sequential,
     };
     show(&args, &report);
+    // A file that could not be done was reported with its name; the
+    // others were done.
     if outcome.interrupted {
-        EXIT_INTERRUPTED
+        hilo_term::EXIT_INTERRUPTED
     } else if !outcome.errors.is_empty() {
-        EXIT_FILE_ERROR
+        hilo_term::EXIT_FAILED
     } else {
         0
     }
