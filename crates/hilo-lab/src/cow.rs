@@ -372,15 +372,15 @@ mod tests {
 
     /// Processes whose command line holds `marker`.
     fn holding(marker: &str) -> Vec<String> {
-        let Ok(dir) = std::fs::read_dir("/proc") else {
+        let Ok(all) = procfs::process::all_processes() else {
             return Vec::new();
         };
-        dir.flatten()
-            .filter(|e| {
-                std::fs::read(e.path().join("cmdline"))
-                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker))
+        all.flatten()
+            .filter(|p| {
+                p.cmdline()
+                    .is_ok_and(|args| args.iter().any(|a| a.contains(marker)))
             })
-            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .map(|p| p.pid().to_string())
             .collect()
     }
 

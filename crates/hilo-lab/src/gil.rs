@@ -231,30 +231,21 @@ struct Ticks {
 
 impl Ticks {
     fn now() -> Option<Ticks> {
-        let stat = std::fs::read_to_string("/proc/stat").ok()?;
-        // cpu  user nice system idle iowait irq softirq steal …
-        let v: Vec<u64> = stat
-            .lines()
-            .next()?
-            .split_whitespace()
-            .skip(1)
-            .take(8)
-            .map(|x| x.parse().ok())
-            .collect::<Option<_>>()?;
-        let [user, nice, system, idle, iowait, irq, softirq, steal] = v[..] else {
-            return None;
-        };
-        let cpus = stat
-            .lines()
-            .filter(|l| l.starts_with("cpu") && l[3..].starts_with(|c: char| c.is_ascii_digit()))
-            .count();
+        use procfs::CurrentSI;
+        let stat = procfs::KernelStats::current().ok()?;
+        let t = &stat.total;
+        let busy = t.user
+            + t.nice
+            + t.system
+            + t.irq.unwrap_or(0)
+            + t.softirq.unwrap_or(0)
+            + t.steal.unwrap_or(0);
         let ours = super::proc_stat(std::process::id())?.cpu_ticks;
-        let busy = user + nice + system + irq + softirq + steal;
         Some(Ticks {
             busy,
-            total: busy + idle + iowait,
+            total: busy + t.idle + t.iowait.unwrap_or(0),
             ours,
-            cpus,
+            cpus: stat.cpu_time.len(),
         })
     }
 

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use procfs::Current;
 use serde_json::json;
 
 mod cow;
@@ -306,13 +307,9 @@ struct Machine {
 
 impl Machine {
     fn here() -> Machine {
-        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        let cpu = procfs::CpuInfo::current()
             .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("model name"))
-                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
-            })
+            .and_then(|info| info.model_name(0).map(str::to_owned))
             .unwrap_or_else(|| "unknown CPU".into());
         let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .map(|s| s.trim().to_owned())
@@ -355,28 +352,21 @@ pub(crate) struct ProcStat {
     pub(crate) name: String,
     /// `R`, `S`, `Z`, ...
     pub(crate) state: char,
-    pub(crate) ppid: u32,
     /// CPU time used, user plus system, in clock ticks.
     pub(crate) cpu_ticks: u64,
 }
 
-/// `pid`'s entry in the process table, or `None` once it has none.
+/// `pid`'s entry in the process table (read by `procfs`), or `None` once
+/// it has none.
 pub(crate) fn proc_stat(pid: u32) -> Option<ProcStat> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // "pid (name) S ppid ...": the name may hold spaces and parentheses.
-    let open = stat.find('(')?;
-    let close = stat.rfind(')')?;
-    let mut rest = stat[close + 1..].split_whitespace();
-    let state = rest.next()?.chars().next()?;
-    let ppid = rest.next()?.parse().ok()?;
-    // Fields 5 to 13 (pgrp ... cmajflt), then utime and stime.
-    let utime: u64 = rest.nth(9)?.parse().ok()?;
-    let stime: u64 = rest.next()?.parse().ok()?;
+    let stat = procfs::process::Process::new(i32::try_from(pid).ok()?)
+        .ok()?
+        .stat()
+        .ok()?;
     Some(ProcStat {
-        name: stat[open + 1..close].to_owned(),
-        state,
-        ppid,
-        cpu_ticks: utime + stime,
+        name: stat.comm,
+        state: stat.state,
+        cpu_ticks: stat.utime + stat.stime,
     })
 }
 

@@ -125,12 +125,10 @@ const BASE_LOOP: &str = r#"i=0; while [ "$i" -lt "$1" ]; do :; i=$((i+1)); done"
 /// The kernel's count of forks since boot (`processes` in `/proc/stat`):
 /// proof that the shell really forked, not that it optimised `(:)` away.
 fn forks_since_boot() -> Result<u64, String> {
-    let stat = std::fs::read_to_string("/proc/stat")
-        .map_err(|e| format!("cannot read /proc/stat: {e}"))?;
-    stat.lines()
-        .find_map(|l| l.strip_prefix("processes "))
-        .and_then(|n| n.trim().parse().ok())
-        .ok_or_else(|| "/proc/stat has no `processes` line".to_owned())
+    use procfs::CurrentSI;
+    procfs::KernelStats::current()
+        .map(|stat| stat.processes)
+        .map_err(|e| format!("cannot read /proc/stat: {e}"))
 }
 
 /// Runs `sh -c script sh n` and returns how long it took, start to reaped.
@@ -312,21 +310,24 @@ fn process_pool_samples(
 /// This process's children still in the process table (running or
 /// zombie), from the parent field of every `/proc/<pid>/stat`.
 pub(super) fn children_left() -> Vec<u32> {
-    let me = std::process::id();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
+    let me = i32::try_from(std::process::id()).unwrap_or(i32::MAX);
+    let Ok(all) = procfs::process::all_processes() else {
         return Vec::new();
     };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+    all.flatten()
         // A process gone meanwhile has no entry: not a child left.
-        .filter(|&pid| super::proc_stat(pid).is_some_and(|s| s.ppid == me))
+        .filter_map(|p| p.stat().ok())
+        .filter(|s| s.ppid == me)
+        .filter_map(|s| u32::try_from(s.pid).ok())
         .collect()
 }
 
 /// The number of threads of this process, from `/proc/self/task`.
 pub(super) fn threads_now() -> Result<usize, String> {
-    Ok(std::fs::read_dir("/proc/self/task")
-        .map_err(|e| format!("cannot list /proc/self/task: {e}"))?
-        .count())
+    procfs::process::Process::myself()
+        .and_then(|me| me.tasks())
+        .map(Iterator::count)
+        .map_err(|e| format!("cannot list /proc/self/task: {e}"))
 }
 
 pub(crate) fn run(ctx: &Ctx) -> Result<Report, String> {

@@ -90,9 +90,8 @@ fn calibrate(target: Duration) -> u64 {
 /// The CPU time this thread has used, from `/proc/thread-self/schedstat`
 /// (its first field, in nanoseconds); `None` where the kernel lacks it.
 fn thread_cpu() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns = stat.split_whitespace().next()?.parse().ok()?;
-    Some(Duration::from_nanos(ns))
+    let me = procfs::process::Process::new_with_root("/proc/thread-self".into()).ok()?;
+    Some(Duration::from_nanos(me.schedstat().ok()?.sum_exec_runtime))
 }
 
 /// The job: `chunks` equal ranges covering `[BASE, BASE + width)`.
@@ -221,12 +220,11 @@ impl Job {
 /// The 1-minute load average: how busy other programs kept the cores
 /// just before the runs (`None` without `/proc`).
 fn load_average() -> Option<f64> {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
+    use procfs::Current;
+    // The kernel gives two decimals; keep them, not the f32's binary tail.
+    procfs::LoadAverage::current()
         .ok()
+        .map(|l| (f64::from(l.one) * 100.0).round() / 100.0)
 }
 
 /// Amdahl's speedup on `n` workers with serial fraction `f`.
