@@ -251,6 +251,26 @@ pub fn main(args: Args) -> u8 {
     u8::from(failed > 0)
 }
 
+/// The report's table: no borders, the first column left-aligned and the
+/// numbers right-aligned, two spaces between columns, indented by two.
+fn table(r: &Report) -> comfy_table::Table {
+    use comfy_table::{CellAlignment, ContentArrangement};
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(&r.columns);
+    for row in &r.rows {
+        t.add_row(row);
+    }
+    for (i, column) in t.column_iter_mut().enumerate() {
+        column.set_padding((2, 0));
+        if i > 0 {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    t
+}
+
 fn print_report(title: &str, r: &Report, took: Duration) {
     let mut out = std::io::stdout().lock();
     let bold = std::io::stdout().is_terminal();
@@ -261,37 +281,8 @@ fn print_report(title: &str, r: &Report, took: Duration) {
     };
     let _ = writeln!(out, "\n{b}{title}{e}  ({:.1} s)", took.as_secs_f64());
     let _ = writeln!(out, "{}", r.explain);
-    let widths: Vec<usize> = (0..r.columns.len())
-        .map(|i| {
-            r.rows
-                .iter()
-                .filter_map(|row| row.get(i))
-                .chain(std::iter::once(&r.columns[i]))
-                .map(|c| c.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: &[String]| {
-        cells
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (c, w))| {
-                if i == 0 {
-                    format!("{c:<w$}")
-                } else {
-                    format!("{c:>w$}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("  ")
-    };
     if !r.columns.is_empty() {
-        let _ = writeln!(out, "  {}", line(&r.columns));
-        for row in &r.rows {
-            let _ = writeln!(out, "  {}", line(row));
-        }
+        let _ = writeln!(out, "{}", table(r));
     }
     for note in &r.notes {
         let _ = writeln!(out, "  {note}");
