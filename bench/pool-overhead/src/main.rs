@@ -403,11 +403,8 @@ fn cpu(opts: &Options) -> Result<(Vec<Row>, f64), String> {
 /// The table's columns: tasks/s and nanoseconds per task.
 const COLUMNS: Columns = Columns {
     label: "contender",
-    label_width: 55,
     rate: "tasks/s",
-    rate_width: 12,
     per_item: "ns/task",
-    per_item_width: 8,
     per_item_units: 1e9,
     per_item_decimals: 0,
 };

@@ -323,11 +323,8 @@ fn cpu(opts: &Options) -> Result<(Vec<Row>, f64), String> {
 /// The table's columns: items/s and microseconds per item.
 const COLUMNS: Columns = Columns {
     label: "measurement",
-    label_width: 64,
     rate: "items/s",
-    rate_width: 10,
     per_item: "us/item",
-    per_item_width: 9,
     per_item_units: 1e6,
     per_item_decimals: 2,
 };

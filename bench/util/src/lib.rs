@@ -264,21 +264,15 @@ pub struct Row {
     pub rate: Option<f64>,
 }
 
-/// The headers and widths of a table's columns.
+/// The headers of a table's columns, and how the time per item is shown.
 #[derive(Debug, Clone, Copy)]
 pub struct Columns {
     /// Header of the label column.
     pub label: &'static str,
-    /// Width of the label column.
-    pub label_width: usize,
     /// Header of the rate column (items per second).
     pub rate: &'static str,
-    /// Width of the rate column.
-    pub rate_width: usize,
     /// Header of the time-per-item column.
     pub per_item: &'static str,
-    /// Width of the time-per-item column.
-    pub per_item_width: usize,
     /// Units of the time-per-item column in a second (1e9 for ns, 1e6 for us).
     pub per_item_units: f64,
     /// Decimals of the time-per-item column.
@@ -288,12 +282,7 @@ pub struct Columns {
 /// Prints the table's header and one line per row (`-` where a row has no
 /// rate), each indented by two spaces.
 pub fn print_rows(rows: &[Row], cols: &Columns) {
-    let (lw, rw, pw) = (cols.label_width, cols.rate_width, cols.per_item_width);
-    println!(
-        "  {:<lw$} {:>9} {:>9} {:>rw$} {:>pw$}",
-        cols.label, "median s", "best s", cols.rate, cols.per_item
-    );
-    for r in rows {
+    let lines = rows.iter().map(|r| {
         let (rate, per_item) = match r.rate {
             Some(rate) => (
                 format!("{rate:.0}"),
@@ -301,15 +290,18 @@ pub fn print_rows(rows: &[Row], cols: &Columns) {
             ),
             None => ("-".to_owned(), "-".to_owned()),
         };
-        println!(
-            "  {:<lw$} {:>9.4} {:>9.4} {:>rw$} {:>pw$}",
-            r.label,
-            secs(r.median),
-            secs(r.best),
+        vec![
+            r.label.clone(),
+            format!("{:.4}", secs(r.median)),
+            format!("{:.4}", secs(r.best)),
             rate,
-            per_item
-        );
-    }
+            per_item,
+        ]
+    });
+    let mut align = [hilo_term::Align::Right; 5];
+    align[0] = hilo_term::Align::Left;
+    let header = [cols.label, "median s", "best s", cols.rate, cols.per_item];
+    println!("{}", hilo_term::table(&align, header, lines));
 }
 
 /// Whether `n` is prime, by trial division.

@@ -11,7 +11,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use hilo_term::{Failure, ProgressBar};
+use hilo_term::{Align, Failure, ProgressBar};
 use hilo_work::sieve::{self, Sieve, MAX_END, SEGMENT_SPAN};
 
 use crate::common::{Engine, Pool};
@@ -275,24 +275,19 @@ fn compare(sieve: &Arc<Sieve>, job: Job, json: bool) -> Result<(), Failure> {
         return Ok(());
     }
     let base = reports[0].seconds;
-    writeln!(
-        out,
-        "{:<12} {:>4} {:>15} {:>10} {:>8}",
-        "engine", "jobs", "primes", "seconds", "speedup"
-    )
-    .map_err(Failure::output)?;
-    for r in &reports {
-        writeln!(
-            out,
-            "{:<12} {:>4} {:>15} {:>10.3} {:>7.2}x",
-            r.engine,
-            r.jobs,
-            r.count,
-            r.seconds,
-            base / r.seconds.max(1e-9)
-        )
-        .map_err(Failure::output)?;
-    }
+    let rows = reports.iter().map(|r| {
+        vec![
+            r.engine.to_owned(),
+            r.jobs.to_string(),
+            r.count.to_string(),
+            format!("{:.3}", r.seconds),
+            format!("{:.2}x", base / r.seconds.max(1e-9)),
+        ]
+    });
+    let mut align = [Align::Right; 5];
+    align[0] = Align::Left;
+    let header = ["engine", "jobs", "primes", "seconds", "speedup"];
+    writeln!(out, "{}", hilo_term::table(&align, header, rows)).map_err(Failure::output)?;
     Ok(())
 }
 

@@ -251,26 +251,6 @@ pub fn main(args: Args) -> u8 {
     u8::from(failed > 0)
 }
 
-/// The report's table: no borders, the first column left-aligned and the
-/// numbers right-aligned, two spaces between columns, indented by two.
-fn table(r: &Report) -> comfy_table::Table {
-    use comfy_table::{CellAlignment, ContentArrangement};
-    let mut t = comfy_table::Table::new();
-    t.load_style(comfy_table::presets::NOTHING)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header(&r.columns);
-    for row in &r.rows {
-        t.add_row(row);
-    }
-    for (i, column) in t.column_iter_mut().enumerate() {
-        column.set_padding((2, 0));
-        if i > 0 {
-            column.set_cell_alignment(CellAlignment::Right);
-        }
-    }
-    t
-}
-
 fn print_report(title: &str, r: &Report, took: Duration) {
     let mut out = std::io::stdout().lock();
     let bold = std::io::stdout().is_terminal();
@@ -282,7 +262,9 @@ fn print_report(title: &str, r: &Report, took: Duration) {
     let _ = writeln!(out, "\n{b}{title}{e}  ({:.1} s)", took.as_secs_f64());
     let _ = writeln!(out, "{}", r.explain);
     if !r.columns.is_empty() {
-        let _ = writeln!(out, "{}", table(r));
+        let mut align = vec![hilo_term::Align::Right; r.columns.len()];
+        align[0] = hilo_term::Align::Left;
+        let _ = writeln!(out, "{}", hilo_term::table(&align, &r.columns, &r.rows));
     }
     for note in &r.notes {
         let _ = writeln!(out, "  {note}");

@@ -1,8 +1,9 @@
 //! What `hilo`'s command-line tools share at the terminal: how progress
 //! reaches a person (on stderr, and only when stderr is a terminal, so piped
-//! and redirected output stays clean), and how a tool stops: one error type
-//! ([`Failure`]) that carries its exit status and prints as one line. Never
-//! computes anything and never decides what a tool prints otherwise.
+//! and redirected output stays clean), how a table looks ([`table`]), and
+//! how a tool stops: one error type ([`Failure`]) that carries its exit
+//! status and prints as one line. Never computes anything and never decides
+//! what a tool prints otherwise.
 
 use std::io::{self, IsTerminal};
 
@@ -99,6 +100,51 @@ pub fn exit_status(tool: &str, outcome: Result<(), Failure>) -> u8 {
 }
 
 pub use indicatif::ProgressBar;
+
+pub use comfy_table::CellAlignment as Align;
+
+/// A plain table: no borders, each column aligned as `align` says (left
+/// for any column past its end), two spaces before each column, no
+/// trailing spaces; lines joined by `\n`, none after the last.
+///
+/// ```
+/// use hilo_term::{table, Align};
+///
+/// let t = table(
+///     &[Align::Left, Align::Right],
+///     ["word", "count"],
+///     [vec!["a".to_string(), "12".into()], vec!["bb".into(), "3".into()]],
+/// );
+/// assert_eq!(t, "  word  count\n  a        12\n  bb        3");
+/// ```
+pub fn table<H, R>(
+    align: &[Align],
+    header: impl IntoIterator<Item = H>,
+    rows: impl IntoIterator<Item = R>,
+) -> String
+where
+    H: Into<comfy_table::Cell>,
+    R: Into<comfy_table::Row>,
+{
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::NOTHING)
+        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
+        .set_header(
+            header
+                .into_iter()
+                .map(Into::into)
+                .collect::<Vec<comfy_table::Cell>>(),
+        );
+    for row in rows {
+        t.add_row(row);
+    }
+    for (i, column) in t.column_iter_mut().enumerate() {
+        column.set_padding((2, 0));
+        column.set_cell_alignment(align.get(i).copied().unwrap_or(Align::Left));
+    }
+    let lines: Vec<String> = t.lines().map(|l| l.trim_end().to_owned()).collect();
+    lines.join("\n")
+}
 
 /// A progress bar on stderr in indicatif's `template` (`len` `None`: no
 /// known end), or `None` when stderr is not a terminal.

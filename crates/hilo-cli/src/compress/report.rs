@@ -4,6 +4,7 @@ use std::fs::File;
 use std::io;
 use std::time::Instant;
 
+use hilo_term::Align;
 use hilo_work::gzip;
 
 use super::{Input, Mode, Opts, Outcome, Sizes};
@@ -68,27 +69,17 @@ impl Report<'_> {
         if done.is_empty() && self.sequential.is_none() {
             return s;
         }
-        let _ = writeln!(
-            s,
-            "{:>12} {:>12} {:>7}  file",
-            "original", "compressed", "ratio"
-        );
-        for (name, sizes) in done {
-            let _ = writeln!(
-                s,
-                "{:>12} {:>12} {:>7}  {name}",
+        let row = |sizes: &Sizes, what: String| {
+            vec![
                 human(sizes.original),
                 human(sizes.compressed),
-                percent(ratio(sizes))
-            );
-        }
+                percent(ratio(sizes)),
+                what,
+            ]
+        };
         let t = self.totals();
-        let _ = writeln!(
-            s,
-            "{:>12} {:>12} {:>7}  total: {} {} file{}, average ratio {}, {:.2} s, {:.0} MB/s, {} {}",
-            human(t.original),
-            human(t.compressed),
-            percent(ratio(&t)),
+        let total = format!(
+            "total: {} {} file{}, average ratio {}, {:.2} s, {:.0} MB/s, {} {}",
             self.opts.mode.verb(),
             done.len(),
             if done.len() == 1 { "" } else { "s" },
@@ -98,6 +89,13 @@ impl Report<'_> {
             self.opts.jobs,
             self.opts.engine.name(),
         );
+        let rows = done
+            .iter()
+            .map(|(name, sizes)| row(sizes, name.clone()))
+            .chain(std::iter::once(row(&t, total)));
+        let align = [Align::Right, Align::Right, Align::Right, Align::Left];
+        let header = ["original", "compressed", "ratio", "file"];
+        let _ = writeln!(s, "{}", hilo_term::table(&align, header, rows));
         if let Some(seq) = self.sequential {
             let _ = writeln!(
                 s,
