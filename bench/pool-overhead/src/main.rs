@@ -21,8 +21,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use hilo_bench_util::{
-    count_primes, main_with, print_rows, ranges, report, report_speedup, sieve_count, sum_results,
-    to_usize, Args, Columns, Rate, Row, Tally,
+    count, count_primes, main_with, positive, print_rows, ranges, report, report_speedup,
+    sieve_count, sum_results, to_usize, Columns, Rate, Row, Tally,
 };
 
 /// Worker threads of every pool in the overhead part.
@@ -30,67 +30,43 @@ const WORKERS: usize = 2;
 /// Futures in flight in the pipelined hilo variant.
 const PIPELINE_WINDOW: usize = 1024;
 
-const USAGE: &str = "\
-usage: hilo-bench-pool-overhead [options]
-
-  --tasks N        no-op tasks per overhead run (default 1000000)
-  --runs N         runs of each overhead contender; the median is reported (default 5)
-  --cpu-below N    count primes below N for the CPU part (default 2000000)
-  --cpu-chunks N   split the CPU part into N tasks (default 64)
-  --cpu-runs N     runs of each CPU measurement; the median is reported (default 5)
-  --only A,B       run only these overhead contenders (names as printed)
-  --no-cpu         skip the CPU part
-  --no-overhead    skip the overhead part (only the CPU part runs)
-  -h, --help       this text";
-
+/// Measures what a tiny task costs on hilo's ThreadPool against rayon and
+/// the threadpool crate, and the CPU speedup of 2 workers over 1.
+#[derive(clap::Parser, Debug)]
+#[command(name = "hilo-bench-pool-overhead")]
 struct Options {
+    /// No-op tasks per overhead run
+    #[arg(long, default_value_t = 1_000_000, value_parser = positive)]
     tasks: u64,
+    /// Runs of each overhead contender; the median is reported
+    #[arg(long, default_value_t = 5, value_parser = count)]
     runs: usize,
+    /// Count primes below N for the CPU part
+    #[arg(long, value_name = "N", default_value_t = 2_000_000, value_parser = positive)]
     cpu_below: u64,
+    /// Split the CPU part into N tasks
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = positive)]
     cpu_chunks: u64,
+    /// Runs of each CPU measurement; the median is reported
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = count)]
     cpu_runs: usize,
+    /// Skip the CPU part
+    #[arg(long = "no-cpu", action = clap::ArgAction::SetFalse)]
     cpu: bool,
+    /// Skip the overhead part (only the CPU part runs)
+    #[arg(long = "no-overhead", action = clap::ArgAction::SetFalse)]
     overhead: bool,
+    /// Run only these overhead contenders (names as printed)
+    #[arg(long, value_name = "A,B", value_delimiter = ',', value_parser = contender)]
     only: Option<Vec<String>>,
 }
 
-fn parse_args() -> Result<Option<Options>, String> {
-    let mut opts = Options {
-        tasks: 1_000_000,
-        runs: 5,
-        cpu_below: 2_000_000,
-        cpu_chunks: 64,
-        cpu_runs: 5,
-        cpu: true,
-        overhead: true,
-        only: None,
-    };
-    let mut args = Args::from_env();
-    while let Some(flag) = args.next_flag() {
-        match flag.as_str() {
-            "--tasks" => opts.tasks = args.number()?,
-            "--runs" => opts.runs = args.count()?,
-            "--cpu-below" => opts.cpu_below = args.number()?,
-            "--cpu-chunks" => opts.cpu_chunks = args.number()?,
-            "--cpu-runs" => opts.cpu_runs = args.count()?,
-            "--only" => {
-                let names = args.value()?;
-                let names: Vec<String> = names.split(',').map(str::to_owned).collect();
-                if let Some(bad) = names
-                    .iter()
-                    .find(|n| !CONTENDERS.iter().any(|c| c.name == *n))
-                {
-                    return Err(format!("--only: no contender named {bad:?}"));
-                }
-                opts.only = Some(names);
-            }
-            "--no-cpu" => opts.cpu = false,
-            "--no-overhead" => opts.overhead = false,
-            "-h" | "--help" => return Ok(None),
-            _ => return Err(args.unknown()),
-        }
+/// `--only`'s names must be contenders'.
+fn contender(name: &str) -> Result<String, String> {
+    match CONTENDERS.iter().any(|c| c.name == name) {
+        true => Ok(name.to_owned()),
+        false => Err(format!("no contender named {name:?}")),
     }
-    Ok(Some(opts))
 }
 
 /// What one timed run saw.
@@ -419,7 +395,7 @@ fn print_table(rows: &[Row], tasks: u64, cpu_speedup: Option<f64>) {
 }
 
 fn main() -> ExitCode {
-    main_with(USAGE, parse_args, |opts| {
+    main_with(|opts: Options| {
         let mut rows = if opts.overhead {
             overhead(&opts)?
         } else {

@@ -29,8 +29,8 @@ use std::time::{Duration, Instant};
 
 use hilo::process::ProcessPool;
 use hilo_bench_util::{
-    main_with, print_rows, ranges, report, report_speedup, sieve_count, sum_results, to_usize,
-    Args, Columns, Rate, Row, Tally,
+    count, main_with, positive, print_rows, ranges, report, report_speedup, sieve_count,
+    sum_results, to_usize, Columns, Rate, Row, Tally,
 };
 
 /// Worker processes of every pool.
@@ -38,19 +38,6 @@ const WORKERS: usize = 2;
 /// The primes below 20,000,000 (the default CPU workload), known
 /// independently of both the sieve and trial division.
 const PRIMES_BELOW_20M: u64 = 1_270_607;
-
-const USAGE: &str = "\
-usage: hilo-bench-process-pool [options]
-
-  --round-trips N  no-op tasks per round-trip run, submit all then result() each (default 20000)
-  --map-items N    items per chunked-map run (default 100000)
-  --chunk-size N   items per chunk of the chunked map (default 100)
-  --runs N         runs of each pool measurement; the median is reported (default 5)
-  --cpu-below N    count primes below N for the CPU part (default 20000000)
-  --cpu-chunks N   split the CPU part into N tasks (default 64)
-  --cpu-runs N     runs of each CPU measurement; the median is reported (default 5)
-  --no-cpu         skip the CPU part
-  -h, --help       this text";
 
 /// Returns its argument: the task whose round trip is measured.
 #[hilo::task]
@@ -72,44 +59,35 @@ fn count_primes(lo: u64, hi: u64) -> u64 {
     hilo_bench_util::count_primes(lo, hi)
 }
 
+/// Measures hilo's ProcessPool against Python's ProcessPoolExecutor: round
+/// trips, a chunked map, and the CPU speedup of 2 workers over 1.
+#[derive(clap::Parser, Debug)]
+#[command(name = "hilo-bench-process-pool")]
 struct Options {
+    /// No-op tasks per round-trip run, submit all then result() each
+    #[arg(long, value_name = "N", default_value_t = 20_000, value_parser = positive)]
     round_trips: u64,
+    /// Items per chunked-map run
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = positive)]
     map_items: u64,
+    /// Items per chunk of the chunked map
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = positive)]
     chunk_size: u64,
+    /// Runs of each pool measurement; the median is reported
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = count)]
     runs: usize,
+    /// Count primes below N for the CPU part
+    #[arg(long, value_name = "N", default_value_t = 20_000_000, value_parser = positive)]
     cpu_below: u64,
+    /// Split the CPU part into N tasks
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = positive)]
     cpu_chunks: u64,
+    /// Runs of each CPU measurement; the median is reported
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = count)]
     cpu_runs: usize,
+    /// Skip the CPU part
+    #[arg(long = "no-cpu", action = clap::ArgAction::SetFalse)]
     cpu: bool,
-}
-
-fn parse_args() -> Result<Option<Options>, String> {
-    let mut opts = Options {
-        round_trips: 20_000,
-        map_items: 100_000,
-        chunk_size: 100,
-        runs: 5,
-        cpu_below: 20_000_000,
-        cpu_chunks: 64,
-        cpu_runs: 5,
-        cpu: true,
-    };
-    let mut args = Args::from_env();
-    while let Some(flag) = args.next_flag() {
-        match flag.as_str() {
-            "--round-trips" => opts.round_trips = args.number()?,
-            "--map-items" => opts.map_items = args.number()?,
-            "--chunk-size" => opts.chunk_size = args.number()?,
-            "--runs" => opts.runs = args.count()?,
-            "--cpu-below" => opts.cpu_below = args.number()?,
-            "--cpu-chunks" => opts.cpu_chunks = args.number()?,
-            "--cpu-runs" => opts.cpu_runs = args.count()?,
-            "--no-cpu" => opts.cpu = false,
-            "-h" | "--help" => return Ok(None),
-            _ => return Err(args.unknown()),
-        }
-    }
-    Ok(Some(opts))
 }
 
 fn build_pool() -> Result<ProcessPool, String> {
@@ -344,7 +322,7 @@ fn main() -> ExitCode {
     // Worker processes are this program started again: they serve tasks
     // here and never return.
     hilo::init();
-    main_with(USAGE, parse_args, |opts| {
+    main_with(|opts: Options| {
         let mut rows = pool_measurements(&opts)?;
         let mut speedup = None;
         if opts.cpu {

@@ -9,28 +9,11 @@ use std::fmt::Display;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Runs a bench program: parses its options with `parse`, then `run`s it.
-///
-/// `--help` (`parse` returns `Ok(None)`) prints `usage` and exits 0; a bad
-/// option prints the error and `usage` and exits 2; a failed run prints the
-/// error and exits 1.
-pub fn main_with<O>(
-    usage: &str,
-    parse: impl FnOnce() -> Result<Option<O>, String>,
-    run: impl FnOnce(O) -> Result<(), String>,
-) -> ExitCode {
-    let opts = match parse() {
-        Ok(Some(opts)) => opts,
-        Ok(None) => {
-            println!("{usage}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("error: {e}\n\n{usage}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(opts) {
+/// Runs a bench program: parses its options (clap: `--help` prints them,
+/// a bad one is an error with exit status 2), then `run`s it; a failed run
+/// prints the error and exits 1.
+pub fn main_with<O: clap::Parser>(run: impl FnOnce(O) -> Result<(), String>) -> ExitCode {
+    match run(O::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -39,84 +22,22 @@ pub fn main_with<O>(
     }
 }
 
-/// Command-line arguments read as flags, each with its value either inline
-/// (`--flag=value`) or in the next argument (`--flag value`).
-pub struct Args {
-    args: std::vec::IntoIter<String>,
-    /// The current argument as given, for error messages.
-    arg: String,
-    /// The current flag (the argument up to any `=`).
-    flag: String,
-    /// The current argument's inline value, until taken.
-    inline: Option<String>,
-}
-
-impl Args {
-    /// The program's arguments, without the program name.
-    pub fn from_env() -> Self {
-        Self::new(std::env::args().skip(1))
-    }
-
-    /// These arguments (without a program name).
-    pub fn new(args: impl IntoIterator<Item = String>) -> Self {
-        Self {
-            args: args.into_iter().collect::<Vec<_>>().into_iter(),
-            arg: String::new(),
-            flag: String::new(),
-            inline: None,
-        }
-    }
-
-    /// Moves to the next argument and returns its flag (the part before any
-    /// `=`), or `None` when the arguments are used up.
-    pub fn next_flag(&mut self) -> Option<String> {
-        let arg = self.args.next()?;
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) => (f.to_owned(), Some(v.to_owned())),
-            None => (arg.clone(), None),
-        };
-        self.arg = arg;
-        self.flag = flag.clone();
-        self.inline = inline;
-        Some(flag)
-    }
-
-    /// The current flag's value: its inline one, or else the next argument.
-    pub fn value(&mut self) -> Result<String, String> {
-        self.inline
-            .take()
-            .or_else(|| self.args.next())
-            .ok_or_else(|| format!("{} needs a value", self.flag))
-    }
-
-    /// The current flag's value as a whole number of at least 1.
-    pub fn number(&mut self) -> Result<u64, String> {
-        let value = self.value()?;
-        parse_number(&self.flag, &value)
-    }
-
-    /// The current flag's value as a count (a whole number of at least 1).
-    pub fn count(&mut self) -> Result<usize, String> {
-        self.number().map(to_usize)
-    }
-
-    /// The error for an argument that is not a known flag.
-    pub fn unknown(&self) -> String {
-        format!("unknown argument {:?}", self.arg)
-    }
-}
-
-/// Parses `value`, given to `flag`, as a whole number of at least 1
-/// (underscores allowed: `1_000_000`).
-pub fn parse_number(flag: &str, value: &str) -> Result<u64, String> {
+/// A clap value parser: a whole number of at least 1 (underscores allowed:
+/// `1_000_000`).
+pub fn positive(value: &str) -> Result<u64, String> {
     let n: u64 = value
         .replace('_', "")
         .parse()
-        .map_err(|_| format!("{flag}: not a whole number: {value:?}"))?;
+        .map_err(|_| format!("not a whole number: {value:?}"))?;
     if n == 0 {
-        return Err(format!("{flag} must be at least 1"));
+        return Err("must be at least 1".to_owned());
     }
     Ok(n)
+}
+
+/// A clap value parser: a count (a whole number of at least 1).
+pub fn count(value: &str) -> Result<usize, String> {
+    positive(value).map(to_usize)
 }
 
 /// `n` as a `usize`, saturating.
@@ -358,36 +279,13 @@ pub fn ranges(below: u64, chunks: u64) -> impl Iterator<Item = (u64, u64)> {
 mod tests {
     use super::*;
 
-    fn args(list: &[&str]) -> Args {
-        Args::new(list.iter().map(|s| (*s).to_owned()))
-    }
-
     #[test]
-    fn flags_take_inline_or_next_values() {
-        let mut a = args(&["--tasks=1_000", "--runs", "3", "--no-cpu", "--x=1"]);
-        assert_eq!(a.next_flag().as_deref(), Some("--tasks"));
-        assert_eq!(a.number(), Ok(1000));
-        assert_eq!(a.next_flag().as_deref(), Some("--runs"));
-        assert_eq!(a.count(), Ok(3));
-        assert_eq!(a.next_flag().as_deref(), Some("--no-cpu"));
-        assert_eq!(a.next_flag().as_deref(), Some("--x"));
-        assert_eq!(a.unknown(), "unknown argument \"--x=1\"");
-        assert_eq!(a.next_flag(), None);
-    }
-
-    #[test]
-    fn bad_values_are_errors() {
-        let mut a = args(&["--runs"]);
-        a.next_flag();
-        assert_eq!(a.number(), Err("--runs needs a value".to_owned()));
-        let mut a = args(&["--runs=0", "--tasks", "x"]);
-        a.next_flag();
-        assert_eq!(a.number(), Err("--runs must be at least 1".to_owned()));
-        a.next_flag();
-        assert_eq!(
-            a.number(),
-            Err("--tasks: not a whole number: \"x\"".to_owned())
-        );
+    fn numbers_are_whole_and_at_least_one() {
+        assert_eq!(positive("1_000"), Ok(1000));
+        assert_eq!(count("3"), Ok(3));
+        assert_eq!(positive("0"), Err("must be at least 1".to_owned()));
+        assert_eq!(positive("x"), Err("not a whole number: \"x\"".to_owned()));
+        assert!(positive("-1").is_err());
     }
 
     #[test]
