@@ -25,37 +25,25 @@ use std::time::{Duration, Instant};
 use hilo::ThreadPool;
 use image::{ImageFormat, Rgb, RgbImage};
 
+#[path = "common/args.rs"]
+mod args;
+
 /// How strong the blur is: the lesson's `GaussianBlur(radius=5)`.
 const SIGMA: f32 = 5.0;
 
+/// Blurs every image of a folder on a ThreadPool and checks the copies
+/// against a sequential run.
+#[derive(clap::Parser)]
+#[command(name = "blur_images")]
 struct Args {
+    /// The images to blur [default: synthetic ones]
     folder: Option<PathBuf>,
+    /// Where to write the blurred copies (created if missing)
+    #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// 8 smaller synthetic images (320×240), for a run of a second
+    #[arg(long)]
     small: bool,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        folder: None,
-        out: None,
-        small: false,
-    };
-    let mut it = std::env::args_os().skip(1);
-    while let Some(arg) = it.next() {
-        match arg.to_str() {
-            Some("--small") => args.small = true,
-            Some("--out") => match it.next() {
-                Some(dir) => args.out = Some(dir.into()),
-                None => return Err("--out needs a folder".into()),
-            },
-            Some(flag) if flag.starts_with("--") => {
-                return Err(format!("unknown option {flag} (try --small or --out DIR)"))
-            }
-            _ if args.folder.is_none() => args.folder = Some(arg.into()),
-            _ => return Err("give at most one FOLDER".into()),
-        }
-    }
-    Ok(args)
 }
 
 /// One image blurred and encoded as PNG, or why it could not be.
@@ -290,12 +278,10 @@ fn report(seq_time: Duration, par_time: Duration, workers: usize) {
 
 fn main() -> ExitCode {
     // Exit codes: 2 for bad arguments, 1 for a failed run or check.
-    let args = match parse_args() {
+    // A bad argument: one line and exit status 2.
+    let args = match args::parse::<Args>("blur_images") {
         Ok(args) => args,
-        Err(e) => {
-            eprintln!("blur_images: {e}");
-            return ExitCode::from(2);
-        }
+        Err(status) => return status,
     };
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,

@@ -29,37 +29,22 @@ use std::time::Instant;
 
 use hilo::ThreadPool;
 
-struct Args {
-    file: Option<PathBuf>,
-    rows: u64,
-}
+#[path = "common/args.rs"]
+mod args;
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        file: None,
-        rows: 400_000,
-    };
-    let mut it = std::env::args_os().skip(1);
-    while let Some(arg) = it.next() {
-        match arg.to_str() {
-            Some("--small") => args.rows = 20_000,
-            Some("--rows") => {
-                let n = it
-                    .next()
-                    .and_then(|n| n.to_str()?.replace('_', "").parse().ok());
-                match n {
-                    Some(n) if n > 0 => args.rows = n,
-                    _ => return Err("--rows needs a positive whole number".into()),
-                }
-            }
-            Some(flag) if flag.starts_with("--") => {
-                return Err(format!("unknown option {flag} (try --small or --rows N)"))
-            }
-            _ if args.file.is_none() => args.file = Some(arg.into()),
-            _ => return Err("give at most one FILE".into()),
-        }
-    }
-    Ok(args)
+/// Computes statistics of a CSV file's columns on a ThreadPool and checks
+/// them against a sequential pass.
+#[derive(clap::Parser)]
+#[command(name = "csv_stats")]
+struct Args {
+    /// The CSV file [default: a generated one]
+    file: Option<PathBuf>,
+    /// Rows of the generated file
+    #[arg(long, value_name = "N", default_value_t = 400_000, value_parser = clap::value_parser!(u64).range(1..))]
+    rows: u64,
+    /// 20,000 rows, for a run of a second or two (overrides --rows)
+    #[arg(long)]
+    small: bool,
 }
 
 // ---------------------------------------------------------------------------
@@ -490,13 +475,14 @@ fn print_stats(s: &Stats) {
 
 fn main() -> ExitCode {
     // Exit codes: 2 for bad arguments, 1 for a failed run or check.
-    let args = match parse_args() {
+    // A bad argument: one line and exit status 2.
+    let mut args = match args::parse::<Args>("csv_stats") {
         Ok(args) => args,
-        Err(e) => {
-            eprintln!("csv_stats: {e}");
-            return ExitCode::from(2);
-        }
+        Err(status) => return status,
     };
+    if args.small {
+        args.rows = 20_000;
+    }
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -22,6 +22,9 @@ use std::time::{Duration, Instant};
 
 use hilo::{Future, TaskError, ThreadPool};
 
+#[path = "common/args.rs"]
+mod args;
+
 const TASKS: usize = 10;
 const WORKERS: usize = 3;
 /// The pool's thread-name prefix; the panic hook below recognises it.
@@ -51,16 +54,25 @@ fn task(id: usize, scale: Duration) -> Report {
     Report { id, took }
 }
 
+/// Ten tasks on three workers, reported by done callbacks as each ends.
+#[derive(clap::Parser)]
+#[command(name = "done_callbacks")]
+struct Args {
+    /// Every task 20 times shorter
+    #[arg(long)]
+    small: bool,
+}
+
 fn main() -> ExitCode {
-    // `args_os`, not `args`: `args` panics on an argument that is not UTF-8.
-    let args: Vec<_> = std::env::args_os().skip(1).collect();
-    let scale = match args.as_slice() {
-        [] => Duration::from_secs(1),
-        [flag] if flag == "--small" => Duration::from_millis(50),
-        _ => {
-            eprintln!("done_callbacks: the only option is --small");
-            return ExitCode::from(2);
-        }
+    // A bad argument: one line and exit status 2.
+    let small = match args::parse::<Args>("done_callbacks") {
+        Ok(args) => args.small,
+        Err(status) => return status,
+    };
+    let scale = if small {
+        Duration::from_millis(50)
+    } else {
+        Duration::from_secs(1)
     };
     quiet_pool_panics();
     match run(scale) {

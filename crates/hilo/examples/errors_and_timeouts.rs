@@ -26,6 +26,9 @@ use std::time::{Duration, Instant};
 use hilo::process::ProcessPool;
 use hilo::{as_completed, wait, ReturnWhen, TaskError, ThreadPool};
 
+#[path = "common/args.rs"]
+mod args;
+
 /// Process-pool tasks must be registered functions: a worker process finds
 /// them by name.
 #[hilo::task]
@@ -59,20 +62,29 @@ impl Checks {
     }
 }
 
+/// Every way a task can fail, and the timeouts, each checked.
+#[derive(clap::Parser)]
+#[command(name = "errors_and_timeouts")]
+struct Args {
+    /// Shorter task times, for a quicker run
+    #[arg(long)]
+    small: bool,
+}
+
 fn main() -> ExitCode {
     // In a worker process of the ProcessPool this serves tasks and never
     // returns; it must come before anything else.
     hilo::init();
 
-    // `args_os`, not `args`: `args` panics on an argument that is not UTF-8.
-    let args: Vec<_> = std::env::args_os().skip(1).collect();
-    let unit = match args.as_slice() {
-        [] => Duration::from_millis(100),
-        [flag] if flag == "--small" => Duration::from_millis(40),
-        _ => {
-            eprintln!("errors_and_timeouts: the only option is --small");
-            return ExitCode::from(2);
-        }
+    // A bad argument: one line and exit status 2.
+    let small = match args::parse::<Args>("errors_and_timeouts") {
+        Ok(args) => args.small,
+        Err(status) => return status,
+    };
+    let unit = if small {
+        Duration::from_millis(40)
+    } else {
+        Duration::from_millis(100)
     };
     quiet_pool_panics();
 
