@@ -1,11 +1,8 @@
 //! The test runner of the process-pool test binaries. They are their own
 //! worker programs (`harness = false`): `main` calls `hilo::init()` first,
-//! then hands its tests to `run`, which understands the arguments cargo and
-//! the CI pass (`--list`, `--ignored`, `--include-ignored`, name filters).
+//! then hands its tests to `run` (libtest-mimic: the arguments cargo and the
+//! CI pass work as with the standard harness).
 #![allow(dead_code, unreachable_pub)]
-
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::Instant;
 
 /// `(name, function)` pairs for [`run`].
 #[macro_export]
@@ -18,53 +15,32 @@ macro_rules! tests {
 /// `main` of a process-pool test binary: a worker if the pool started it as
 /// one (`hilo::init()` first), helper program `NAME` with `--helper NAME`,
 /// else the runner of `tests`.
-pub fn main(helper: fn(&str), tests: &[(&str, fn())]) {
+pub fn main(helper: fn(&str), tests: &[(&'static str, fn())]) {
     hilo::init();
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--helper") {
         helper(args.get(i + 1).map_or("", String::as_str));
         return;
     }
-    run(&args, tests);
+    run(tests);
 }
 
-/// Runs the tests `args` select, in order, and exits 101 if any failed.
-pub fn run(args: &[String], tests: &[(&str, fn())]) {
-    // `cargo test -- --ignored` runs only ignored tests: none here.
-    if args.iter().any(|a| a == "--ignored") && !args.iter().any(|a| a == "--include-ignored") {
-        println!("0 passed, 0 failed");
-        return;
-    }
-    if args.iter().any(|a| a == "--list") {
-        for (name, _) in tests {
-            println!("{name}: test");
-        }
-        return;
-    }
-    let filter: Vec<&String> = args
+/// Runs the tests the command line selects (libtest's options: name
+/// filters, `--list`, `--ignored`, `--include-ignored`, `--exact`, ...),
+/// one at a time unless `--test-threads` says otherwise: the tests count
+/// the process's threads, descriptors and children, so two at once would
+/// see each other's. Exits 101 if any failed.
+pub fn run(tests: &[(&'static str, fn())]) {
+    let mut args = libtest_mimic::Arguments::from_args();
+    args.test_threads.get_or_insert(1);
+    let trials = tests
         .iter()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
+        .map(|&(name, test)| {
+            libtest_mimic::Trial::test(name, move || {
+                test();
+                Ok(())
+            })
+        })
         .collect();
-    let (mut passed, mut failed) = (0, 0);
-    for (name, test) in tests {
-        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        let start = Instant::now();
-        match catch_unwind(AssertUnwindSafe(test)) {
-            Ok(()) => {
-                passed += 1;
-                println!("test {name} ... ok ({:.2?})", start.elapsed());
-            }
-            Err(_) => {
-                failed += 1;
-                println!("test {name} ... FAILED");
-            }
-        }
-    }
-    println!("{passed} passed, {failed} failed");
-    if failed > 0 {
-        std::process::exit(101);
-    }
+    libtest_mimic::run(&args, trials).exit();
 }
