@@ -6,11 +6,6 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-mod common;
-mod compress;
-mod primes;
-mod wordcount;
-
 /// hilo — concurrent.futures done right: run many jobs at once.
 ///
 /// More subcommands (fetch, mx, top, monitor) are being built.
@@ -25,11 +20,11 @@ struct Cli {
 enum Command {
     Run(hilo_run::RunArgs),
     /// Compress or decompress files in parallel, gzip-compatible (like pigz)
-    Compress(compress::Args),
+    Compress(hilo_tools::compress::Args),
     /// Count or list the primes in a range (segmented sieve)
-    Primes(primes::Args),
+    Primes(hilo_tools::primes::Args),
     /// Count words in files or stdin (MapReduce), most frequent first
-    Wordcount(wordcount::Args),
+    Wordcount(hilo_tools::wordcount::Args),
     /// Measure the lessons' claims about threads and processes on this machine
     Bench(hilo_lab::Args),
 }
@@ -74,9 +69,9 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Some(Command::Run(args)) => ExitCode::from(hilo_run::main(args)),
-        Some(Command::Compress(args)) => ExitCode::from(compress::main(args)),
-        Some(Command::Primes(args)) => ExitCode::from(primes::main(args)),
-        Some(Command::Wordcount(args)) => ExitCode::from(wordcount::main(args)),
+        Some(Command::Compress(args)) => ExitCode::from(hilo_tools::compress::main(args)),
+        Some(Command::Primes(args)) => ExitCode::from(hilo_tools::primes::main(args)),
+        Some(Command::Wordcount(args)) => ExitCode::from(hilo_tools::wordcount::main(args)),
         Some(Command::Bench(args)) => ExitCode::from(hilo_lab::main(args)),
         None => {
             println!(

@@ -76,7 +76,7 @@ Exit status:
 /// sort -rn`, but Unicode-aware and using every core.
 #[derive(clap::Args, Debug)]
 #[command(after_help = AFTER_HELP)]
-pub(crate) struct Args {
+pub struct Args {
     /// Print the N most frequent words; 0 prints every word (--top 0)
     #[arg(short = 'n', long, value_name = "N", default_value_t = 20)]
     top: usize,
@@ -140,7 +140,7 @@ fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 /// Runs `hilo wordcount`; returns the exit status.
-pub(crate) fn main(args: Args) -> u8 {
+pub fn main(args: Args) -> u8 {
     hilo_term::exit_status("wordcount", run(args))
 }
 

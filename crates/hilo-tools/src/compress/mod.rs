@@ -88,7 +88,7 @@ const LEVELS: [&str; 9] = ["l1", "l2", "l3", "l4", "l5", "l6", "l7", "l8", "l9"]
     override_usage = "hilo compress [OPTIONS] [FILES]...",
     after_help = AFTER_HELP
 )]
-pub(crate) struct Args {
+pub struct Args {
     /// Decompress: FILE.gz (or .tgz) becomes FILE (.tar)
     #[arg(short = 'd', long, visible_alias = "uncompress")]
     decompress: bool,
@@ -202,7 +202,7 @@ impl Input {
 }
 
 /// Runs `hilo compress`; returns the exit status.
-pub(crate) fn main(args: Args) -> u8 {
+pub fn main(args: Args) -> u8 {
     let (opts, inputs) = options(&args);
     if let Err(message) = check_usage(&opts, &inputs, args.compare) {
         return Failure::usage(message).report("compress");

@@ -50,7 +50,7 @@ Exit status:
     after_help = AFTER_HELP,
     override_usage = "hilo primes [OPTIONS] [START] END"
 )]
-pub(crate) struct Args {
+pub struct Args {
     /// START END, or END alone (START is then 0): the range, both included, up to 1e14
     #[arg(value_name = "NUMBER", num_args = 1..=2, required = true, allow_negative_numbers = true)]
     range: Vec<String>,
@@ -92,7 +92,7 @@ struct Job {
 }
 
 /// Runs `hilo primes`; returns the exit status.
-pub(crate) fn main(args: Args) -> u8 {
+pub fn main(args: Args) -> u8 {
     hilo_term::exit_status("primes", run(&args))
 }
 
