@@ -122,6 +122,15 @@ fn hilo_submit_all(n: u64) -> Result<Run, String> {
         let fut = submit_noop(&pool, i)?;
         futures.push(fut);
     }
+    collect_all(pool, start, futures)
+}
+
+/// `result()` of every future in order; the clock stops at the last one.
+fn collect_all(
+    pool: hilo::ThreadPool,
+    start: Instant,
+    futures: Vec<hilo::Future<u64>>,
+) -> Result<Run, String> {
     let mut tally = Tally::default();
     for fut in futures {
         tally.add(value_of(fut)?);
@@ -139,13 +148,7 @@ fn hilo_batch(n: u64) -> Result<Run, String> {
     let futures = pool
         .submit_all((0..n).map(|i| move || i))
         .map_err(|e| format!("hilo: submit_all failed: {e}"))?;
-    let mut tally = Tally::default();
-    for fut in futures {
-        tally.add(value_of(fut)?);
-    }
-    let run = Run::stop(start, tally);
-    drop(pool);
-    Ok(run)
+    collect_all(pool, start, futures)
 }
 
 /// hilo, pipelined: keep at most `PIPELINE_WINDOW` futures in flight and

@@ -225,28 +225,8 @@ pub fn print_rows(rows: &[Row], cols: &Columns) {
     println!("{}", hilo_term::table(&align, header, lines));
 }
 
-/// Whether `n` is prime, by trial division.
-pub fn is_prime(n: u64) -> bool {
-    if n < 4 {
-        return n >= 2;
-    }
-    if n % 2 == 0 {
-        return false;
-    }
-    let mut d = 3;
-    while d * d <= n {
-        if n % d == 0 {
-            return false;
-        }
-        d += 2;
-    }
-    true
-}
-
-/// Primes in `lo..hi`, by trial division (slow on purpose: the workload).
-pub fn count_primes(lo: u64, hi: u64) -> u64 {
-    (lo..hi).filter(|&n| is_prime(n)).count() as u64
-}
+/// The CPU-bound workload: primes in `[lo, hi)` by trial division.
+pub use hilo_work::trial::count as count_primes;
 
 /// Sums task results, taking them in order; the first failed task is the
 /// error (`hilo: task failed: ...`).

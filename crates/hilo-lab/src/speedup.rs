@@ -13,36 +13,15 @@ use std::time::{Duration, Instant};
 
 use hilo::process::ProcessPool;
 use hilo::ThreadPool;
+// Primes in `[lo, hi)` by trial division: slow on purpose, so that the
+// work is pure CPU with no memory traffic.
+use hilo_work::trial::count as count_trial;
 
 use super::{human, Ctx, Data, Report};
 
 /// Where the counted window starts: big enough that a prime costs
 /// thousands of divisions (real work per number), small enough for `u64`.
 const BASE: u64 = 1_000_000_000;
-
-/// True if `n` is prime, by trial division with odd divisors: slow on
-/// purpose, so that the work is pure CPU with no memory traffic.
-fn is_prime(n: u64) -> bool {
-    if n < 2 {
-        return false;
-    }
-    if n % 2 == 0 {
-        return n == 2;
-    }
-    let mut d = 3;
-    while d * d <= n {
-        if n % d == 0 {
-            return false;
-        }
-        d += 2;
-    }
-    true
-}
-
-/// Primes in `[lo, hi)` by trial division: the unit of work.
-fn count_trial(lo: u64, hi: u64) -> u64 {
-    (lo..hi).filter(|&n| is_prime(n)).count() as u64
-}
 
 /// The same count in a worker process, with the worker's pid (to count
 /// the workers that took part).

@@ -5,10 +5,12 @@
 //!
 //! One module per tool: `gzip` (parallel gzip blocks with a shared
 //! dictionary), `sieve` (segmented sieve of Eratosthenes), `words`
-//! (MapReduce word count).
+//! (MapReduce word count); and `trial`, trial division, the CPU-bound
+//! workload the lab and the benchmarks time.
 
 pub mod gzip;
 pub mod sieve;
+pub mod trial;
 pub mod words;
 
 /// An I/O error's message without Rust's " (os error N)" suffix: one
