@@ -137,6 +137,54 @@ fn shutdown_with_cancel_pending_cancels_every_queued_task_of_a_batch() {
     assert_eq!(ran.load(Ordering::SeqCst), 0);
 }
 
+/// The one worker is running the batch's first task when the pool shuts
+/// down with `cancel_pending`: the rest of the batch, in the worker's hands
+/// rather than in the queue (another task was queued when the worker took
+/// the batch, so it did not put the batch back), is cancelled too.
+#[test]
+fn shutdown_with_cancel_pending_cancels_the_rest_of_a_batch_being_run() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let held = hold(&pool, 1);
+    let (started, on_start) = std::sync::mpsc::channel();
+    let (open, gate) = std::sync::mpsc::channel::<()>();
+    let gate = Arc::new(Mutex::new(gate));
+    let ran = Arc::new(AtomicUsize::new(0));
+    let mut futs = pool
+        .submit_all((0..50).map(|i| {
+            let (started, gate, ran) = (started.clone(), Arc::clone(&gate), Arc::clone(&ran));
+            move || {
+                if i == 0 {
+                    started.send(()).unwrap();
+                    let _ = gate.lock().unwrap().recv_timeout(HANG);
+                } else {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }))
+        .unwrap();
+    let behind = pool.submit(|| ()).unwrap();
+    held.release();
+    on_start
+        .recv_timeout(HANG)
+        .expect("the first task did not start");
+    pool.shutdown(Shutdown {
+        wait: false,
+        cancel_pending: true,
+    });
+    open.send(()).unwrap();
+    pool.shutdown(Shutdown::default());
+    assert_eq!(futs[0].result_timeout(HANG), Ok(()));
+    assert!(behind.cancelled());
+    for f in &mut futs[1..] {
+        assert_eq!(f.result_timeout(HANG), Err(TaskError::Cancelled));
+    }
+    assert_eq!(
+        ran.load(Ordering::SeqCst),
+        0,
+        "tasks ran after the shutdown"
+    );
+}
+
 /// The iterator shuts the pool down after the first batch is queued: the
 /// call fails, and the queued batch is cancelled rather than left to run
 /// with nobody holding its futures.

@@ -143,6 +143,7 @@ impl ThreadPoolBuilder {
                 idle: IdleCount::new(0),
                 broken: Mutex::new(None),
                 is_broken: AtomicBool::new(false),
+                cancelling: AtomicBool::new(false),
                 stops: Mutex::new(HashMap::new()),
                 next_stop: AtomicU64::new(0),
             }),

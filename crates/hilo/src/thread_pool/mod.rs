@@ -238,6 +238,9 @@ impl ThreadPool {
                 .take(),
         );
         if how.cancel_pending {
+            // Before draining: what a worker holds (the rest of a batch)
+            // or takes from the queue meanwhile is cancelled too.
+            self.shared.cancelling.store(true, Ordering::Release);
             while let Ok(msg) = self.shared.receiver.try_recv() {
                 msg.drain(|job| job.cancel());
             }

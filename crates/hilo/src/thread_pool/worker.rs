@@ -171,6 +171,9 @@ pub(super) struct Shared {
     pub(super) idle: IdleCount,
     pub(super) broken: Mutex<Option<String>>,
     pub(super) is_broken: AtomicBool,
+    /// Set by a shutdown with `cancel_pending`: a task a worker takes from
+    /// then on (the rest of a batch it holds, say) is cancelled, not run.
+    pub(super) cancelling: AtomicBool,
     /// Stop tokens of tasks submitted with one and not yet finished.
     pub(super) stops: Mutex<HashMap<u64, StopToken>>,
     pub(super) next_stop: AtomicU64,
@@ -451,6 +454,8 @@ fn run_job(shared: &Shared, job: &JobRef) {
     };
     if shared.is_broken.load(Ordering::Acquire) {
         job.fail(shared.broken_error());
+    } else if shared.cancelling.load(Ordering::Acquire) {
+        job.cancel();
     } else {
         job.run(&idle);
     }
