@@ -213,11 +213,7 @@ impl<O> Drop for ProcCell<O> {
 /// One call's outcome as the caller sees it.
 fn from_wire<R: DeserializeOwned>(outcome: &WireOutcomeIn<'_>) -> Result<R, TaskError> {
     match outcome {
-        WireOutcomeIn::Value(bytes) => {
-            super::protocol::from_bytes(bytes).map_err(|e| TaskError::Failed {
-                message: format!("cannot decode the task's result: {e}"),
-            })
-        }
+        WireOutcomeIn::Value(bytes) => super::protocol::decode_value(bytes),
         WireOutcomeIn::Panicked(message) => Err(TaskError::Panicked {
             message: message.clone(),
         }),

@@ -95,9 +95,9 @@ impl ProcessPool {
         let args = match call.encoded_args() {
             Ok(args) => vec![args],
             Err(message) => {
-                return Ok(Future::ready(Err(TaskError::Failed {
-                    message: format!("cannot encode the task's arguments: {message}"),
-                })))
+                return Ok(Future::ready(Err(super::protocol::args_not_encoded(
+                    &message,
+                ))))
             }
         };
         self.enqueue(call.name, args, call.timeout, convert_one::<R>)

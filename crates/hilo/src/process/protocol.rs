@@ -11,6 +11,8 @@ use std::io::{self, Read, Write};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::error::TaskError;
+
 /// The largest frame either side accepts by default (64 MiB).
 pub(crate) const MAX_FRAME: usize = 64 << 20;
 
@@ -253,6 +255,22 @@ pub(crate) fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String>
         FrameError::Decode(m) => m,
         other => other.to_string(),
     })
+}
+
+/// A task's value decoded as `R`, where it is used (a pool's supervisor, or
+/// a thread running the call in place): bytes of another type fail that
+/// task, they never panic.
+pub(crate) fn decode_value<R: DeserializeOwned>(bytes: &[u8]) -> Result<R, TaskError> {
+    from_bytes(bytes).map_err(|e| TaskError::Failed {
+        message: format!("cannot decode the task's result: {e}"),
+    })
+}
+
+/// How a call whose arguments could not be encoded fails.
+pub(crate) fn args_not_encoded(message: &str) -> TaskError {
+    TaskError::Failed {
+        message: format!("cannot encode the task's arguments: {message}"),
+    }
 }
 
 #[cfg(test)]

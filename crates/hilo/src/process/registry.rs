@@ -170,9 +170,7 @@ impl<R: DeserializeOwned> Call<R> {
     pub(crate) fn run_here(self) -> Result<R, TaskError> {
         let bytes = match self.args {
             Args::Typed(typed) => return Ok(typed.run()),
-            Args::Encoded(bytes) => bytes.map_err(|message| TaskError::Failed {
-                message: format!("cannot encode the task's arguments: {message}"),
-            })?,
+            Args::Encoded(bytes) => bytes.map_err(|m| super::protocol::args_not_encoded(&m))?,
         };
         let entry = find(self.name).ok_or_else(|| TaskError::UnknownTask {
             name: self.name.to_owned(),
@@ -180,9 +178,7 @@ impl<R: DeserializeOwned> Call<R> {
         let value = entry
             .run(&bytes)
             .map_err(|message| TaskError::Failed { message })?;
-        super::protocol::from_bytes(&value).map_err(|e| TaskError::Failed {
-            message: format!("cannot decode the task's result: {e}"),
-        })
+        super::protocol::decode_value(&value)
     }
 }
 
