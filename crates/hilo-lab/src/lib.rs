@@ -124,12 +124,6 @@ impl Default for Data {
     }
 }
 
-impl From<serde_json::Value> for Data {
-    fn from(value: serde_json::Value) -> Self {
-        Data::Other(value)
-    }
-}
-
 /// One experiment of the lab.
 struct Experiment {
     name: &'static str,
