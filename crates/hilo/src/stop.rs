@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use crate::sync::lock_std as lock;
+use crate::sync::{lock_std as lock, wait_timeout_std};
 
 struct Shared {
     stopped: AtomicBool,
@@ -116,12 +116,7 @@ impl StopToken {
                 Some(d) => d - now,
                 None => Duration::from_secs(3600),
             };
-            guard = self
-                .shared
-                .wake
-                .wait_timeout(guard, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            guard = wait_timeout_std(&self.shared.wake, guard, left);
         }
         true
     }

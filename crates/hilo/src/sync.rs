@@ -34,6 +34,36 @@ pub(crate) fn lock_std<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, 
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// `wait` for the std condvars of the pools, the timer and stop tokens.
+pub(crate) fn wait_std<'a, T>(
+    cv: &std::sync::Condvar,
+    guard: std::sync::MutexGuard<'a, T>,
+) -> std::sync::MutexGuard<'a, T> {
+    cv.wait(guard).unwrap_or_else(|e| e.into_inner())
+}
+
+/// Blocks on std's `cv` until notified or `timeout` passes (spurious
+/// wake-ups possible: callers loop and look at the clock).
+pub(crate) fn wait_timeout_std<'a, T>(
+    cv: &std::sync::Condvar,
+    guard: std::sync::MutexGuard<'a, T>,
+    timeout: std::time::Duration,
+) -> std::sync::MutexGuard<'a, T> {
+    cv.wait_timeout(guard, timeout)
+        .unwrap_or_else(|e| e.into_inner())
+        .0
+}
+
+/// Reads a std `RwLock`, ignoring poisoning (as `lock`).
+pub(crate) fn read_std<T>(l: &std::sync::RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Writes a std `RwLock`, ignoring poisoning (as `lock`).
+pub(crate) fn write_std<T>(l: &std::sync::RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Blocks on `cv` until notified (spurious wake-ups possible: callers loop).
 pub(crate) fn wait<'a, T>(cv: &Condvar, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
     cv.wait(guard).unwrap_or_else(|e| e.into_inner())

@@ -7,7 +7,7 @@ use std::collections::BinaryHeap;
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Instant;
 
-use crate::sync::lock_std as lock;
+use crate::sync::{lock_std as lock, wait_std, wait_timeout_std};
 
 type Action = Box<dyn FnOnce() + Send>;
 
@@ -87,13 +87,9 @@ impl Timer {
                 }
                 Some(Reverse(e)) => {
                     let wait = e.at - now;
-                    q = self
-                        .wake
-                        .wait_timeout(q, wait)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
+                    q = wait_timeout_std(&self.wake, q, wait);
                 }
-                None => q = self.wake.wait(q).unwrap_or_else(|e| e.into_inner()),
+                None => q = wait_std(&self.wake, q),
             }
         }
     }

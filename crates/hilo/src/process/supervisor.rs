@@ -29,6 +29,7 @@ use super::child::{Config, ProcHandle, Worker};
 use super::lock;
 use super::protocol::{decode_body, write_frame, FrameError, FromWorkerIn, ToWorkerRef};
 use crate::error::{panic_message, TaskError};
+use crate::sync::wait_std;
 
 pub(super) struct Queue {
     pub(super) jobs: VecDeque<Arc<dyn Job>>,
@@ -148,7 +149,7 @@ impl Shared {
             } else {
                 q.asleep_cold.push(slot);
             }
-            q = self.wake[slot].wait(q).unwrap_or_else(|e| e.into_inner());
+            q = wait_std(&self.wake[slot], q);
             // The waker took it off the list; a spurious wake-up did not.
             q.forget_sleeper(slot);
         }

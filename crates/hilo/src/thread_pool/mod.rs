@@ -26,7 +26,7 @@ use crate::error::SubmitError;
 use crate::executor::{Executor, Shutdown};
 use crate::future::{Cell, Future, Inner};
 use crate::stop::StopToken;
-use crate::sync::lock_std as lock;
+use crate::sync::{lock_std as lock, read_std, write_std};
 use batch::{Batch, Msg, BATCH};
 use worker::{Body, Fallible, JobRef, Plain, Shared, StopRegistration, StopSlot, TaskCell};
 
@@ -230,13 +230,7 @@ impl ThreadPool {
     /// assert_eq!(pool.submit(|| 2).unwrap_err(), SubmitError::Shutdown);
     /// ```
     pub fn shutdown(&self, how: Shutdown) {
-        drop(
-            self.shared
-                .sender
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .take(),
-        );
+        drop(write_std(&self.shared.sender).take());
         if how.cancel_pending {
             // Before draining: what a worker holds (the rest of a batch)
             // or takes from the queue meanwhile is cancelled too.
@@ -262,11 +256,7 @@ impl ThreadPool {
     /// assert!(pool.is_shutdown());
     /// ```
     pub fn is_shutdown(&self) -> bool {
-        self.shared
-            .sender
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_none()
+        read_std(&self.shared.sender).is_none()
     }
 
     /// The most threads this pool will start.

@@ -15,7 +15,7 @@ use crossbeam_utils::CachePadded;
 use crate::error::{panic_message, SubmitError, TaskError};
 use crate::future::{Cell, Inner};
 use crate::stop::StopToken;
-use crate::sync::lock_std as lock;
+use crate::sync::{lock_std as lock, read_std, wait_std, write_std};
 
 use super::batch::{Batch, Msg};
 
@@ -195,7 +195,7 @@ impl Shared {
     /// # Errors
     /// The pool's [`SubmitError`] once it is shut down or broken.
     pub(super) fn send(self: &Arc<Self>, msg: Msg, tasks: usize) -> Result<(), SubmitError> {
-        let sender = self.sender.read().unwrap_or_else(|e| e.into_inner());
+        let sender = read_std(&self.sender);
         let Some(tx) = &*sender else {
             return Err(self.closed_error());
         };
@@ -265,12 +265,7 @@ impl Shared {
             }
         }
         self.is_broken.store(true, Ordering::Release);
-        drop(
-            self.sender
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .take(),
-        );
+        drop(write_std(&self.sender).take());
         while let Ok(msg) = self.receiver.try_recv() {
             msg.drain(|job| {
                 job.fail(TaskError::Broken {
@@ -308,10 +303,7 @@ impl Shared {
         let mut workers = lock(&self.workers);
         let own = usize::from(workers.handles.iter().any(|h| h.thread().id() == me));
         while workers.alive > own {
-            workers = self
-                .worker_exited
-                .wait(workers)
-                .unwrap_or_else(|e| e.into_inner());
+            workers = wait_std(&self.worker_exited, workers);
         }
         let handles = std::mem::take(&mut workers.handles);
         drop(workers);
