@@ -22,7 +22,6 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde_json::json;
 
 use super::{human, Ctx, Data, Report};
 
@@ -222,20 +221,18 @@ fn report(explain: &str, out: &Outcome, python_pid: u32) -> Report {
          its workers with fork+exec (std's Command), never a bare fork"
             .into(),
     ];
-    let steps: Vec<serde_json::Value> = out
+    let steps = out
         .child
         .steps
         .iter()
-        .map(|s| {
-            json!({
-                "fraction": s.fraction,
-                "seconds": s.seconds,
-                "private_bytes": s.memory.private(),
-                "private_dirty_bytes": s.memory.private_dirty,
-                "pss_bytes": s.memory.pss,
-                "shared_bytes": s.memory.shared(),
-                "minor_faults": s.memory.minflt,
-            })
+        .map(|s| StepData {
+            fraction: s.fraction,
+            seconds: s.seconds,
+            private_bytes: s.memory.private(),
+            private_dirty_bytes: s.memory.private_dirty,
+            pss_bytes: s.memory.pss,
+            shared_bytes: s.memory.shared(),
+            minor_faults: s.memory.minflt,
         })
         .collect();
     Report {
@@ -253,17 +250,42 @@ fn report(explain: &str, out: &Outcome, python_pid: u32) -> Report {
         .to_vec(),
         rows,
         notes,
-        data: Data::Other(json!({
-            "heap_bytes": out.heap_bytes,
-            "page_bytes": out.page_bytes,
-            "fork_s": out.fork_s,
-            "fork_small_heap_s": out.fork_small_s,
-            "parent_private_bytes": out.parent.private(),
-            "python_pid": python_pid,
-            "child_pid": out.child.pid,
-            "steps": steps,
-        })),
+        data: Data::Cow(CowData {
+            heap_bytes: out.heap_bytes,
+            page_bytes: out.page_bytes,
+            fork_s: out.fork_s,
+            fork_small_heap_s: out.fork_small_s,
+            parent_private_bytes: out.parent.private(),
+            python_pid,
+            child_pid: out.child.pid,
+            steps,
+        }),
     }
+}
+
+/// The numbers `--json` writes.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct CowData {
+    heap_bytes: u64,
+    page_bytes: u64,
+    fork_s: f64,
+    fork_small_heap_s: f64,
+    parent_private_bytes: u64,
+    python_pid: u32,
+    child_pid: u32,
+    steps: Vec<StepData>,
+}
+
+/// The child's memory after one step of writes.
+#[derive(Debug, Clone, serde::Serialize)]
+struct StepData {
+    fraction: f64,
+    seconds: f64,
+    private_bytes: u64,
+    private_dirty_bytes: u64,
+    pss_bytes: u64,
+    shared_bytes: u64,
+    minor_faults: u64,
 }
 
 /// The report of an experiment that could not run here, and why: a row
@@ -274,7 +296,9 @@ pub(super) fn skipped(explain: &str, why: &str) -> Report {
         columns: vec!["result".into()],
         rows: vec![vec![format!("skipped: {why}")]],
         notes: Vec::new(),
-        data: Data::Other(json!({ "skipped": why })),
+        data: Data::Skipped {
+            skipped: why.into(),
+        },
     }
 }
 

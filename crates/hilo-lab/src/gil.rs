@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 use hilo::process::ProcessPool;
 use hilo::ThreadPool;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::cow::{run_python, skipped};
 use super::{human, Ctx, Data, Report};
@@ -302,9 +301,6 @@ fn no_op() -> u64 {
 }
 
 fn report(explain: &str, sizes: &Sizes, python: &Python, rust: &Side) -> Report {
-    let mut python_json = side_json(&python.side);
-    python_json["version"] = json!(python.version);
-    python_json["gil_enabled"] = json!(python.gil_enabled);
     Report {
         explain: explain.into(),
         columns: ["case", "Python", "Rust/hilo", "Python ÷ Rust"]
@@ -312,14 +308,62 @@ fn report(explain: &str, sizes: &Sizes, python: &Python, rust: &Side) -> Report 
             .to_vec(),
         rows: rows(sizes, &python.side, rust),
         notes: notes(python, rust),
-        data: Data::Other(json!({
-            "n": sizes.n,
-            "cores": hilo::default_workers(),
-            "thread_tasks": sizes.thread_tasks,
-            "process_tasks": sizes.process_tasks,
-            "python": python_json,
-            "rust": side_json(rust),
-        })),
+        data: Data::Gil(GilData {
+            n: sizes.n,
+            cores: hilo::default_workers(),
+            thread_tasks: sizes.thread_tasks,
+            process_tasks: sizes.process_tasks,
+            python: PythonData {
+                version: python.version.clone(),
+                gil_enabled: python.gil_enabled,
+                side: SideData::of(&python.side),
+            },
+            rust: SideData::of(rust),
+        }),
+    }
+}
+
+/// The numbers `--json` writes.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct GilData {
+    n: u64,
+    cores: usize,
+    thread_tasks: u32,
+    process_tasks: u32,
+    python: PythonData,
+    rust: SideData,
+}
+
+/// Python's side, with the interpreter it ran on.
+#[derive(Debug, Clone, serde::Serialize)]
+struct PythonData {
+    version: String,
+    gil_enabled: bool,
+    #[serde(flatten)]
+    side: SideData,
+}
+
+/// One side's times.
+#[derive(Debug, Clone, serde::Serialize)]
+struct SideData {
+    sequential_s: f64,
+    threads_s: f64,
+    threads_over_sequential: f64,
+    thread_pool_task_s: f64,
+    process_pool_task_s: f64,
+    others_busy_cores: Option<f64>,
+}
+
+impl SideData {
+    fn of(s: &Side) -> Self {
+        SideData {
+            sequential_s: s.sequential_s,
+            threads_s: s.threads_s,
+            threads_over_sequential: s.threads_s / s.sequential_s,
+            thread_pool_task_s: s.thread_pool_task_s,
+            process_pool_task_s: s.process_pool_task_s,
+            others_busy_cores: s.others_busy_cores,
+        }
     }
 }
 
@@ -398,16 +442,4 @@ fn notes(python: &Python, rust: &Side) -> Vec<String> {
          all tasks submitted, then every result waited for; the ratio is Python ÷ Rust"
             .into(),
     ]
-}
-
-/// One side's times as JSON.
-fn side_json(s: &Side) -> serde_json::Value {
-    json!({
-        "sequential_s": s.sequential_s,
-        "threads_s": s.threads_s,
-        "threads_over_sequential": s.threads_s / s.sequential_s,
-        "thread_pool_task_s": s.thread_pool_task_s,
-        "process_pool_task_s": s.process_pool_task_s,
-        "others_busy_cores": s.others_busy_cores,
-    })
 }

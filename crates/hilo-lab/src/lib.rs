@@ -10,13 +10,13 @@
 //! in its own file and returns a `Report`; it never prints, and it cleans
 //! up every child, server and temporary file it made, even when it fails.
 
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use procfs::Current;
-use serde_json::json;
 
 mod cow;
 mod gil;
@@ -93,7 +93,7 @@ impl Ctx {
 }
 
 /// What an experiment found, ready to print as a table or as JSON.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct Report {
     /// One line: what was measured and what the numbers mean.
     pub(crate) explain: String,
@@ -107,21 +107,22 @@ pub(crate) struct Report {
     pub(crate) data: Data,
 }
 
-/// An experiment's raw numbers. The plotted ones are typed, so a plot
-/// reads fields, not keys; `--json` writes each as its fields.
+/// An experiment's raw numbers, one typed struct per experiment, so a
+/// plot reads fields, not keys; `--json` writes each as its fields.
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(untagged)]
 pub(crate) enum Data {
+    Spawn(spawn::SpawnData),
+    Switch(switch::SwitchData),
     Speedup(speedup::SpeedupData),
     Io(io::IoData),
-    Spawn(spawn::SpawnData),
-    Other(serde_json::Value),
-}
-
-impl Default for Data {
-    fn default() -> Self {
-        Data::Other(serde_json::Value::Null)
-    }
+    Cow(cow::CowData),
+    Zombie(zombie::ZombieData),
+    Gil(gil::GilData),
+    /// The experiment could not run here, and why.
+    Skipped {
+        skipped: String,
+    },
 }
 
 /// One experiment of the lab.
@@ -229,18 +230,31 @@ pub fn main(args: Args) -> u8 {
         results.push((e.name, outcome, took));
     }
     if args.json {
-        let experiments: serde_json::Map<String, serde_json::Value> = results
+        let experiments = results
             .iter()
             .map(|(name, outcome, took)| {
-                let v = match outcome {
-                    Ok(r) => json!({ "explain": r.explain, "seconds": took.as_secs_f64(), "data": r.data }),
-                    Err(why) => json!({ "error": why }),
+                let entry = match outcome {
+                    Ok(r) => Entry::Done {
+                        explain: &r.explain,
+                        seconds: took.as_secs_f64(),
+                        data: &r.data,
+                    },
+                    Err(why) => Entry::Failed { error: why },
                 };
-                ((*name).to_owned(), v)
+                (*name, entry)
             })
             .collect();
-        let doc = json!({ "machine": machine.json(), "experiments": experiments });
-        println!("{doc}");
+        let doc = Document {
+            machine: &machine,
+            experiments,
+        };
+        match serde_json::to_string(&doc) {
+            Ok(doc) => println!("{doc}"),
+            Err(e) => {
+                failed += 1;
+                eprintln!("hilo bench: cannot write the JSON document: {e}");
+            }
+        }
     }
     u8::from(failed > 0)
 }
@@ -265,7 +279,29 @@ fn print_report(title: &str, r: &Report, took: Duration) {
     }
 }
 
+/// What `--json` prints: the machine, then each experiment by name.
+#[derive(serde::Serialize)]
+struct Document<'a> {
+    machine: &'a Machine,
+    experiments: BTreeMap<&'static str, Entry<'a>>,
+}
+
+/// One experiment in the `--json` document: its report, or why it failed.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Entry<'a> {
+    Done {
+        explain: &'a str,
+        seconds: f64,
+        data: &'a Data,
+    },
+    Failed {
+        error: &'a str,
+    },
+}
+
 /// The machine the numbers come from, stated at the top.
+#[derive(serde::Serialize)]
 struct Machine {
     cores: usize,
     cpu: String,
@@ -293,10 +329,6 @@ impl Machine {
             "hilo bench ({mode}) on {} cores ({}), Linux {}",
             self.cores, self.cpu, self.kernel
         )
-    }
-
-    fn json(&self) -> serde_json::Value {
-        json!({ "cores": self.cores, "cpu": self.cpu, "kernel": self.kernel })
     }
 }
 

@@ -25,14 +25,14 @@ pub(crate) fn write(dir: &Path, data: &Data) -> Result<Option<PathBuf>, String> 
         Data::Speedup(_) => "speedup",
         Data::Io(_) => "io",
         Data::Spawn(_) => "spawn",
-        Data::Other(_) => return Ok(None),
+        _ => return Ok(None),
     };
     let path = dir.join(format!("{name}.svg"));
     let drawn = match data {
         Data::Speedup(d) => speedup(&path, d),
         Data::Io(d) => io(&path, d),
         Data::Spawn(d) => spawn(&path, d),
-        Data::Other(_) => Ok(()),
+        _ => Ok(()),
     };
     drawn.map_err(|e| format!("cannot draw {}: {e}", path.display()))?;
     Ok(Some(path))

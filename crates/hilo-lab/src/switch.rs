@@ -16,6 +16,7 @@
 //! pinned, never the caller's; every thread is joined and `cat` reaped,
 //! even on error.
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Condvar, Mutex, PoisonError};
@@ -23,7 +24,6 @@ use std::time::Duration;
 
 use rustix::process::Pid;
 use rustix::thread::{sched_getaffinity, sched_setaffinity, CpuSet};
-use serde_json::json;
 
 use super::spawn::{cheaper, children_left, ratio, threads_now, time_each, Stats};
 use super::{human, Ctx, Data, Report};
@@ -320,17 +320,17 @@ fn report(
         "per switch = round trip / 2, each sample a batch of round trips; `cat` ({cats:?}) \
          reaped, every thread joined ({threads_before} threads before, {threads_after} after)"
     ));
-    let data_rows: serde_json::Map<String, serde_json::Value> = rows
+    let pairs = rows
         .iter()
         .map(|r| {
-            let v = json!({
-                "pair": r.pair,
-                "cpus": r.cpus,
-                "round_trips": r.trips,
-                "min_s": r.stats.min,
-                "median_s": r.stats.median,
-            });
-            (r.key.clone(), v)
+            let pair = PairData {
+                pair: r.pair,
+                cpus: r.cpus.clone(),
+                round_trips: r.trips,
+                min_s: r.stats.min,
+                median_s: r.stats.median,
+            };
+            (r.key.clone(), pair)
         })
         .collect();
     Report {
@@ -357,15 +357,39 @@ fn report(
             })
             .collect(),
         notes,
-        data: Data::Other(json!({
-            "pairs": data_rows,
-            "allowed_cpus": cpus,
-            "cross_core_skipped": cpus.len() < 2,
-            "children_started": cats.len(),
-            "children_reaped": cats.len(),
-            "children_left": left,
-            "threads_before": threads_before,
-            "threads_after": threads_after,
-        })),
+        data: Data::Switch(SwitchData {
+            pairs,
+            allowed_cpus: cpus.to_vec(),
+            cross_core_skipped: cpus.len() < 2,
+            children_started: cats.len(),
+            children_reaped: cats.len(),
+            children_left: left.to_vec(),
+            threads_before,
+            threads_after,
+        }),
     }
+}
+
+/// The numbers `--json` writes.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct SwitchData {
+    /// Each ping-pong by its key (`threads_same_core`, …).
+    pairs: BTreeMap<String, PairData>,
+    allowed_cpus: Vec<usize>,
+    cross_core_skipped: bool,
+    children_started: usize,
+    children_reaped: usize,
+    children_left: Vec<u32>,
+    threads_before: usize,
+    threads_after: usize,
+}
+
+/// One ping-pong's per-switch times.
+#[derive(Debug, Clone, serde::Serialize)]
+struct PairData {
+    pair: &'static str,
+    cpus: String,
+    round_trips: usize,
+    min_s: f64,
+    median_s: f64,
 }

@@ -6,8 +6,6 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
 use super::{human, Ctx, Data, Report};
 
 /// The state letter and name of `pid` from `/proc/<pid>/stat`, or `None`
@@ -78,12 +76,23 @@ pub(crate) fn run(_ctx: &Ctx) -> Result<Report, String> {
         notes: vec![format!(
             "the zombie held pid {pid} and its exit status until wait() collected them"
         )],
-        data: Data::Other(json!({
-            "pid": pid,
-            "zombie_seen_after_s": after.as_secs_f64(),
-            "exit_status": status.code(),
-            "reap_s": reaped_in.as_secs_f64(),
-            "gone_after_reap": gone,
-        })),
+        data: Data::Zombie(ZombieData {
+            pid,
+            zombie_seen_after_s: after.as_secs_f64(),
+            exit_status: status.code(),
+            reap_s: reaped_in.as_secs_f64(),
+            gone_after_reap: gone,
+        }),
     })
+}
+
+/// The numbers `--json` writes.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct ZombieData {
+    pid: u32,
+    zombie_seen_after_s: f64,
+    /// The child's exit code as `wait()` gave it (`None`: killed by a signal).
+    exit_status: Option<i32>,
+    reap_s: f64,
+    gone_after_reap: bool,
 }
