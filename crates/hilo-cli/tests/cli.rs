@@ -40,3 +40,38 @@ fn a_missing_argument_is_named_on_the_one_error_line() {
         "the missing argument is not named: {stderr}"
     );
 }
+
+/// A full disk under standard output (`/dev/full`) is one error line, the
+/// same phrase from every tool, and exit 1 — not a panic, not success.
+#[test]
+fn an_unwritable_output_is_the_same_one_line_error_in_every_tool() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("words.txt");
+    std::fs::write(&text, "uno dos dos\n").unwrap();
+    let cases: [&[&str]; 3] = [
+        &["wordcount", text.to_str().unwrap()],
+        &["wordcount", "--json", text.to_str().unwrap()],
+        &["primes", "--print", "1000"],
+    ];
+    for args in cases {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("hilo"))
+            .args(args)
+            .stdout(full)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        let tool = args[0];
+        assert!(
+            stderr.starts_with(&format!(
+                "hilo {tool}: cannot write the output: No space left on device"
+            )),
+            "{args:?}: {stderr}"
+        );
+    }
+}

@@ -171,14 +171,8 @@ fn run(args: Args) -> Result<(), Failure> {
     } else {
         print_lines(&top)
     };
-    match printed {
-        // A reader that stopped early (`| head`) is not an error.
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Failure::failed(format!(
-            "cannot write the output: {}",
-            io_message(&e)
-        ))),
-        _ => Ok(()),
-    }
+    // A reader that stopped early (`| head`) is not an error.
+    printed.map_err(Failure::output)
 }
 
 fn print_lines(top: &[(Word, u64)]) -> io::Result<()> {
