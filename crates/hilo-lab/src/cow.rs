@@ -221,20 +221,6 @@ fn report(explain: &str, out: &Outcome, python_pid: u32) -> Report {
          its workers with fork+exec (std's Command), never a bare fork"
             .into(),
     ];
-    let steps = out
-        .child
-        .steps
-        .iter()
-        .map(|s| StepData {
-            fraction: s.fraction,
-            seconds: s.seconds,
-            private_bytes: s.memory.private(),
-            private_dirty_bytes: s.memory.private_dirty,
-            pss_bytes: s.memory.pss,
-            shared_bytes: s.memory.shared(),
-            minor_faults: s.memory.minflt,
-        })
-        .collect();
     Report {
         explain: explain.into(),
         columns: [
@@ -250,16 +236,7 @@ fn report(explain: &str, out: &Outcome, python_pid: u32) -> Report {
         .to_vec(),
         rows,
         notes,
-        data: Data::Cow(CowData {
-            heap_bytes: out.heap_bytes,
-            page_bytes: out.page_bytes,
-            fork_s: out.fork_s,
-            fork_small_heap_s: out.fork_small_s,
-            parent_private_bytes: out.parent.private(),
-            python_pid,
-            child_pid: out.child.pid,
-            steps,
-        }),
+        data: Data::Cow(CowData::of(out, python_pid)),
     }
 }
 
@@ -274,6 +251,35 @@ pub(crate) struct CowData {
     python_pid: u32,
     child_pid: u32,
     steps: Vec<StepData>,
+}
+
+impl CowData {
+    fn of(out: &Outcome, python_pid: u32) -> Self {
+        let steps = out
+            .child
+            .steps
+            .iter()
+            .map(|s| StepData {
+                fraction: s.fraction,
+                seconds: s.seconds,
+                private_bytes: s.memory.private(),
+                private_dirty_bytes: s.memory.private_dirty,
+                pss_bytes: s.memory.pss,
+                shared_bytes: s.memory.shared(),
+                minor_faults: s.memory.minflt,
+            })
+            .collect();
+        CowData {
+            heap_bytes: out.heap_bytes,
+            page_bytes: out.page_bytes,
+            fork_s: out.fork_s,
+            fork_small_heap_s: out.fork_small_s,
+            parent_private_bytes: out.parent.private(),
+            python_pid,
+            child_pid: out.child.pid,
+            steps,
+        }
+    }
 }
 
 /// The child's memory after one step of writes.

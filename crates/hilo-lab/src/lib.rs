@@ -229,34 +229,46 @@ pub fn main(args: Args) -> u8 {
         }
         results.push((e.name, outcome, took));
     }
-    if args.json {
-        let experiments = results
-            .iter()
-            .map(|(name, outcome, took)| {
-                let entry = match outcome {
-                    Ok(r) => Entry::Done {
-                        explain: &r.explain,
-                        seconds: took.as_secs_f64(),
-                        data: &r.data,
-                    },
-                    Err(why) => Entry::Failed { error: why },
-                };
-                (*name, entry)
-            })
-            .collect();
-        let doc = Document {
-            machine: &machine,
-            experiments,
-        };
-        match serde_json::to_string(&doc) {
-            Ok(doc) => println!("{doc}"),
-            Err(e) => {
-                failed += 1;
-                eprintln!("hilo bench: cannot write the JSON document: {e}");
-            }
-        }
+    if args.json && !print_json(&machine, &results) {
+        failed += 1;
     }
     u8::from(failed > 0)
+}
+
+/// Each experiment's outcome, as `main` collected them.
+type Outcomes = [(&'static str, Result<Report, String>, Duration)];
+
+/// Prints the `--json` document; false (with the error on stderr) if it
+/// could not be made.
+fn print_json(machine: &Machine, results: &Outcomes) -> bool {
+    let experiments = results
+        .iter()
+        .map(|(name, outcome, took)| {
+            let entry = match outcome {
+                Ok(r) => Entry::Done {
+                    explain: &r.explain,
+                    seconds: took.as_secs_f64(),
+                    data: &r.data,
+                },
+                Err(why) => Entry::Failed { error: why },
+            };
+            (*name, entry)
+        })
+        .collect();
+    let doc = Document {
+        machine,
+        experiments,
+    };
+    match serde_json::to_string(&doc) {
+        Ok(doc) => {
+            println!("{doc}");
+            true
+        }
+        Err(e) => {
+            eprintln!("hilo bench: cannot write the JSON document: {e}");
+            false
+        }
+    }
 }
 
 fn print_report(title: &str, r: &Report, took: Duration) {

@@ -320,19 +320,6 @@ fn report(
         "per switch = round trip / 2, each sample a batch of round trips; `cat` ({cats:?}) \
          reaped, every thread joined ({threads_before} threads before, {threads_after} after)"
     ));
-    let pairs = rows
-        .iter()
-        .map(|r| {
-            let pair = PairData {
-                pair: r.pair,
-                cpus: r.cpus.clone(),
-                round_trips: r.trips,
-                min_s: r.stats.min,
-                median_s: r.stats.median,
-            };
-            (r.key.clone(), pair)
-        })
-        .collect();
     Report {
         explain: "Two parties hand a turn back and forth, each blocking until the other \
                   answers; per switch = round trip / 2, min and median over batches."
@@ -357,16 +344,14 @@ fn report(
             })
             .collect(),
         notes,
-        data: Data::Switch(SwitchData {
-            pairs,
-            allowed_cpus: cpus.to_vec(),
-            cross_core_skipped: cpus.len() < 2,
-            children_started: cats.len(),
-            children_reaped: cats.len(),
-            children_left: left.to_vec(),
+        data: Data::Switch(SwitchData::of(
+            rows,
+            cpus,
+            cats,
+            left,
             threads_before,
             threads_after,
-        }),
+        )),
     }
 }
 
@@ -382,6 +367,41 @@ pub(crate) struct SwitchData {
     children_left: Vec<u32>,
     threads_before: usize,
     threads_after: usize,
+}
+
+impl SwitchData {
+    fn of(
+        rows: &[Row],
+        cpus: &[usize],
+        cats: &[u32],
+        left: &[u32],
+        threads_before: usize,
+        threads_after: usize,
+    ) -> Self {
+        let pairs = rows
+            .iter()
+            .map(|r| {
+                let pair = PairData {
+                    pair: r.pair,
+                    cpus: r.cpus.clone(),
+                    round_trips: r.trips,
+                    min_s: r.stats.min,
+                    median_s: r.stats.median,
+                };
+                (r.key.clone(), pair)
+            })
+            .collect();
+        SwitchData {
+            pairs,
+            allowed_cpus: cpus.to_vec(),
+            cross_core_skipped: cpus.len() < 2,
+            children_started: cats.len(),
+            children_reaped: cats.len(),
+            children_left: left.to_vec(),
+            threads_before,
+            threads_after,
+        }
+    }
 }
 
 /// One ping-pong's per-switch times.

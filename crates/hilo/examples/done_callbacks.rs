@@ -101,38 +101,7 @@ fn run(scale: Duration) -> Result<(), Box<dyn std::error::Error>> {
     for id in 0..TASKS {
         let fut = pool.submit(move || task(id, scale))?;
 
-        // Added first, so it runs first: callbacks run in the order added.
-        let (done, failed) = (Arc::clone(&done), Arc::clone(&failed));
-        fut.add_done_callback(move |outcome: &Result<(), TaskError>| {
-            if outcome.is_err() {
-                failed.fetch_add(1, Ordering::SeqCst);
-            }
-            let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-            println!("[{n:>2}/{TASKS}] task {id} finished");
-        });
-
-        // `on_complete` consumes the future: the value goes to the callback.
-        let reports = Arc::clone(&reports);
-        fut.on_complete(move |outcome: Result<Report, TaskError>| {
-            let thread = std::thread::current();
-            let on = thread.name().unwrap_or("?");
-            match outcome {
-                Ok(report) => {
-                    println!(
-                        "        ✓ task {} took {:.2} s (callback on thread {on})",
-                        report.id,
-                        report.took.as_secs_f64()
-                    );
-                    // A poisoned lock only means another callback panicked
-                    // while holding it; the Vec itself is fine.
-                    reports
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(report);
-                }
-                Err(e) => println!("        ✗ task {id}: {e}"),
-            }
-        });
+        watch(fut, id, &done, &failed, &reports);
     }
     println!("{TASKS} tasks submitted to {WORKERS} workers; main is free, waiting for them...");
 
@@ -179,6 +148,49 @@ fn run(scale: Duration) -> Result<(), Box<dyn std::error::Error>> {
         .into());
     }
     Ok(())
+}
+
+/// Adds task `id`'s two callbacks to `fut`: the progress line, and the
+/// report that goes to `reports` (or the error that is printed).
+fn watch(
+    fut: Future<Report>,
+    id: usize,
+    done: &Arc<AtomicUsize>,
+    failed: &Arc<AtomicUsize>,
+    reports: &Arc<Mutex<Vec<Report>>>,
+) {
+    // Added first, so it runs first: callbacks run in the order added.
+    let (done, failed) = (Arc::clone(done), Arc::clone(failed));
+    fut.add_done_callback(move |outcome: &Result<(), TaskError>| {
+        if outcome.is_err() {
+            failed.fetch_add(1, Ordering::SeqCst);
+        }
+        let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+        println!("[{n:>2}/{TASKS}] task {id} finished");
+    });
+
+    // `on_complete` consumes the future: the value goes to the callback.
+    let reports = Arc::clone(reports);
+    fut.on_complete(move |outcome: Result<Report, TaskError>| {
+        let thread = std::thread::current();
+        let on = thread.name().unwrap_or("?");
+        match outcome {
+            Ok(report) => {
+                println!(
+                    "        ✓ task {} took {:.2} s (callback on thread {on})",
+                    report.id,
+                    report.took.as_secs_f64()
+                );
+                // A poisoned lock only means another callback panicked
+                // while holding it; the Vec itself is fine.
+                reports
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(report);
+            }
+            Err(e) => println!("        ✗ task {id}: {e}"),
+        }
+    });
 }
 
 /// The default panic hook prints every panic to stderr. Panics in the pool's
