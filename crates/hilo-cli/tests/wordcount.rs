@@ -241,6 +241,23 @@ fn spanish_case_and_accents_count_right() {
     );
 }
 
+/// Words that mix a cased letter with a caseless one of three or four
+/// bytes (CJK, kana, Devanagari, emoji-free math letters): the counter
+/// panicked on these (`Tokyo東京`).
+#[test]
+fn words_mixing_cased_and_caseless_scripts_count_right() {
+    let text = "Tokyo東京 TOKYO東京 Ñoño東 ÉxitoカナNAME नमस्तेA Привет世界 𝔄bc\n";
+    for engine in ["threads", "processes"] {
+        let out = hilo()
+            .args(["--engine", engine])
+            .write_stdin(text)
+            .assert()
+            .success();
+        let got = as_map(&parse_lines(&out.get_output().stdout));
+        assert_eq!(got, obvious(text), "--engine {engine}");
+    }
+}
+
 #[test]
 fn top_prints_the_most_frequent_with_ties_in_byte_order() {
     let text = text_from(UNICODE_VOCAB, 3_000, 11);

@@ -199,16 +199,16 @@ pub fn count_words(text: &str, counts: &mut Counts) {
     }
 }
 
-/// Lower-cases a word whose chars are all ASCII or in `two_byte` with a
-/// one-char lower case.
+/// Lower-cases a word whose chars are all `SIMPLE` or `LOWER`: ASCII, in
+/// `two_byte` with a one-char lower case, or (from U+0800 up) their own
+/// lower case, like the CJK in `Tokyo東京`.
 fn lower_simple(word: &str, two_byte: &[u32; 0x800], out: &mut String) {
     out.clear();
     for c in word.chars() {
-        let cp = u32::from(c);
-        let lower = if cp < 0x80 {
-            c.to_ascii_lowercase()
-        } else {
-            char::from_u32(two_byte[cp as usize]).unwrap_or(c)
+        let lower = match u32::from(c) {
+            0..0x80 => c.to_ascii_lowercase(),
+            cp @ 0x80..0x800 => char::from_u32(two_byte[cp as usize]).unwrap_or(c),
+            _ => c,
         };
         out.push(lower);
     }

@@ -1,0 +1,133 @@
+//! Properties of the word counter over arbitrary input, against the
+//! obvious implementation of the definition (split at every char that is
+//! not alphanumeric, lower-case each piece with `str::to_lowercase`): never
+//! a panic, always the same counts, whatever the text, the bytes or the
+//! chunk size.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use hilo_work::words::{count_bytes, count_words, plan_file, ChunkError, Counts, StreamChunks};
+use proptest::prelude::*;
+
+/// The definition, literally.
+fn slow(text: &str) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for w in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        *m.entry(w.to_lowercase()).or_insert(0) += 1;
+    }
+    m
+}
+
+fn sorted(counts: Counts) -> BTreeMap<String, u64> {
+    counts
+        .into_iter()
+        .map(|(w, n)| (w.to_string(), n))
+        .collect()
+}
+
+fn fast(text: &str) -> BTreeMap<String, u64> {
+    let mut counts = Counts::default();
+    count_words(text, &mut counts);
+    sorted(counts)
+}
+
+/// Characters from each of the counter's paths, so that they meet in one
+/// word far more often than uniformly random chars would: ASCII of both
+/// cases and separators; two-byte letters of both cases (Latin, Greek,
+/// Cyrillic), the context-dependent `Σ`, `İ` (two chars in lower case);
+/// three-byte caseless letters (CJK, kana, Devanagari), three-byte cased
+/// ones (Georgian Mtavruli, Glagolitic, fullwidth Latin); four-byte ones
+/// (Deseret, math letters, emoji); digits of other scripts; marks.
+const PICKS: &[char] = &[
+    'a', 'z', 'A', 'Z', '0', '9', ' ', '\n', '-', '_', '\'', '.', 'é', 'É', 'ñ', 'Ñ', 'ß', 'ẞ',
+    'ω', 'Ω', 'Σ', 'σ', 'ς', 'ж', 'Ж', 'İ', 'ı', 'ǅ', 'µ', 'ª', '東', '京', 'カ', 'ナ', 'क',
+    '\u{93C}', 'Ა', 'ა', 'Ⰰ', 'ⰰ', 'Ａ', 'ａ', '𐐀', '𐐨', '𝔄', '😀', '٣', '¹', '\u{301}', '\u{0}',
+    '\u{FFFD}', '\u{200B}',
+];
+
+fn text() -> impl Strategy<Value = String> {
+    let pick = prop::sample::select(PICKS);
+    let ch = prop_oneof![4 => pick, 1 => any::<char>()];
+    prop::collection::vec(ch, 0..48).prop_map(|cs| cs.into_iter().collect())
+}
+
+/// Bytes near UTF-8: pieces of valid text with stray bytes between them.
+fn bytes() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        3 => text().prop_map(String::into_bytes),
+        1 => prop::collection::vec(any::<u8>(), 0..8),
+    ];
+    prop::collection::vec(piece, 0..6).prop_map(|ps| ps.concat())
+}
+
+/// The chunks `plan_file` cuts a file of `content` into.
+fn file_chunks(content: &[u8], chunk_size: u64) -> Vec<Vec<u8>> {
+    let mut f = tempfile::tempfile().unwrap();
+    f.write_all(content).unwrap();
+    let plan = plan_file(&f, content.len() as u64, chunk_size).unwrap();
+    plan.iter()
+        .map(|&(o, l)| content[o as usize..(o + l) as usize].to_vec())
+        .collect()
+}
+
+fn stream_chunks(content: &[u8], chunk_size: usize) -> Vec<Vec<u8>> {
+    StreamChunks::new(content, chunk_size)
+        .map(|r| r.unwrap().1)
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    #[test]
+    fn text_counts_as_the_definition(text in text()) {
+        prop_assert_eq!(fast(&text), slow(&text));
+    }
+
+    /// Repeated, so that a word's second sight (a lookup, not an insert)
+    /// and the lower-casing into a reused buffer are both exercised.
+    #[test]
+    fn text_counts_as_the_definition_twice(text in text()) {
+        let twice = format!("{text} {text}\n{text}");
+        prop_assert_eq!(fast(&twice), slow(&twice));
+    }
+
+    #[test]
+    fn lossy_bytes_count_as_the_definition(bytes in bytes(), offset in 0u64..1 << 40) {
+        let counts = count_bytes(&bytes, offset, true).expect("lossy never fails");
+        prop_assert_eq!(sorted(counts), slow(&String::from_utf8_lossy(&bytes)));
+    }
+
+    #[test]
+    fn strict_bytes_count_or_name_the_first_bad_byte(bytes in bytes(), offset in 0u64..1 << 40) {
+        match (count_bytes(&bytes, offset, false), std::str::from_utf8(&bytes)) {
+            (Ok(counts), Ok(text)) => prop_assert_eq!(sorted(counts), slow(text)),
+            (Err(ChunkError::InvalidUtf8 { offset: at }), Err(e)) => {
+                prop_assert_eq!(at, offset + e.valid_up_to() as u64);
+            }
+            (got, want) => prop_assert!(false, "{got:?} for {want:?}"),
+        }
+    }
+
+    /// Cut into chunks (of a file or a stream, any size), the chunks hold
+    /// every byte once and their counts add up to the whole's.
+    #[test]
+    fn chunked_counts_add_up(bytes in bytes(), size in 1usize..40) {
+        let whole = slow(&String::from_utf8_lossy(&bytes));
+        for chunks in [file_chunks(&bytes, size as u64), stream_chunks(&bytes, size)] {
+            prop_assert_eq!(chunks.concat(), bytes.clone());
+            let mut sum = BTreeMap::new();
+            for chunk in &chunks {
+                let counts = count_bytes(chunk, 0, true).expect("lossy never fails");
+                for (w, n) in sorted(counts) {
+                    *sum.entry(w).or_insert(0) += n;
+                }
+            }
+            prop_assert_eq!(&sum, &whole);
+        }
+    }
+}
