@@ -276,25 +276,34 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Report, String> {
     if !left.is_empty() {
         return Err(format!("children left behind: {left:?}"));
     }
-    let threads_after = threads_now()?;
-    Ok(report(
-        &rows,
-        &cpus,
-        &cats,
-        &left,
+    let census = Census {
+        cpus,
+        cats,
+        left,
         threads_before,
-        threads_after,
-    ))
+        threads_after: threads_now()?,
+    };
+    Ok(report(&rows, &census))
 }
 
-fn report(
-    rows: &[Row],
-    cpus: &[usize],
-    cats: &[u32],
-    left: &[u32],
+/// What ran around the ping-pongs: the CPUs allowed, the `cat`s started
+/// (and what was left of them), the threads before and after.
+struct Census {
+    cpus: Vec<usize>,
+    cats: Vec<u32>,
+    left: Vec<u32>,
     threads_before: usize,
     threads_after: usize,
-) -> Report {
+}
+
+fn report(rows: &[Row], census: &Census) -> Report {
+    let Census {
+        cpus,
+        cats,
+        threads_before,
+        threads_after,
+        ..
+    } = census;
     let median = |key: &str| rows.iter().find(|r| r.key == key).map(|r| r.stats.median);
     let mut notes = Vec::new();
     if let (Some(t), Some(p)) = (median("threads_same_core"), median("processes_same_core")) {
@@ -344,14 +353,7 @@ fn report(
             })
             .collect(),
         notes,
-        data: Data::Switch(SwitchData::of(
-            rows,
-            cpus,
-            cats,
-            left,
-            threads_before,
-            threads_after,
-        )),
+        data: Data::Switch(SwitchData::of(rows, census)),
     }
 }
 
@@ -370,14 +372,7 @@ pub(crate) struct SwitchData {
 }
 
 impl SwitchData {
-    fn of(
-        rows: &[Row],
-        cpus: &[usize],
-        cats: &[u32],
-        left: &[u32],
-        threads_before: usize,
-        threads_after: usize,
-    ) -> Self {
+    fn of(rows: &[Row], census: &Census) -> Self {
         let pairs = rows
             .iter()
             .map(|r| {
@@ -393,13 +388,13 @@ impl SwitchData {
             .collect();
         SwitchData {
             pairs,
-            allowed_cpus: cpus.to_vec(),
-            cross_core_skipped: cpus.len() < 2,
-            children_started: cats.len(),
-            children_reaped: cats.len(),
-            children_left: left.to_vec(),
-            threads_before,
-            threads_after,
+            allowed_cpus: census.cpus.clone(),
+            cross_core_skipped: census.cpus.len() < 2,
+            children_started: census.cats.len(),
+            children_reaped: census.cats.len(),
+            children_left: census.left.clone(),
+            threads_before: census.threads_before,
+            threads_after: census.threads_after,
         }
     }
 }

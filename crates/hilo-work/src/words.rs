@@ -551,6 +551,3 @@ impl<R: Read> Iterator for StreamChunks<R> {
         Some(Ok((offset, buf)))
     }
 }
-
-#[cfg(test)]
-mod tests;
