@@ -37,6 +37,11 @@ use rustc_hash::FxBuildHasher;
 use serde::{Deserialize, Serialize};
 
 use crate::io_message;
+use runs::Runs;
+use table::{Key, Table, KEY_BYTES};
+
+mod runs;
+mod table;
 
 /// Word → count. The hasher is deterministic (the same in every process),
 /// which the shuffle relies on: a word lands in the same partition whichever
@@ -163,38 +168,114 @@ fn scan(text: &str, i: usize, two_byte: &[u32; 0x800]) -> (u8, usize) {
 /// assert_eq!((counts["a"], counts["b"], counts["οδος"]), (2, 2, 1));
 /// ```
 pub fn count_words(text: &str, counts: &mut Counts) {
-    let two_byte: &[u32; 0x800] = &TWO_BYTE;
-    let mut lowered = String::new();
-    let mut i = 0;
-    while i < text.len() {
-        let (class, len) = scan(text, i, two_byte);
-        if class == SEP {
-            i += len;
-            continue;
+    for (word, n) in count_text(text).into_counts() {
+        *counts.entry(word).or_insert(0) += n;
+    }
+}
+
+/// How many words ahead of its lookup a word's slot is fetched: enough
+/// lookups in flight to hide a wait for memory, few enough that the
+/// fetched slots are still in cache when their turn comes.
+const AHEAD: usize = 32;
+
+/// Counts the words of `text` into a new table.
+fn count_text(text: &str) -> Table {
+    let mut counter = Counter {
+        two_byte: &TWO_BYTE,
+        table: Table::with_capacity(text.len() / 160),
+        ahead: [((0, 0), 0); AHEAD],
+        found: 0,
+        lowered: String::new(),
+    };
+    let mut runs = Runs::default();
+    runs.classify(text.as_bytes());
+    runs.each(|start, end, special| {
+        if special {
+            counter.run(&text[start..end]);
+        } else {
+            // Lower-case ASCII, most words of most text: counted as it is.
+            counter.push(text.as_bytes(), start, end);
         }
-        let start = i;
-        let mut hardest = class;
-        i += len;
-        while i < text.len() {
-            let (class, len) = scan(text, i, two_byte);
+    });
+    counter.finish()
+}
+
+/// The words of one text on their way into the table: each word's slot is
+/// fetched when it is found, and looked up `AHEAD` words later.
+struct Counter<'a> {
+    two_byte: &'a [u32; 0x800],
+    table: Table,
+    /// The last `AHEAD` keys found (with their hashes), by `found % AHEAD`.
+    ahead: [(Key, u64); AHEAD],
+    found: usize,
+    /// Where a word that is not lower-case is lower-cased.
+    lowered: String,
+}
+
+impl Counter<'_> {
+    /// Takes the lower-case word `bytes[start..end]`.
+    #[inline(always)]
+    fn push(&mut self, bytes: &[u8], start: usize, end: usize) {
+        let len = end - start;
+        if len > KEY_BYTES {
+            // Rare: no look-ahead for these.
+            let word = std::str::from_utf8(&bytes[start..end]).unwrap_or_default();
+            self.table.bump_long(word);
+            return;
+        }
+        let key = Table::key(bytes, start, len);
+        let hash = Table::hash(key);
+        self.table.prefetch(hash);
+        let (old, old_hash) = std::mem::replace(&mut self.ahead[self.found % AHEAD], (key, hash));
+        if self.found >= AHEAD {
+            self.table.bump(old, old_hash);
+        }
+        self.found += 1;
+    }
+
+    /// Looks up the keys still waiting; the table.
+    fn finish(mut self) -> Table {
+        for &(key, hash) in &self.ahead[..self.found.min(AHEAD)] {
+            self.table.bump(key, hash);
+        }
+        self.table
+    }
+
+    /// Takes the words of `run` (no ASCII separator in it, but maybe other
+    /// ones), char by char.
+    fn run(&mut self, run: &str) {
+        let two_byte = self.two_byte;
+        let mut i = 0;
+        while i < run.len() {
+            let (class, len) = scan(run, i, two_byte);
             if class == SEP {
-                break;
+                i += len;
+                continue;
             }
-            hardest = hardest.max(class);
+            let start = i;
+            let mut hardest = class;
             i += len;
-        }
-        let word = &text[start..i];
-        match hardest {
-            // Most words are already lower-case: no copy at all.
-            LOWER => bump(counts, word),
-            SIMPLE => {
-                lower_simple(word, two_byte, &mut lowered);
-                bump(counts, &lowered);
+            while i < run.len() {
+                let (class, len) = scan(run, i, two_byte);
+                if class == SEP {
+                    break;
+                }
+                hardest = hardest.max(class);
+                i += len;
             }
-            _ => {
-                lower_any(word, &mut lowered);
-                bump(counts, &lowered);
+            let word = &run[start..i];
+            let mut lowered = std::mem::take(&mut self.lowered);
+            match hardest {
+                LOWER => {
+                    self.push(run.as_bytes(), start, i);
+                    self.lowered = lowered;
+                    continue;
+                }
+                SIMPLE => lower_simple(word, two_byte, &mut lowered),
+                _ => lower_any(word, &mut lowered),
             }
+            self.push(lowered.as_bytes(), 0, lowered.len());
+            self.lowered = lowered;
         }
     }
 }
@@ -226,16 +307,6 @@ fn lower_any(word: &str, out: &mut String) {
     }
 }
 
-fn bump(counts: &mut Counts, word: &str) {
-    // Look up by &str first: allocating happens once per distinct word.
-    match counts.get_mut(word) {
-        Some(n) => *n += 1,
-        None => {
-            counts.insert(CompactString::from(word), 1);
-        }
-    }
-}
-
 /// Counts one chunk of raw bytes. `offset` is where the chunk starts in its
 /// input, for the error's offset.
 ///
@@ -244,20 +315,26 @@ fn bump(counts: &mut Counts, word: &str) {
 /// then each invalid sequence is read as U+FFFD, which is not alphanumeric,
 /// so it separates words.
 pub fn count_bytes(bytes: &[u8], offset: u64, lossy: bool) -> Result<Counts, ChunkError> {
-    let mut counts = Counts::default();
+    let table = count_chunk(bytes, offset, lossy)?;
+    let mut counts = Counts::with_capacity_and_hasher(table.len(), FxBuildHasher);
+    counts.extend(table.into_counts());
+    Ok(counts)
+}
+
+/// [`count_bytes`] into a counting table.
+fn count_chunk(bytes: &[u8], offset: u64, lossy: bool) -> Result<Table, ChunkError> {
     // simdutf8 checks mostly-ASCII text several times faster than std.
     match simdutf8::basic::from_utf8(bytes) {
-        Ok(text) => count_words(text, &mut counts),
-        Err(_) if lossy => count_words(&String::from_utf8_lossy(bytes), &mut counts),
+        Ok(text) => Ok(count_text(text)),
+        Err(_) if lossy => Ok(count_text(&String::from_utf8_lossy(bytes))),
         Err(_) => {
             // Only std's error says where: pay for it on the error path.
             let valid = std::str::from_utf8(bytes).map_or_else(|e| e.valid_up_to(), |_| 0);
-            return Err(ChunkError::InvalidUtf8 {
+            Err(ChunkError::InvalidUtf8 {
                 offset: offset + valid as u64,
-            });
+            })
         }
     }
-    Ok(counts)
 }
 
 /// Which of `parts` partitions `word` belongs to. The high bits of a
@@ -273,11 +350,21 @@ pub fn partition_of(word: &str, parts: usize) -> usize {
 /// The shuffle's first half: splits one chunk's counts into `parts`
 /// partitions by [`partition_of`].
 pub fn partition(counts: Counts, parts: usize) -> Vec<Counts> {
+    let len = counts.len();
+    partition_words(counts, len, parts)
+}
+
+/// [`partition`] of `len` words with their counts.
+fn partition_words(
+    words: impl IntoIterator<Item = (Word, u64)>,
+    len: usize,
+    parts: usize,
+) -> Vec<Counts> {
     let parts = parts.max(1);
     let mut out: Vec<Counts> = (0..parts)
-        .map(|_| Counts::with_capacity_and_hasher(counts.len() / parts + 1, FxBuildHasher))
+        .map(|_| Counts::with_capacity_and_hasher(len / parts + 1, FxBuildHasher))
         .collect();
-    for (word, n) in counts {
+    for (word, n) in words {
         let p = partition_of(&word, parts);
         out[p].insert(word, n);
     }
@@ -294,7 +381,9 @@ pub fn map_bytes(
     lossy: bool,
     parts: usize,
 ) -> Result<Vec<Counts>, ChunkError> {
-    Ok(partition(count_bytes(bytes, offset, lossy)?, parts))
+    let table = count_chunk(bytes, offset, lossy)?;
+    let len = table.len();
+    Ok(partition_words(table.into_counts(), len, parts))
 }
 
 /// The map step of the chunk `offset..offset + len` of the file at `path`
