@@ -40,6 +40,7 @@ use crate::io_message;
 use runs::Runs;
 use table::{Key, Table, KEY_BYTES};
 
+mod fold;
 mod runs;
 mod table;
 
@@ -183,7 +184,7 @@ fn count_text(text: &str) -> Table {
     let mut counter = Counter {
         two_byte: &TWO_BYTE,
         table: Table::with_capacity(text.len() / 160),
-        ahead: [((0, 0), 0); AHEAD],
+        ahead: [(0, 0); AHEAD],
         found: 0,
         lowered: String::new(),
     };
@@ -191,7 +192,7 @@ fn count_text(text: &str) -> Table {
     runs.classify(text.as_bytes());
     runs.each(|start, end, special| {
         if special {
-            counter.run(&text[start..end]);
+            counter.special(text, start, end);
         } else {
             // Lower-case ASCII, most words of most text: counted as it is.
             counter.push(text.as_bytes(), start, end);
@@ -223,7 +224,12 @@ impl Counter<'_> {
             self.table.bump_long(word);
             return;
         }
-        let key = Table::key(bytes, start, len);
+        self.push_key(Table::key(bytes, start, len));
+    }
+
+    /// Takes the word whose key is `key`.
+    #[inline(always)]
+    fn push_key(&mut self, key: Key) {
         let hash = Table::hash(key);
         self.table.prefetch(hash);
         let (old, old_hash) = std::mem::replace(&mut self.ahead[self.found % AHEAD], (key, hash));
@@ -239,6 +245,22 @@ impl Counter<'_> {
             self.table.bump(key, hash);
         }
         self.table
+    }
+
+    /// Takes the words of the run `text[start..end]`, which has a capital
+    /// or a byte from 0x80 up: lower-cased in its key when it is one short
+    /// word of ASCII and Latin-1 letters (most such runs), else char by
+    /// char.
+    #[inline(always)]
+    fn special(&mut self, text: &str, start: usize, end: usize) {
+        let len = end - start;
+        if len <= KEY_BYTES {
+            if let Some(key) = fold::latin(Table::key(text.as_bytes(), start, len)) {
+                self.push_key(key);
+                return;
+            }
+        }
+        self.run(&text[start..end]);
     }
 
     /// Takes the words of `run` (no ASCII separator in it, but maybe other

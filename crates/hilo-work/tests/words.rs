@@ -142,16 +142,19 @@ fn cuts_prefer_line_ends() {
 
 /// Characters from each of the counter's paths, so that they meet in one
 /// word far more often than uniformly random chars would: ASCII of both
-/// cases and separators; two-byte letters of both cases (Latin, Greek,
-/// Cyrillic), the context-dependent `Σ`, `İ` (two chars in lower case);
-/// three-byte caseless letters (CJK, kana, Devanagari), three-byte cased
-/// ones (Georgian Mtavruli, Glagolitic, fullwidth Latin); four-byte ones
+/// cases and separators; Latin-1 (`C3 xx`, lower-cased in place) at both
+/// ends of its range, its two non-letters `×` and `÷`, `ß` and `ÿ` (lower
+/// case, with capitals elsewhere); two-byte letters of both cases (Latin
+/// Extended, Greek, Cyrillic), `ª` and `¿` (`C2 xx`), the
+/// context-dependent `Σ`, `İ` (two chars in lower case); three-byte
+/// caseless letters (CJK, kana, Devanagari), three-byte cased ones
+/// (Georgian Mtavruli, Glagolitic, fullwidth Latin); four-byte ones
 /// (Deseret, math letters, emoji); digits of other scripts; marks.
 const PICKS: &[char] = &[
-    'a', 'z', 'A', 'Z', '0', '9', ' ', '\n', '-', '_', '\'', '.', 'é', 'É', 'ñ', 'Ñ', 'ß', 'ẞ',
-    'ω', 'Ω', 'Σ', 'σ', 'ς', 'ж', 'Ж', 'İ', 'ı', 'ǅ', 'µ', 'ª', '東', '京', 'カ', 'ナ', 'क',
-    '\u{93C}', 'Ა', 'ა', 'Ⰰ', 'ⰰ', 'Ａ', 'ａ', '𐐀', '𐐨', '𝔄', '😀', '٣', '¹', '\u{301}', '\u{0}',
-    '\u{FFFD}', '\u{200B}',
+    'a', 'z', 'A', 'Z', '0', '9', ' ', '\n', '-', '_', '\'', '.', 'é', 'É', 'ñ', 'Ñ', 'À', 'à',
+    'Þ', 'þ', '×', '÷', 'ß', 'ẞ', 'ÿ', 'Ÿ', 'ª', '¿', 'Œ', 'œ', 'ω', 'Ω', 'Σ', 'σ', 'ς', 'ж', 'Ж',
+    'İ', 'ı', 'ǅ', 'µ', '東', '京', 'カ', 'ナ', 'क', '\u{93C}', 'Ა', 'ა', 'Ⰰ', 'ⰰ', 'Ａ', 'ａ',
+    '𐐀', '𐐨', '𝔄', '😀', '٣', '¹', '\u{301}', '\u{0}', '\u{FFFD}', '\u{200B}',
 ];
 
 fn text() -> impl Strategy<Value = String> {

@@ -20,13 +20,21 @@ use super::{Counts, Word};
 /// The longest word kept in the table; longer ones go to `long`.
 pub(super) const KEY_BYTES: usize = 16;
 
-/// A word's bytes, zero-padded: `(bytes 0..8, bytes 8..16)`, little-endian.
-pub(super) type Key = (u64, u64);
+/// A word's bytes, zero-padded, little-endian.
+pub(super) type Key = u128;
 
+/// A key kept as two halves (a `u128` field would align the slot to 16
+/// bytes and make it 32), and its count.
 #[derive(Clone, Copy, Default)]
 struct Slot {
-    key: Key,
+    key: (u64, u64),
     count: u64,
+}
+
+/// A key's halves, as a slot keeps them.
+#[inline(always)]
+fn halves(key: Key) -> (u64, u64) {
+    (key as u64, (key >> 64) as u64)
 }
 
 pub(super) struct Table {
@@ -71,15 +79,15 @@ impl Table {
         } else {
             (1 << (8 * len)) - 1
         };
-        let raw = raw & keep;
-        (raw as u64, (raw >> 64) as u64)
+        raw & keep
     }
 
     /// A key's hash: a multiply mixes every byte into the top bits, which
     /// pick the slot.
     #[inline(always)]
     pub(super) fn hash(key: Key) -> u64 {
-        (key.0 ^ key.1.wrapping_mul(0xC2B2_AE3D_27D4_EB4F).rotate_left(31))
+        let (lo, hi) = halves(key);
+        (lo ^ hi.wrapping_mul(0xC2B2_AE3D_27D4_EB4F).rotate_left(31))
             .wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
 
@@ -104,6 +112,7 @@ impl Table {
     /// Adds one to the count of the word `key`, whose hash is `hash`.
     #[inline(always)]
     pub(super) fn bump(&mut self, key: Key, hash: u64) {
+        let key = halves(key);
         let mask = self.slots.len() - 1;
         let mut i = (hash >> self.shift) as usize;
         loop {
@@ -140,7 +149,8 @@ impl Table {
         let mut bigger = Table::with_capacity(self.slots.len());
         let mask = bigger.slots.len() - 1;
         for slot in self.slots.iter().filter(|s| s.key.0 != 0) {
-            let mut i = (Table::hash(slot.key) >> bigger.shift) as usize;
+            let key = Key::from(slot.key.0) | Key::from(slot.key.1) << 64;
+            let mut i = (Table::hash(key) >> bigger.shift) as usize;
             while bigger.slots[i].key.0 != 0 {
                 i = (i + 1) & mask;
             }
@@ -158,10 +168,15 @@ impl Table {
     /// Every word and its count, in no particular order.
     pub(super) fn into_counts(self) -> impl Iterator<Item = (Word, u64)> {
         let short = self.slots.into_iter().filter(|s| s.key.0 != 0).map(|s| {
-            let raw = (u128::from(s.key.1) << 64 | u128::from(s.key.0)).to_le_bytes();
+            let raw = (Key::from(s.key.1) << 64 | Key::from(s.key.0)).to_le_bytes();
             let len = raw.iter().position(|&b| b == 0).unwrap_or(KEY_BYTES);
-            // A key holds whole characters of a `str`: always UTF-8.
-            (Word::from_utf8_lossy(&raw[..len]), s.count)
+            // A key holds whole characters of a `str`: always UTF-8 (the
+            // lossy branch is never taken, but costs nothing to keep).
+            let word = match std::str::from_utf8(&raw[..len]) {
+                Ok(word) => Word::from(word),
+                Err(_) => Word::from_utf8_lossy(&raw[..len]),
+            };
+            (word, s.count)
         });
         short.chain(self.long)
     }
