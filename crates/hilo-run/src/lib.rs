@@ -28,6 +28,7 @@ use std::time::Duration;
 use clap::Args;
 use hilo_term::Failure;
 
+mod captured;
 mod exec;
 mod feed;
 mod halt;
@@ -408,6 +409,8 @@ fn start_runner(
     let capture = if args.line_buffer {
         Capture::Lines { tag: args.tag }
     } else {
+        // Found out now, not as every job fails.
+        captured::file().map_err(|e| captured::no_file(&e))?;
         Capture::Whole
     };
     Runner::start(Settings {

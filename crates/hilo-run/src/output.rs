@@ -33,13 +33,22 @@ pub(crate) fn tag_of(values: &[OsString]) -> Vec<u8> {
 /// Appends `text` to `out` with `prefix` at the start of every line (a
 /// last line without a newline too, as GNU parallel does).
 pub(crate) fn prefix_lines(out: &mut Vec<u8>, prefix: &[u8], text: &[u8]) {
+    prefix_piece(out, prefix, text, &mut true);
+}
+
+/// [`prefix_lines`] for one piece of a text: `line_start` says whether the
+/// piece starts a line, and is left saying whether the next one does.
+fn prefix_piece(out: &mut Vec<u8>, prefix: &[u8], piece: &[u8], line_start: &mut bool) {
     if prefix.is_empty() {
-        out.extend_from_slice(text);
+        out.extend_from_slice(piece);
         return;
     }
-    for line in text.split_inclusive(|&b| b == b'\n') {
-        out.extend_from_slice(prefix);
+    for line in piece.split_inclusive(|&b| b == b'\n') {
+        if *line_start {
+            out.extend_from_slice(prefix);
+        }
         out.extend_from_slice(line);
+        *line_start = line.ends_with(b"\n");
     }
 }
 
@@ -64,7 +73,7 @@ impl Printer {
         }
         if self.mode.json {
             let mut out = io::stdout().lock();
-            serde_json::to_writer(&mut out, &json_of(job))?;
+            serde_json::to_writer(&mut out, &json_of(job)?)?;
             out.write_all(b"\n")?;
             return out.flush();
         }
@@ -77,19 +86,19 @@ impl Printer {
             Vec::new()
         };
         for (text, to_stdout) in [(&job.stdout, true), (&job.stderr, false)] {
-            if text.is_empty() {
-                continue;
-            }
-            self.buf.clear();
-            prefix_lines(&mut self.buf, &prefix, text);
-            super::lines::put(to_stdout, &self.buf)?;
+            let mut line_start = true;
+            text.pieces(|piece| {
+                self.buf.clear();
+                prefix_piece(&mut self.buf, &prefix, piece, &mut line_start);
+                super::lines::put(to_stdout, &self.buf)
+            })?;
         }
         Ok(())
     }
 }
 
-fn json_of(job: &JobReport) -> serde_json::Value {
-    serde_json::json!({
+fn json_of(job: &JobReport) -> io::Result<serde_json::Value> {
+    Ok(serde_json::json!({
         "seq": job.seq,
         "args": job.args.iter().map(|v| v.to_string_lossy()).collect::<Vec<_>>(),
         "command": String::from_utf8_lossy(&job.command),
@@ -99,9 +108,9 @@ fn json_of(job: &JobReport) -> serde_json::Value {
         "runtime": job.runtime.as_secs_f64(),
         "tries": job.tries,
         "timed_out": job.timed_out,
-        "stdout": String::from_utf8_lossy(&job.stdout),
-        "stderr": String::from_utf8_lossy(&job.stderr),
-    })
+        "stdout": String::from_utf8_lossy(&job.stdout.to_vec()?),
+        "stderr": String::from_utf8_lossy(&job.stderr.to_vec()?),
+    }))
 }
 
 /// A value as a directory name under `--results`, as GNU parallel writes
@@ -127,8 +136,11 @@ fn save_results(dir: &Path, job: &JobReport) -> io::Result<()> {
     }
     fs::create_dir_all(&path)?;
     fs::write(path.join("seq"), format!("{}\n", job.seq))?;
-    fs::write(path.join("stdout"), &job.stdout)?;
-    fs::write(path.join("stderr"), &job.stderr)
+    for (name, text) in [("stdout", &job.stdout), ("stderr", &job.stderr)] {
+        let mut file = fs::File::create(path.join(name))?;
+        text.pieces(|piece| file.write_all(piece))?;
+    }
+    Ok(())
 }
 
 /// The `--progress` bar on stderr, when stderr is a terminal.

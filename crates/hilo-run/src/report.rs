@@ -7,6 +7,8 @@ use std::ffi::OsString;
 use std::io;
 use std::time::{Duration, SystemTime};
 
+use super::captured::Captured;
+
 /// Exit status for a usage error or any error that is not a job's failure.
 pub const EXIT_ERROR: u8 = 255;
 
@@ -24,8 +26,8 @@ pub(crate) struct JobReport {
     pub(crate) start: SystemTime,
     pub(crate) runtime: Duration,
     /// Empty with `--line-buffer` (already printed).
-    pub(crate) stdout: Vec<u8>,
-    pub(crate) stderr: Vec<u8>,
+    pub(crate) stdout: Captured,
+    pub(crate) stderr: Captured,
     /// Bytes the job wrote to stdout (the job log's Receive column).
     pub(crate) stdout_bytes: u64,
     pub(crate) tries: u32,

@@ -1,11 +1,10 @@
 //! One try of a job: its child process (in a process group of its own),
 //! registered so a signal can reach it while it is known unreaped, its
-//! output captured in memory files or copied line by line
+//! output captured in temporary files or copied line by line
 //! (`--line-buffer`), and its reaping.
 
 use std::ffi::OsString;
-use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, Stdio};
@@ -15,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use rustix::process::{Pid, Signal};
 
 use super::{kill_group, Capture, LineOut, Runner, Running};
+use crate::captured::{self, Captured};
 use crate::report::JobReport;
 
 impl Runner {
@@ -30,8 +30,8 @@ impl Runner {
             signal: None,
             start,
             runtime: Duration::ZERO,
-            stdout: Vec::new(),
-            stderr: Vec::new(),
+            stdout: Captured::default(),
+            stderr: Captured::default(),
             stdout_bytes: 0,
             tries: 1,
             timed_out: false,
@@ -51,7 +51,7 @@ impl Runner {
             report.exit = Some(code);
             let message = format!("hilo run: {}: {why}\n", argv[0].to_string_lossy()).into_bytes();
             match self.settings.capture {
-                Capture::Whole => report.stderr = message,
+                Capture::Whole => report.stderr = Captured::from(message),
                 Capture::Lines { .. } => {
                     if let Err(e) = self.emit(out, false, &message) {
                         report.output_error = Some(e);
@@ -72,19 +72,20 @@ impl Runner {
         cmd
     }
 
-    /// Runs with stdout and stderr in memory files, read when it ends.
+    /// Runs with stdout and stderr in temporary files, collected when it
+    /// ends.
     fn run_captured(&self, seq: u64, argv: &[OsString], report: &mut JobReport) -> io::Result<()> {
-        let out = memfile("hilo-stdout")?;
-        let err = memfile("hilo-stderr")?;
+        let file = || captured::file().map_err(|e| io::Error::other(captured::no_file(&e)));
+        let (out, err) = (file()?, file()?);
         let child = self
             .command(argv)
             .stdout(out.try_clone()?)
             .stderr(err.try_clone()?)
             .spawn()?;
         self.wait_child(seq, child, report)?;
-        report.stdout = read_all(out)?;
-        report.stderr = read_all(err)?;
-        report.stdout_bytes = report.stdout.len() as u64;
+        report.stdout = Captured::collect(out, &self.budget)?;
+        report.stderr = Captured::collect(err, &self.budget)?;
+        report.stdout_bytes = report.stdout.len();
         Ok(())
     }
 
@@ -257,19 +258,4 @@ impl Runner {
         report.signal = status.signal();
         Ok(())
     }
-}
-
-/// An anonymous file in memory, closed on exec.
-fn memfile(name: &str) -> io::Result<File> {
-    let fd = rustix::fs::memfd_create(name, rustix::fs::MemfdFlags::CLOEXEC)?;
-    Ok(File::from(fd))
-}
-
-/// Everything written to `f` (which shares its offset with the child's
-/// copy, so rewind first).
-fn read_all(mut f: File) -> io::Result<Vec<u8>> {
-    f.seek(SeekFrom::Start(0))?;
-    let mut v = Vec::new();
-    f.read_to_end(&mut v)?;
-    Ok(v)
 }

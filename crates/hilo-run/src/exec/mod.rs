@@ -4,11 +4,11 @@
 //! starts: each is reaped by the thread that started it, and killed (with
 //! its whole group) only while it is known not to have been reaped yet.
 //!
-//! Output is captured in anonymous memory files (`memfd`), GNU parallel's
-//! temporary files without the disk: the job writes at its own pace, never
-//! blocks on a full pipe, and a background grandchild holding the file
-//! cannot keep the job from ending. `--line-buffer` uses pipes instead,
-//! read as the job writes.
+//! Output is captured in temporary files under `$TMPDIR`, as GNU parallel
+//! does (`captured.rs`): the job writes at its own pace, never blocks on a
+//! full pipe, and a background grandchild holding the file cannot keep the
+//! job from ending. `--line-buffer` uses pipes instead, read as the job
+//! writes.
 //!
 //! Here: the runner, its slots, `--delay`, the retry loop, `--halt` and the
 //! signals; `child.rs`: one try of a job (spawn, capture, reap);
@@ -29,6 +29,7 @@ mod programs;
 
 use programs::Programs;
 
+use super::captured::Budget;
 use super::halt::{Halt, When};
 use super::lines::Lines;
 use super::report::JobReport;
@@ -118,6 +119,8 @@ pub(crate) struct Runner {
     /// Told once when `hilo run` starts stopping.
     stop_listener: Mutex<Option<Box<dyn FnOnce() + Send>>>,
     programs: Programs,
+    /// Finished jobs' outputs held in memory.
+    budget: Arc<Budget>,
 }
 
 /// Sends `sig` to the process group `pgid`; it may be gone already.
@@ -147,6 +150,7 @@ impl Runner {
             succeeded: AtomicU64::new(0),
             stop_listener: Mutex::new(None),
             programs: Programs::default(),
+            budget: Arc::default(),
         });
         let mut signals = signal_hook::iterator::Signals::new([
             signal_hook::consts::SIGINT,
