@@ -156,6 +156,9 @@ cross_checks! {
     nth_from_the_end: args(&["echo", "{-1}", "{-2}", ":::", "a", ":::", "b", "c"]);
     all_values_of_several_sources: args(&["echo", ":{}:{.}:", ":::", "a.x", "b", ":::", "c.y"]);
     product_of_two: args(&["echo", ":::", "a", "b", ":::", "1", "2"]);
+    several_sources_are_separate_arguments: args(&["printf", "[%s]", "{}", ":::", "a", "b c", ":::", "1", "2"]);
+    several_sources_glued_and_edited: args(&["printf", "[%s]", "x{}y", "{.}", "{/}", "{//}", ":::", "a.x", "b", ":::", "c d/e.f", "g/"]);
+    several_sources_through_a_shell: args(&["printf '[%s]' x{}y {/.}; echo", ":::", "a", "b c", ":::", "1", "d/e.f"]);
     product_of_three: args(&["echo", "{3}{2}{1}", ":::", "a", "b", ":::", "1", "2", ":::", "x", "y"]);
     glued_with_seq: args(&["echo", "pre{}post{#}", "{}{}", ":::", "a", "b c"]);
     seq: args(&["echo", "{#}-{}", ":::", "a", "b", "c"]);

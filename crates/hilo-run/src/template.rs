@@ -62,7 +62,8 @@ enum Piece {
 /// Which values a replacement string takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Which {
-    /// `{}`: all of them, each edited, joined with a space.
+    /// `{}`: all of them, each edited: one argument each (in shell mode,
+    /// each quoted on its own, joined with spaces).
     All,
     /// `{n}` (from 1); beyond the last value it is empty.
     Nth(usize),
@@ -330,11 +331,10 @@ impl Template {
     /// Direct mode: each word with its values in place, then the values
     /// as arguments of their own if no word took any.
     fn argv(&self, ctx: &JobContext<'_>) -> Vec<Vec<u8>> {
-        let mut argv: Vec<Vec<u8>> = self
-            .words
-            .iter()
-            .map(|w| render_word(w, ctx, <[u8]>::to_vec))
-            .collect();
+        let mut argv = Vec::new();
+        for word in &self.words {
+            split_word(word, ctx, &mut argv);
+        }
         if !self.replaces {
             argv.extend(ctx.args.iter().map(|v| v.as_bytes().to_vec()));
         }
@@ -345,11 +345,7 @@ impl Template {
     /// spaces, every value single-quoted so the shell reads it as one
     /// literal word.
     fn script(&self, ctx: &JobContext<'_>) -> Vec<u8> {
-        let mut words: Vec<Vec<u8>> = self
-            .words
-            .iter()
-            .map(|w| render_word(w, ctx, shell_quote))
-            .collect();
+        let mut words: Vec<Vec<u8>> = self.words.iter().map(|w| quoted_word(w, ctx)).collect();
         if !self.replaces {
             words.extend(ctx.args.iter().map(|v| shell_quote(v.as_bytes())));
         }
@@ -357,34 +353,67 @@ impl Template {
     }
 }
 
-/// `word` with its replacement strings replaced, each through `quote`.
-fn render_word(word: &Word, ctx: &JobContext<'_>, quote: impl Fn(&[u8]) -> Vec<u8>) -> Vec<u8> {
-    let mut out = Vec::new();
+/// Direct mode: `word` with its replacement strings replaced, pushed onto
+/// `argv`. A `{}` (or `{.}`…) of several values (several input sources)
+/// is that many arguments, as a shell would split GNU parallel's `'a' '1'`:
+/// text before it joins the first value, text after it the last.
+fn split_word(word: &Word, ctx: &JobContext<'_>, argv: &mut Vec<Vec<u8>>) {
+    let mut current = Vec::new();
     for piece in word {
         match piece {
-            Piece::Text(t) => out.extend_from_slice(t.as_bytes()),
-            Piece::Seq => out.extend(quote(ctx.seq.to_string().as_bytes())),
-            Piece::Slot => out.extend(quote(ctx.slot.to_string().as_bytes())),
-            Piece::Value(which, edit) => out.extend(quote(&value(ctx.args, *which, *edit))),
+            Piece::Value(Which::All, edit) => {
+                for (i, v) in ctx.args.iter().enumerate() {
+                    if i > 0 {
+                        argv.push(std::mem::take(&mut current));
+                    }
+                    current.extend_from_slice(edit.apply(v.as_bytes()));
+                }
+            }
+            other => current.extend(render_piece(other, ctx, <[u8]>::to_vec)),
         }
+    }
+    argv.push(current);
+}
+
+/// Shell mode: `word` with its replacement strings replaced, each value
+/// quoted on its own (several values joined with spaces, as GNU parallel).
+fn quoted_word(word: &Word, ctx: &JobContext<'_>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for piece in word {
+        out.extend(render_piece(piece, ctx, shell_quote));
     }
     out
 }
 
-/// The bytes a value replacement string stands for.
-fn value(args: &[OsString], which: Which, edit: Edit) -> Vec<u8> {
-    let one = |i: Option<usize>| {
-        i.and_then(|i| args.get(i))
-            .map_or_else(Vec::new, |v| edit.apply(v.as_bytes()).to_vec())
-    };
-    match which {
-        Which::All => {
-            let edited: Vec<&[u8]> = args.iter().map(|v| edit.apply(v.as_bytes())).collect();
-            edited.join(&b' ')
+/// One piece of a word, each value through `quote`; several values (of
+/// `{}`) joined with spaces.
+fn render_piece(piece: &Piece, ctx: &JobContext<'_>, quote: impl Fn(&[u8]) -> Vec<u8>) -> Vec<u8> {
+    match piece {
+        Piece::Text(t) => t.as_bytes().to_vec(),
+        Piece::Seq => quote(ctx.seq.to_string().as_bytes()),
+        Piece::Slot => quote(ctx.slot.to_string().as_bytes()),
+        Piece::Value(Which::All, edit) => {
+            let values: Vec<Vec<u8>> = ctx
+                .args
+                .iter()
+                .map(|v| quote(edit.apply(v.as_bytes())))
+                .collect();
+            values.join(&b' ')
         }
-        Which::Nth(n) => one(n.checked_sub(1)),
-        Which::NthLast(n) => one(args.len().checked_sub(n)),
+        Piece::Value(which, edit) => quote(&value(ctx.args, *which, *edit)),
     }
+}
+
+/// The bytes a one-value replacement string (`{n}`, `{-n}`) stands for:
+/// empty beyond the values there are.
+fn value(args: &[OsString], which: Which, edit: Edit) -> Vec<u8> {
+    let i = match which {
+        Which::All => None,
+        Which::Nth(n) => n.checked_sub(1),
+        Which::NthLast(n) => args.len().checked_sub(n),
+    };
+    i.and_then(|i| args.get(i))
+        .map_or_else(Vec::new, |v| edit.apply(v.as_bytes()).to_vec())
 }
 
 /// `s` quoted for a POSIX shell, unchanged when no quoting is needed.

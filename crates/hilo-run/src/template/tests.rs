@@ -36,6 +36,14 @@ fn render(words: &[&str], vals: &[&str]) -> Vec<String> {
     }))
 }
 
+/// `word` rendered in direct mode for one value: one argument.
+fn direct(word: &Word, ctx: &JobContext<'_>) -> Vec<u8> {
+    let mut argv = Vec::new();
+    split_word(word, ctx, &mut argv);
+    assert_eq!(argv.len(), 1, "one value makes one argument");
+    argv.remove(0)
+}
+
 /// `word` rendered for one value, unquoted.
 fn one(word: &str, value: &str) -> String {
     let args = values(&[value]);
@@ -44,7 +52,7 @@ fn one(word: &str, value: &str) -> String {
         seq: 7,
         slot: 3,
     };
-    text(render_word(&parse_word(word), &ctx, <[u8]>::to_vec))
+    text(direct(&parse_word(word), &ctx))
 }
 
 #[test]
@@ -98,17 +106,17 @@ fn replacement_strings_edit_paths_as_gnu_parallel_does() {
     }
 }
 
-// GNU: parallel -k echo '[{}]' '[{.}]' '[{/}]' '[{//}]' '[{/.}]' ::: a/x.y ::: b/c.d
-//   -> [a/x.y b/c.d] [a/x b/c] [x.y c.d] [a b] [x c]
+// GNU: parallel -k printf '[%s]' {} {.} {/} {//} {/.} ::: a/x.y ::: b/c.d
+//   -> [a/x.y][b/c.d][a/x][b/c][x.y][c.d][a][b][x][c]
 #[test]
-fn whole_value_strings_take_every_value_joined_with_a_space() {
+fn whole_value_strings_take_every_value_as_an_argument_of_its_own() {
     let argv = render(
-        &["echo", "{}", "{.}", "{/}", "{//}", "{/.}"],
+        &["printf", "{}", "{.}", "{/}", "{//}", "{/.}"],
         &["a/x.y", "b/c.d"],
     );
     assert_eq!(
         argv,
-        strings(&["echo", "a/x.y b/c.d", "a/x b/c", "x.y c.d", "a b", "x c"])
+        strings(&["printf", "a/x.y", "b/c.d", "a/x", "b/c", "x.y", "c.d", "a", "b", "x", "c"])
     );
 }
 
@@ -171,7 +179,9 @@ fn strings_glue_inside_words() {
             &["echo", "pre{}post", "{}{}", "{.}.jpg", "a{1}b{2}c"],
             &["x.1", "y"]
         ),
-        strings(&["echo", "prex.1 ypost", "x.1 yx.1 y", "x y.jpg", "ax.1byc"])
+        // GNU: parallel -k printf '[%s]' pre{}post {}{} {.}.jpg a{1}b{2}c
+        //   ::: x.1 ::: y -> [prex.1][ypost][x.1][yx.1][y][x][y.jpg][ax.1byc]
+        strings(&["echo", "prex.1", "ypost", "x.1", "yx.1", "y", "x", "y.jpg", "ax.1byc"])
     );
 }
 
@@ -200,7 +210,7 @@ fn a_brace_starting_no_replacement_string_is_literal() {
         seq: 1,
         slot: 1,
     };
-    let word = |w: &str| text(render_word(&parse_word(w), &ctx, <[u8]>::to_vec));
+    let word = |w: &str| text(direct(&parse_word(w), &ctx));
     for (w, want) in cases {
         assert_eq!(word(w), want, "{w}");
     }
@@ -280,7 +290,8 @@ fn shell_mode_quotes_every_value() {
         seq: 12,
         slot: 2,
     };
-    let script = r"echo 'it'\''s $x a.b' | tr a-z A-Z ax 12";
+    // GNU (--dry-run): echo 'it'"'"'s $x' a.b | tr a-z A-Z ax 1
+    let script = r"echo 'it'\''s $x' a.b | tr a-z A-Z ax 12";
     assert_eq!(texts(t.render(&ctx)), strings(&["/bin/sh", "-c", script]));
     assert_eq!(text(t.display(&t.render(&ctx))), script);
 }
