@@ -159,6 +159,17 @@ cross_checks! {
     several_sources_are_separate_arguments: args(&["printf", "[%s]", "{}", ":::", "a", "b c", ":::", "1", "2"]);
     several_sources_glued_and_edited: args(&["printf", "[%s]", "x{}y", "{.}", "{/}", "{//}", ":::", "a.x", "b", ":::", "c d/e.f", "g/"]);
     several_sources_through_a_shell: args(&["printf '[%s]' x{}y {/.}; echo", ":::", "a", "b c", ":::", "1", "d/e.f"]);
+    linked_to_the_one_before: args(&["echo", ":::", "a", "b", ":::", "1", "2", ":::+", "x", "y", "z"]);
+    linked_stops_at_the_shorter: args(&["echo", ":::", "a", "b", "c", ":::+", "1", "2"]);
+    linked_then_product: args(&["echo", ":::", "a", "b", "c", ":::+", "1", "2", ":::", "x", "y"]);
+    linked_first_marker_is_a_plain_source: args(&["echo", ":::+", "a", "b", ":::", "1", "2"]);
+    linked_empty_source: args(&["echo", ":::", "a", "b", ":::+"]);
+    linked_file: args(&["echo", "{2}-{1}", ":::", "a", "b", "::::+", "f"]).file("f", b"l1\nl2\nl3\n");
+    linked_files: args(&["echo", ":::", "a", "b", "::::+", "f1", "f2"]).file("f1", b"1\n2\n").file("f2", b"x\ny\nz\n");
+    link_starts_shorter_over: args(&["--link", "echo", ":::", "a", "b", "c", ":::", "1", "2", ":::", "x"]);
+    link_with_linked_marker: args(&["--link", "echo", ":::", "a", "b", ":::", "1", "2", ":::+", "x", "y", "z"]);
+    link_with_colsep: args(&["--link", "--colsep", ",", "echo", "{3}{2}{1}", ":::", "a,b", "c", ":::", "1", "2"]);
+    xapply_is_link: args(&["--xapply", "echo", "{2}{1}", ":::", "a", "b", "c", ":::", "1", "2"]);
     product_of_three: args(&["echo", "{3}{2}{1}", ":::", "a", "b", ":::", "1", "2", ":::", "x", "y"]);
     glued_with_seq: args(&["echo", "pre{}post{#}", "{}{}", ":::", "a", "b c"]);
     seq: args(&["echo", "{#}-{}", ":::", "a", "b", "c"]);

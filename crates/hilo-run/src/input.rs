@@ -7,6 +7,10 @@
 //!   and nothing else: a `\r` before it stays, an empty line is a job with
 //!   an empty value, a last record without terminator still counts.
 //! - Several sources give every combination, the first varying slowest.
+//! - A source given with `:::+` or `::::+` is linked to the one before: the
+//!   two give their values in pairs (the first with the first, …), as
+//!   many pairs as the shorter has values. `--link` links every source,
+//!   and then the shorter ones start over until the longest is used up.
 //! - An empty source among several counts as one empty value; when every
 //!   source is empty there is no job.
 //! - `--colsep` splits the records of every source, `:::` values included,
@@ -31,6 +35,18 @@ pub(crate) enum Source {
     File(PathBuf),
     /// No source given: one value per line of stdin.
     Stdin,
+    /// `:::+` or `::::+`: this source linked to the one before.
+    Linked(Box<Source>),
+}
+
+impl Source {
+    /// The source itself, and whether it is linked to the one before.
+    fn unlinked(self) -> (Source, bool) {
+        match self {
+            Source::Linked(source) => (source.unlinked().0, true),
+            source => (source, false),
+        }
+    }
 }
 
 /// How values are read and split.
@@ -40,6 +56,8 @@ pub(crate) struct InputOptions {
     pub(crate) null: bool,
     /// `--colsep REGEX`: split each value into columns `{1}`, `{2}`, ….
     pub(crate) colsep: Option<String>,
+    /// `--link`: every source linked, the shorter ones starting over.
+    pub(crate) link: bool,
 }
 
 /// Why the input could not be read. One line, naming the file.
@@ -103,25 +121,136 @@ pub(crate) fn open(sources: Vec<Source>, opts: &InputOptions) -> Result<Inputs, 
         None => None,
     };
     let sep = if opts.null { b'\0' } else { b'\n' };
-    let mut sources = sources.into_iter();
-    let first = match sources.next() {
-        Some(source) => records(source, sep)?,
-        None => return Ok(Inputs::from_vec(Vec::new())),
+    let mut groups = groups(sources, opts.link).into_iter();
+    let Some(first) = groups.next() else {
+        return Ok(Inputs::from_vec(Vec::new()));
     };
-    // Only the first source may stream: each of its records is used once,
-    // but every later source is gone through again for each record before
-    // it, so those must be held in memory anyway. Reading them here also
-    // reports a bad record in them before any job runs.
-    let rest = sources
-        .map(|source| {
-            records(source, sep)?
-                .map(|r| r.map(|rec| columns(rec, colsep.as_ref())))
-                .collect::<Result<Vec<_>, _>>()
-        })
+    let first = group_rows(first, sep, colsep.as_ref(), opts.link)?;
+    // Only the first group may stream: each of its rows is used once, but
+    // every later group is gone through again for each row before it, so
+    // those must be held in memory anyway. Reading them here also reports
+    // a bad record in them before any job runs.
+    let rest = groups
+        .map(|group| group_rows(group, sep, colsep.as_ref(), opts.link)?.collect())
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Inputs {
-        lines: Box::new(Product::new(first, colsep, rest)),
+        lines: Box::new(Product::new(first, rest)),
     })
+}
+
+/// How many jobs `sources` make, if they are all `:::` values (known
+/// without reading anything): the product over the groups of linked
+/// sources of each group's rows, by the rules of [`open`].
+pub(crate) fn known_count(sources: &[Source], link_all: bool) -> Option<u64> {
+    let groups = groups(sources.to_vec(), link_all);
+    let rows = groups
+        .iter()
+        .map(|group| {
+            let lens = group
+                .iter()
+                .map(|s| match s {
+                    Source::Args(values) => Some(values.len() as u64),
+                    _ => None,
+                })
+                .collect::<Option<Vec<u64>>>()?;
+            let all_empty = lens.iter().all(|&n| n == 0);
+            let one_at_least = lens.iter().map(|&n| n.max(1));
+            Some(if all_empty {
+                0
+            } else if link_all || lens.len() == 1 {
+                one_at_least.max().unwrap_or(0)
+            } else {
+                one_at_least.min().unwrap_or(0)
+            })
+        })
+        .collect::<Option<Vec<u64>>>()?;
+    if rows.iter().all(|&n| n == 0) {
+        return Some(0);
+    }
+    Some(rows.iter().fold(1u64, |n, &r| n.saturating_mul(r.max(1))))
+}
+
+/// Rows of one group of linked sources, each row its sources' columns.
+type Rows = Box<dyn Iterator<Item = Result<Vec<OsString>, InputError>> + Send>;
+
+/// The sources in groups: a group is a source and those linked to it
+/// (all of them, with `--link`).
+fn groups(sources: Vec<Source>, link_all: bool) -> Vec<Vec<Source>> {
+    let mut groups: Vec<Vec<Source>> = Vec::new();
+    for source in sources {
+        let (source, linked) = source.unlinked();
+        match groups.last_mut() {
+            Some(group) if linked || link_all => group.push(source),
+            _ => groups.push(vec![source]),
+        }
+    }
+    groups
+}
+
+/// The rows of `group`. Linked sources give their values in pairs: as
+/// many as the shortest has, or (`wrap`, for `--link`) as the longest has,
+/// the shorter ones starting over. An empty source among linked ones is
+/// one empty value, as in a product.
+fn group_rows(
+    group: Vec<Source>,
+    sep: u8,
+    colsep: Option<&Regex>,
+    wrap: bool,
+) -> Result<Rows, InputError> {
+    let colsep = colsep.cloned();
+    let mut members = group
+        .into_iter()
+        .map(|source| {
+            let colsep = colsep.clone();
+            Ok(records(source, sep)?.map(move |r| r.map(|rec| columns(rec, colsep.as_ref()))))
+        })
+        .collect::<Result<Vec<_>, InputError>>()?;
+    if members.len() == 1 {
+        let only = members.remove(0);
+        return Ok(Box::new(only));
+    }
+    if !wrap {
+        let mut members: Vec<_> = members.into_iter().map(|m| m.peekable()).collect();
+        // An empty source is one empty value: it pairs once.
+        let empty: Vec<bool> = members.iter_mut().map(|m| m.peek().is_none()).collect();
+        // Every one empty: no row (as every source empty: no job).
+        let mut used_empty = empty.iter().all(|&e| e);
+        return Ok(Box::new(std::iter::from_fn(move || {
+            let mut row = Vec::new();
+            for (m, &empty) in members.iter_mut().zip(&empty) {
+                if empty {
+                    if used_empty {
+                        return None;
+                    }
+                    row.push(OsString::new());
+                    continue;
+                }
+                match m.next()? {
+                    Ok(cols) => row.extend(cols),
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+            used_empty |= empty.iter().any(|&e| e);
+            Some(Ok(row))
+        })));
+    }
+    let mut all = members
+        .into_iter()
+        .map(|m| m.collect::<Result<Vec<_>, _>>())
+        .collect::<Result<Vec<_>, InputError>>()?;
+    // Every one empty: no row; else an empty one is one empty value.
+    let longest = all.iter().map(Vec::len).max().unwrap_or(0);
+    for recs in &mut all {
+        if recs.is_empty() {
+            recs.push(vec![OsString::new()]);
+        }
+    }
+    Ok(Box::new((0..longest).map(move |i| {
+        Ok(all
+            .iter()
+            .flat_map(|recs| recs[i % recs.len()].iter().cloned())
+            .collect())
+    })))
 }
 
 /// The records of `source`, read lazily; files are opened (and a first
@@ -131,6 +260,7 @@ fn records(source: Source, sep: u8) -> Result<Records, InputError> {
         Source::Args(values) => Ok(Box::new(values.into_iter().map(|v| Ok(v.into_vec())))),
         Source::Stdin => Ok(stdin_records(sep)),
         Source::File(path) if path == Path::new("-") => Ok(stdin_records(sep)),
+        Source::Linked(source) => records(*source, sep),
         Source::File(path) => {
             let name = path.display().to_string();
             let read_error = |e: std::io::Error| InputError::Read {
@@ -228,12 +358,11 @@ fn columns(record: Vec<u8>, colsep: Option<&Regex>) -> Vec<OsString> {
     cols
 }
 
-/// Every combination of the first source's records (streamed) with the
-/// later sources' (in memory), the last source varying fastest.
+/// Every combination of the first group's rows (streamed) with the later
+/// groups' (in memory), the last group varying fastest.
 struct Product {
-    first: Records,
-    colsep: Option<Regex>,
-    /// Later sources: records, each as columns; none is empty.
+    first: Rows,
+    /// Later groups: rows, each as columns; none is empty.
     rest: Vec<Vec<Vec<OsString>>>,
     /// An empty first source is one empty value when a later one is not
     /// empty (GNU parallel), else there is no job at all.
@@ -247,7 +376,7 @@ struct Product {
 }
 
 impl Product {
-    fn new(first: Records, colsep: Option<Regex>, mut rest: Vec<Vec<Vec<OsString>>>) -> Product {
+    fn new(first: Rows, mut rest: Vec<Vec<Vec<OsString>>>) -> Product {
         let any_rest_nonempty = rest.iter().any(|recs| !recs.is_empty());
         for recs in &mut rest {
             if recs.is_empty() {
@@ -258,7 +387,6 @@ impl Product {
         }
         Product {
             first,
-            colsep,
             rest,
             empty_first_is_one_value: any_rest_nonempty,
             seen_first: false,
@@ -277,20 +405,20 @@ impl Iterator for Product {
             return None;
         }
         if self.current.is_none() {
-            let record = match self.first.next() {
-                Some(Ok(record)) => record,
+            let row = match self.first.next() {
+                Some(Ok(row)) => row,
                 Some(Err(e)) => {
                     self.done = true;
                     return Some(Err(e));
                 }
-                None if !self.seen_first && self.empty_first_is_one_value => Vec::new(),
+                None if !self.seen_first && self.empty_first_is_one_value => vec![OsString::new()],
                 None => {
                     self.done = true;
                     return None;
                 }
             };
             self.seen_first = true;
-            self.current = Some(columns(record, self.colsep.as_ref()));
+            self.current = Some(row);
             self.odometer = vec![0; self.rest.len()];
         }
         // The current record's last pairing (always, with one source) takes

@@ -52,7 +52,9 @@ Inputs:
   Without ::: or ::::, each line of stdin is one job's value. ::: A B C gives
   the values on the command line; :::: FILE (or -a FILE) one per line of FILE
   (- is stdin). Several sources give every combination, the first source
-  varying slowest, as GNU parallel does.
+  varying slowest, as GNU parallel does. :::+ and ::::+ link a source to the
+  one before: their values go in pairs, as many as the shorter has. --link
+  links every source, the shorter ones starting over.
 
 Replacement strings:
   {}    the value                       {.}   without its extension
@@ -117,6 +119,11 @@ pub struct RunArgs {
     /// Split each value into columns {1}, {2}, ... at REGEX (e.g. --colsep ',')
     #[arg(short = 'C', long, value_name = "REGEX")]
     colsep: Option<String>,
+
+    /// Take one value from each source in turn instead of every combination,
+    /// shorter sources starting over (hilo run --link echo ::: a b c ::: 1 2)
+    #[arg(long, visible_alias = "xapply")]
+    link: bool,
 
     /// Run every command through /bin/sh -c; values are still quoted (--shell echo ~)
     #[arg(long)]
@@ -240,7 +247,7 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
 /// Splits `COMMAND [ARGS...] [::: ... | :::: ...]` into the command words
 /// (text) and the input sources given after them (values may be any bytes).
 fn split_command(words: &[OsString]) -> Result<(Vec<String>, Vec<Source>), String> {
-    let is_marker = |w: &OsString| w == ":::" || w == "::::";
+    let is_marker = |w: &OsString| [":::", "::::", ":::+", "::::+"].iter().any(|m| w == m);
     let end = words.iter().position(is_marker).unwrap_or(words.len());
     let command = words[..end]
         .iter()
@@ -262,13 +269,24 @@ fn split_command(words: &[OsString]) -> Result<(Vec<String>, Vec<Source>), Strin
             .cloned()
             .collect();
         i += 1 + values.len();
-        if marker == ":::" {
-            sources.push(Source::Args(values));
+        // `:::+` and `::::+` link their source(s) to the one before.
+        let linked = |source| {
+            if marker == ":::+" || marker == "::::+" {
+                Source::Linked(Box::new(source))
+            } else {
+                source
+            }
+        };
+        if marker == ":::" || marker == ":::+" {
+            sources.push(linked(Source::Args(values)));
         } else {
             if values.is_empty() {
-                return Err(":::: needs at least one file".into());
+                return Err(format!(
+                    "{} needs at least one file",
+                    marker.to_string_lossy()
+                ));
             }
-            sources.extend(values.into_iter().map(|f| Source::File(f.into())));
+            sources.extend(values.into_iter().map(|f| linked(Source::File(f.into()))));
         }
     }
     Ok((command, sources))
@@ -327,16 +345,11 @@ fn plan(args: &mut RunArgs) -> Result<Plan, String> {
     let opts = InputOptions {
         null: args.null,
         colsep: args.colsep.clone(),
+        link: args.link,
     };
     // With only ::: values the number of jobs is known up front (for the
     // progress bar); a percentage in --halt needs it, so then count first.
-    let mut total = sources
-        .iter()
-        .map(|s| match s {
-            Source::Args(values) => Some(values.len() as u64),
-            _ => None,
-        })
-        .try_fold(1u64, |n, len| Some(n.saturating_mul(len?)));
+    let mut total = input::known_count(&sources, args.link);
     let mut inputs = input::open(sources, &opts).map_err(|e| e.to_string())?;
     if total.is_none() && args.halt.as_ref().is_some_and(Halt::needs_total) {
         let all: Vec<_> = inputs.by_ref().collect();

@@ -34,6 +34,7 @@ fn colsep(re: &str) -> InputOptions {
     InputOptions {
         null: false,
         colsep: Some(re.to_owned()),
+        link: false,
     }
 }
 
@@ -126,7 +127,7 @@ fn a_file_split_by_nul() {
     let f = file_with(b"a\nb\0c");
     let opts = InputOptions {
         null: true,
-        colsep: None,
+        ..InputOptions::default()
     };
     assert_eq!(
         all(vec![Source::File(f.path().to_owned())], &opts),
@@ -274,12 +275,11 @@ impl std::io::Read for Endless {
 
 #[test]
 fn the_first_source_streams() {
-    let first: Records = Box::new(RecordReader::new(
-        BufReader::new(Endless),
-        b'\n',
-        "endless".to_owned(),
-    ));
-    let product = Product::new(first, None, vec![vec![strings(&["1"]), strings(&["2"])]]);
+    let first: Rows = Box::new(
+        RecordReader::new(BufReader::new(Endless), b'\n', "endless".to_owned())
+            .map(|r| r.map(|rec| columns(rec, None))),
+    );
+    let product = Product::new(first, vec![vec![strings(&["1"]), strings(&["2"])]]);
     let got: Vec<_> = product.take(3).map(|r| r.expect("valid")).collect();
     assert_eq!(
         got,
@@ -293,14 +293,83 @@ fn the_first_source_streams() {
 
 #[test]
 fn an_error_in_the_first_source_ends_the_stream() {
-    let first: Records = Box::new(RecordReader::new(
-        BufReader::new(Failing(false)),
-        b'\n',
-        "stdin".to_owned(),
-    ));
-    let product = Product::new(first, None, Vec::new());
+    let first: Rows = Box::new(
+        RecordReader::new(BufReader::new(Failing(false)), b'\n', "stdin".to_owned())
+            .map(|r| r.map(|rec| columns(rec, None))),
+    );
+    let product = Product::new(first, Vec::new());
     let got: Vec<_> = product.collect();
     assert_eq!(got.len(), 2);
     assert!(got[0].is_ok());
     assert!(got[1].is_err());
+}
+
+// GNU: parallel -k echo ::: a b ::: 1 2 :::+ x y z -> a 1 x, a 2 y, b 1 x,
+//   b 2 y; with --link ::: a b c ::: 1 2 -> a 1, b 2, c 1.
+#[test]
+fn linked_sources_pair_up_and_link_starts_the_shorter_over() {
+    let linked = |v: &[&str]| Source::Linked(Box::new(args(v)));
+    let rows = all(
+        vec![
+            args(&["a", "b"]),
+            args(&["1", "2"]),
+            linked(&["x", "y", "z"]),
+        ],
+        &InputOptions::default(),
+    );
+    let want = [
+        ["a", "1", "x"],
+        ["a", "2", "y"],
+        ["b", "1", "x"],
+        ["b", "2", "y"],
+    ];
+    assert_eq!(rows, want.map(|r| strings(&r)).to_vec());
+    let opts = InputOptions {
+        link: true,
+        ..InputOptions::default()
+    };
+    let rows = all(vec![args(&["a", "b", "c"]), args(&["1", "2"])], &opts);
+    assert_eq!(
+        rows,
+        [["a", "1"], ["b", "2"], ["c", "1"]]
+            .map(|r| strings(&r))
+            .to_vec()
+    );
+}
+
+/// `known_count` (for the progress bar and `--halt` percentages, before
+/// anything runs) agrees with the rows `open` makes, for every mix of up
+/// to three sources of 0 to 3 values, each linked or not, with and
+/// without `--link`.
+#[test]
+fn the_known_count_is_the_number_of_rows() {
+    let values = ["a", "b", "c"];
+    for n_sources in 1..=3u32 {
+        // Each source: a length 0..=3 and a linked flag: 8 choices each.
+        for code in 0..8u32.pow(n_sources) {
+            let sources: Vec<Source> = (0..n_sources)
+                .map(|i| {
+                    let c = code / 8u32.pow(i) % 8;
+                    let source = args(&values[..(c % 4) as usize]);
+                    if c >= 4 {
+                        Source::Linked(Box::new(source))
+                    } else {
+                        source
+                    }
+                })
+                .collect();
+            for link in [false, true] {
+                let opts = InputOptions {
+                    link,
+                    ..InputOptions::default()
+                };
+                let rows = all(sources.clone(), &opts).len() as u64;
+                assert_eq!(
+                    known_count(&sources, link),
+                    Some(rows),
+                    "{sources:?}, --link {link}"
+                );
+            }
+        }
+    }
 }
