@@ -140,6 +140,15 @@ fn tricky(words: &[&str]) -> Case {
     args(&all)
 }
 
+/// `-j1 --halt RULE sh ex.sh ::: STATUSES`: each job exits with its value.
+fn exits(rule: &[&str], statuses: &[&str]) -> Case {
+    let mut all = vec!["-j1", "--halt"];
+    all.extend(rule);
+    all.extend(["sh", "ex.sh", ":::"]);
+    all.extend(statuses);
+    args(&all).file("ex.sh", b"echo $1; exit $1\n")
+}
+
 cross_checks! {
     value_on_tricky_values: tricky(&["echo", ":{}:"]);
     no_extension_on_tricky_values: tricky(&["echo", ":{.}:"]);
@@ -170,6 +179,18 @@ cross_checks! {
     link_with_linked_marker: args(&["--link", "echo", ":::", "a", "b", ":::", "1", "2", ":::+", "x", "y", "z"]);
     link_with_colsep: args(&["--link", "--colsep", ",", "echo", "{3}{2}{1}", ":::", "a,b", "c", ":::", "1", "2"]);
     xapply_is_link: args(&["--xapply", "echo", "{2}{1}", ":::", "a", "b", "c", ":::", "1", "2"]);
+    halt_now_fail_1_is_the_jobs_status: exits(&["now,fail=1"], &["0", "3", "0"]);
+    halt_soon_fail_1_is_the_first_failures_status: exits(&["soon,fail=1"], &["0", "3", "4", "0"]);
+    halt_fail_count_is_the_number_failed: exits(&["now,fail=2"], &["5", "0", "3", "7"]);
+    halt_fail_percent_fired: exits(&["now,fail=30%"], &["1", "1", "0", "0", "0"]);
+    halt_fail_percent_never_fired: exits(&["now,fail=50%"], &["1", "0", "1", "0", "0", "0"]);
+    halt_success_is_0: exits(&["now,success=1"], &["1", "0", "2"]);
+    halt_success_never_fired: exits(&["now,success=1"], &["1", "2"]);
+    halt_soon_success_percent: exits(&["soon,success=50%"], &["0", "1", "0", "1"]);
+    halt_done: exits(&["now,done=2"], &["0", "6", "0"]);
+    halt_short_form_2: exits(&["2"], &["0", "6", "0"]);
+    halt_short_form_minus_2: exits(&["-2"], &["4", "0", "2"]);
+    halt_short_form_percent: exits(&["50%"], &["4", "4", "0", "2"]);
     product_of_three: args(&["echo", "{3}{2}{1}", ":::", "a", "b", ":::", "1", "2", ":::", "x", "y"]);
     glued_with_seq: args(&["echo", "pre{}post{#}", "{}{}", ":::", "a", "b c"]);
     seq: args(&["echo", "{#}-{}", ":::", "a", "b", "c"]);

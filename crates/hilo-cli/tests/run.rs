@@ -352,6 +352,9 @@ fn halt_now_on_the_first_failure_starts_nothing_more() {
     assert_eq!(fs::read_to_string(&ran).unwrap(), "1\n2\n3\n");
 }
 
+/// The exit status is GNU parallel's for `fail=1`: the failing job's own
+/// (3), whether the running job was killed (`now`) or let finish (`soon`);
+/// the failing job is named on stderr as GNU names it.
 #[test]
 fn halt_now_kills_the_running_jobs_and_soon_lets_them_finish() {
     for (when, finished) in [("now", false), ("soon", true)] {
@@ -361,7 +364,7 @@ fn halt_now_kills_the_running_jobs_and_soon_lets_them_finish() {
         // Job "slow" is running when job "bad" fails.
         let script = format!(
             "if [ {{}} = slow ]; then echo > {s}; sleep 2; echo {{}} >> {d}; \
-             else while [ ! -e {s} ]; do sleep 0.01; done; exit 1; fi",
+             else while [ ! -e {s} ]; do sleep 0.01; done; exit 3; fi",
             s = started.display(),
             d = done.display()
         );
@@ -377,13 +380,45 @@ fn halt_now_kills_the_running_jobs_and_soon_lets_them_finish() {
             .args([":::", "slow", "bad"])
             .output()
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(2 - u8::from(finished) as i32),
-            "{when}"
-        );
+        assert_eq!(out.status.code(), Some(3), "{when}");
         assert_eq!(done.exists(), finished, "{when}");
+        let stderr = stderr_of(&out);
+        let bad_job = script.replace("{}", "bad");
+        assert!(
+            stderr.starts_with(&format!("hilo run: This job failed:\n{bad_job}\n")),
+            "{when}: {stderr}"
+        );
+        assert_eq!(
+            stderr.contains("Starting no more jobs. Waiting for 1 jobs to finish."),
+            when == "soon",
+            "{when}: {stderr}"
+        );
     }
+}
+
+/// `now,success=1` ends with 0 once a job succeeded, so `… && echo found`
+/// works, and names that job.
+#[test]
+fn halt_on_success_exits_0() {
+    let out = hilo()
+        .args([
+            "run",
+            "-j1",
+            "--halt",
+            "now,success=1",
+            "test",
+            "{}",
+            "=",
+            "b",
+        ])
+        .args([":::", "a", "b", "c"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(
+        stderr_of(&out),
+        "hilo run: This job succeeded:\ntest b '=' b\n"
+    );
 }
 
 #[test]

@@ -160,8 +160,10 @@ pub struct RunArgs {
     retries: u32,
 
     /// Stop early: now,fail=1 (kill running jobs at the first failure),
-    /// soon,fail=10% (let running jobs finish), now,success=1, never
-    #[arg(long, visible_alias = "halt-on-error", value_name = "WHEN,WHY=N", value_parser = halt::parse)]
+    /// soon,fail=10% (let running jobs finish), now,success=1, now,done=5,
+    /// never; the exit status follows GNU parallel's rules
+    #[arg(long, visible_alias = "halt-on-error", value_name = "WHEN,WHY=N",
+          value_parser = halt::parse, allow_negative_numbers = true)]
     halt: Option<Halt>,
 
     /// Log each finished job to FILE in GNU parallel's columns (--joblog jobs.log)
@@ -436,7 +438,8 @@ fn start_runner(
         halt: args.halt.clone(),
         total: plan.total,
         lines,
-        record_command: plan.joblog.is_some() || args.json,
+        // The job log, --json and --halt's "This job failed:" show it.
+        record_command: plan.joblog.is_some() || args.json || args.halt.is_some(),
     })
     .map_err(|e| format!("cannot start: {e}"))
 }
@@ -486,7 +489,7 @@ fn exit_status(ended: sink::Ended, runner: &Runner) -> Result<u8, String> {
         );
         return Ok(hilo_term::EXIT_INTERRUPTED);
     }
-    Ok(tally.exit_status())
+    Ok(runner.halt_status().unwrap_or_else(|| tally.exit_status()))
 }
 
 fn dry_run(plan: &mut Plan) -> Result<u8, String> {

@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,7 +30,7 @@ mod programs;
 use programs::Programs;
 
 use super::captured::Budget;
-use super::halt::{Halt, When};
+use super::halt::{Halt, Tracker, When};
 use super::lines::Lines;
 use super::report::JobReport;
 use super::template::{JobContext, Template};
@@ -113,9 +113,8 @@ pub(crate) struct Runner {
     first_signal: AtomicI32,
     /// `--halt now` fired: every job, even one started after, gets TERM.
     terminating: AtomicBool,
-    /// Finished jobs, counted only for `--halt`.
-    failed: AtomicU64,
-    succeeded: AtomicU64,
+    /// `--halt`'s count of finished jobs and the exit status it decided.
+    halt: Mutex<Option<Tracker>>,
     /// Told once when `hilo run` starts stopping.
     stop_listener: Mutex<Option<Box<dyn FnOnce() + Send>>>,
     programs: Programs,
@@ -133,6 +132,10 @@ impl Runner {
     /// thread (Ctrl+C and TERM forwarded to the running jobs).
     pub(crate) fn start(settings: Settings) -> io::Result<Arc<Runner>> {
         let slots = settings.slots;
+        let halt = settings
+            .halt
+            .clone()
+            .map(|h| Tracker::new(h, settings.total));
         let runner = Arc::new(Runner {
             settings,
             running: Mutex::new(HashMap::new()),
@@ -146,8 +149,7 @@ impl Runner {
             interrupts: AtomicU32::new(0),
             first_signal: AtomicI32::new(0),
             terminating: AtomicBool::new(false),
-            failed: AtomicU64::new(0),
-            succeeded: AtomicU64::new(0),
+            halt: Mutex::new(halt),
             stop_listener: Mutex::new(None),
             programs: Programs::default(),
             budget: Arc::default(),
@@ -301,26 +303,38 @@ impl Runner {
         let report = self.run_in_slot(seq, order, values, slot);
         self.free_slots.lock().push(slot);
         if let Some(r) = &report {
-            self.check_halt(r.succeeded());
+            self.check_halt(r);
         }
         report
     }
 
-    fn check_halt(&self, succeeded: bool) {
-        let Some(halt) = &self.settings.halt else {
+    /// Counts a finished job for `--halt`: names it if it counts toward
+    /// the rule, as GNU parallel does, and stops the run if the rule fires.
+    fn check_halt(&self, report: &JobReport) {
+        let mut tracker = self.halt.lock();
+        let Some(tracker) = tracker.as_mut() else {
             return;
         };
-        let counter = if succeeded {
-            &self.succeeded
-        } else {
-            &self.failed
-        };
-        counter.fetch_add(1, Ordering::SeqCst);
-        let failed = self.failed.load(Ordering::SeqCst);
-        let succeeded = self.succeeded.load(Ordering::SeqCst);
-        if let Some(when) = halt.check(failed, succeeded, self.settings.total) {
+        let status = report
+            .exit
+            .unwrap_or_else(|| 128 + report.signal.unwrap_or(0));
+        let verdict = tracker.ended(status);
+        if let Some(note) = verdict.note {
+            let command = String::from_utf8_lossy(&report.command);
+            eprintln!("hilo run: {note}\n{command}");
+        }
+        if let Some(when) = verdict.fire {
+            let running = self.settings.slots - self.free_slots.lock().len();
+            if when == When::Soon && running > 0 {
+                eprintln!("hilo run: Starting no more jobs. Waiting for {running} jobs to finish.");
+            }
             self.halt(when);
         }
+    }
+
+    /// The exit status `--halt` gives the run (`None` without it).
+    pub(crate) fn halt_status(&self) -> Option<u8> {
+        self.halt.lock().as_ref().and_then(Tracker::status)
     }
 
     fn run_in_slot(
