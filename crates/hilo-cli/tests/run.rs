@@ -912,3 +912,54 @@ fn a_second_ctrl_c_kills_jobs_that_ignore_the_first() {
     assert_eq!(wait_exit(&mut child).code(), Some(130));
     assert!(all_gone(&started), "left behind: {started:?}");
 }
+
+/// A value longer than a file name may be is cut to 255 bytes (the file
+/// system's limit here), as GNU parallel cuts it; a tab is written `\t`.
+#[test]
+fn results_of_a_long_value_go_under_its_first_255_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("out");
+    let long = "a".repeat(300);
+    let out = hilo()
+        .args(["run", "--results"])
+        .arg(&results)
+        .args(["echo", ":::", &long, "b\tc"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let saved = |name: &str| fs::read_to_string(results.join("1").join(name).join("stdout"));
+    assert_eq!(saved(&long[..255]).unwrap(), format!("{long}\n"));
+    assert_eq!(saved("b\\tc").unwrap(), "b\tc\n");
+}
+
+/// A job whose results cannot be saved fails, named with the path, and
+/// the other jobs run and are saved.
+#[test]
+fn a_job_whose_results_cannot_be_saved_fails_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("out");
+    fs::create_dir_all(results.join("1")).unwrap();
+    // A file where job "b"'s directory would go.
+    fs::write(results.join("1").join("b"), "in the way").unwrap();
+    let out = hilo()
+        .args(["run", "-j1", "--results"])
+        .arg(&results)
+        .args(["echo", ":::", "a", "b", "c"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = stderr_of(&out);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let blocked = results.join("1").join("b");
+    assert!(
+        stderr.starts_with(&format!(
+            "hilo run: job 2: cannot save its results in {}: ",
+            blocked.display()
+        )),
+        "{stderr}"
+    );
+    for v in ["a", "c"] {
+        let saved = fs::read_to_string(results.join("1").join(v).join("stdout")).unwrap();
+        assert_eq!(saved, format!("{v}\n"));
+    }
+}

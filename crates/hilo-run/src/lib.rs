@@ -455,6 +455,13 @@ fn start_sink(
         tag: args.tag,
         json: args.json,
         results: args.results.clone(),
+        name_max: args
+            .results
+            .as_ref()
+            .and_then(|dir| rustix::fs::statvfs(dir).ok())
+            .and_then(|fs| usize::try_from(fs.f_namemax).ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(255),
         lines_printed_live: args.line_buffer,
     });
     // The bar counts the jobs this run will start, not those --resume skips.

@@ -17,6 +17,9 @@ pub(crate) struct Mode {
     pub(crate) tag: bool,
     pub(crate) json: bool,
     pub(crate) results: Option<PathBuf>,
+    /// The longest file name the `--results` directory's file system takes
+    /// (a longer value is cut to it, as GNU parallel does).
+    pub(crate) name_max: usize,
     /// `--line-buffer`: the output is already printed.
     pub(crate) lines_printed_live: bool,
 }
@@ -66,19 +69,31 @@ impl Printer {
         }
     }
 
-    /// Shows one finished job.
-    pub(crate) fn print(&mut self, job: &JobReport) -> io::Result<()> {
+    /// Shows one finished job. `Ok(false)` if its `--results` could not
+    /// be saved (said on stderr: the job counts as failed, the run goes
+    /// on); `Err` if our output cannot be written.
+    pub(crate) fn print(&mut self, job: &JobReport) -> io::Result<bool> {
+        let mut saved = true;
         if let Some(dir) = &self.mode.results {
-            save_results(dir, job)?;
+            let path = results_dir(dir, job, self.mode.name_max);
+            if let Err(e) = save_results(&path, job) {
+                eprintln!(
+                    "hilo run: job {}: cannot save its results in {}: {e}",
+                    job.seq,
+                    path.display()
+                );
+                saved = false;
+            }
         }
         if self.mode.json {
             let mut out = io::stdout().lock();
             serde_json::to_writer(&mut out, &json_of(job)?)?;
             out.write_all(b"\n")?;
-            return out.flush();
+            out.flush()?;
+            return Ok(saved);
         }
         if self.mode.results.is_some() || self.mode.lines_printed_live {
-            return Ok(());
+            return Ok(saved);
         }
         let prefix = if self.mode.tag {
             tag_of(&job.args)
@@ -93,7 +108,7 @@ impl Printer {
                 super::lines::put(to_stdout, &self.buf)
             })?;
         }
-        Ok(())
+        Ok(saved)
     }
 }
 
@@ -114,27 +129,35 @@ fn json_of(job: &JobReport) -> io::Result<serde_json::Value> {
 }
 
 /// A value as a directory name under `--results`, as GNU parallel writes
-/// it: `\` becomes `\\` and `/` becomes `\_`.
-fn path_part(value: &[u8]) -> OsString {
+/// it: `\` becomes `\\`, a tab `\t` and `/` becomes `\_`; then cut to
+/// `name_max` bytes, the longest name the file system takes.
+fn path_part(value: &[u8], name_max: usize) -> OsString {
     let mut part = Vec::with_capacity(value.len());
     for &b in value {
         match b {
             b'\\' => part.extend_from_slice(b"\\\\"),
+            b'\t' => part.extend_from_slice(b"\\t"),
             b'/' => part.extend_from_slice(b"\\_"),
             _ => part.push(b),
         }
     }
+    part.truncate(name_max.max(1));
     OsString::from_vec(part)
 }
 
-/// Writes `DIR/1/VALUE1/2/VALUE2/.../{seq,stdout,stderr}`.
-fn save_results(dir: &Path, job: &JobReport) -> io::Result<()> {
+/// `DIR/1/VALUE1/2/VALUE2/...`, where job's results go.
+fn results_dir(dir: &Path, job: &JobReport, name_max: usize) -> PathBuf {
     let mut path = dir.to_path_buf();
     for (i, v) in job.args.iter().enumerate() {
         path.push((i + 1).to_string());
-        path.push(path_part(v.as_bytes()));
+        path.push(path_part(v.as_bytes(), name_max));
     }
-    fs::create_dir_all(&path)?;
+    path
+}
+
+/// Writes `{seq,stdout,stderr}` into `path`, made first.
+fn save_results(path: &Path, job: &JobReport) -> io::Result<()> {
+    fs::create_dir_all(path)?;
     fs::write(path.join("seq"), format!("{}\n", job.seq))?;
     for (name, text) in [("stdout", &job.stdout), ("stderr", &job.stderr)] {
         let mut file = fs::File::create(path.join(name))?;
@@ -190,9 +213,28 @@ mod tests {
 
     #[test]
     fn results_paths_escape_like_gnu_parallel() {
-        assert_eq!(path_part(b"a/b"), "a\\_b");
-        assert_eq!(path_part(b"x\\y"), "x\\\\y");
-        assert_eq!(path_part(b"plain"), "plain");
-        assert_eq!(path_part(b"caf\xe9/x").as_bytes(), b"caf\xe9\\_x");
+        assert_eq!(path_part(b"a/b", 255), "a\\_b");
+        assert_eq!(path_part(b"x\\y", 255), "x\\\\y");
+        assert_eq!(path_part(b"a\tb", 255), "a\\tb");
+        assert_eq!(path_part(b"plain", 255), "plain");
+        assert_eq!(path_part(b"caf\xe9/x", 255).as_bytes(), b"caf\xe9\\_x");
+        // Cut after escaping, as GNU parallel cuts.
+        assert_eq!(path_part(b"ab/cd", 4), "ab\\_");
+    }
+
+    /// A piece of a text may end inside a line: the next piece's first
+    /// line is not prefixed again.
+    #[test]
+    fn prefixes_across_pieces_are_those_of_the_whole() {
+        let text = b"one\ntwo\nthree\nfour";
+        for cut in 0..=text.len() {
+            let mut out = Vec::new();
+            let mut line_start = true;
+            prefix_piece(&mut out, b"t\t", &text[..cut], &mut line_start);
+            prefix_piece(&mut out, b"t\t", &text[cut..], &mut line_start);
+            let mut whole = Vec::new();
+            prefix_lines(&mut whole, b"t\t", text);
+            assert_eq!(out, whole, "cut at {cut}");
+        }
     }
 }

@@ -50,8 +50,10 @@ pub(crate) struct Tally {
 }
 
 impl Tally {
-    pub(crate) fn add(&mut self, report: &JobReport) {
-        if report.succeeded() {
+    /// Counts a finished job; `kept` is false if what it made was lost (its
+    /// `--results` could not be saved), which fails it.
+    pub(crate) fn add(&mut self, report: &JobReport, kept: bool) {
+        if report.succeeded() && kept {
             self.succeeded += 1;
         } else {
             self.failed += 1;

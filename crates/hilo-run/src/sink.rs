@@ -169,17 +169,21 @@ impl State {
             Some(e) => Err(broken_by(e)),
             None => self.printer.print(report).map_err(|e| broken_by(&e)),
         };
-        if let Err(broken) = printed {
-            self.broken = Some(broken);
-            return false;
-        }
+        let saved = match printed {
+            Ok(saved) => saved,
+            Err(broken) => {
+                self.broken = Some(broken);
+                return false;
+            }
+        };
         if let Some(log) = &mut self.joblog {
             if let Err(e) = log.record(report) {
                 self.broken = Some(Err(format!("cannot write the job log: {e}")));
                 return false;
             }
         }
-        self.tally.add(report);
+        // A job whose results could not be saved failed, whatever it did.
+        self.tally.add(report, saved);
         self.progress.update(&self.tally);
         true
     }
