@@ -482,6 +482,21 @@ fn the_job_log_has_gnu_columns_and_resume_skips_what_is_done() {
 
 #[test]
 fn ctrl_c_stops_the_jobs_waits_for_them_and_leaves_nothing_behind() {
+    stops_on(rustix::process::Signal::INT);
+}
+
+/// A hang-up (the terminal closed, `setsid hilo run … &` then `kill -HUP`)
+/// is taken as TERM: the jobs are stopped and waited for, none outlives
+/// `hilo run`.
+#[test]
+fn a_hang_up_stops_the_jobs_too() {
+    stops_on(rustix::process::Signal::HUP);
+}
+
+/// Sends `signal` to `hilo run` while two jobs run, each with a background
+/// `sleep` that ignores SIGINT; checks that the run stops (130), starts no
+/// other job, and leaves no process behind.
+fn stops_on(signal: rustix::process::Signal) {
     let dir = tempfile::tempdir().unwrap();
     let pids = dir.path().join("pids");
     // Each job leaves a background sleep (which ignores SIGINT, as
@@ -510,18 +525,9 @@ fn ctrl_c_stops_the_jobs_waits_for_them_and_leaves_nothing_behind() {
         }
     }
     let hilo_pid = rustix::process::Pid::from_child(&child);
-    rustix::process::kill_process(hilo_pid, rustix::process::Signal::INT).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "hilo run did not stop after Ctrl+C"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    wait_for_handler(hilo_pid, signal);
+    rustix::process::kill_process(hilo_pid, signal).unwrap();
+    let status = wait_exit(&mut child);
     let mut stderr = String::new();
     child
         .stderr
@@ -815,7 +821,12 @@ fn spawn_with_pipes(args: &[&str]) -> (std::process::Child, std::sync::mpsc::Rec
 /// Waits (up to 10 s) until process `pid` catches SIGINT (before that, a
 /// SIGINT would simply kill it).
 fn wait_for_sigint_handler(pid: rustix::process::Pid) {
-    let sigint_bit = 1u64 << (rustix::process::Signal::INT.as_raw() - 1);
+    wait_for_handler(pid, rustix::process::Signal::INT);
+}
+
+/// Waits (up to 10 s) until process `pid` catches `signal`.
+fn wait_for_handler(pid: rustix::process::Pid, signal: rustix::process::Signal) {
+    let sigint_bit = 1u64 << (signal.as_raw() - 1);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let status = fs::read_to_string(format!("/proc/{}/status", pid.as_raw_nonzero())).unwrap();
@@ -829,7 +840,7 @@ fn wait_for_sigint_handler(pid: rustix::process::Pid) {
         }
         assert!(
             Instant::now() < deadline,
-            "hilo run never set up its Ctrl+C handler"
+            "hilo run never set up its handler for {signal:?}"
         );
         std::thread::sleep(Duration::from_millis(5));
     }

@@ -80,7 +80,8 @@ Exit status:
   0        every job succeeded
   1-100    that many jobs failed
   101      more than 100 jobs failed
-  130      interrupted by Ctrl+C (running jobs were stopped and waited for)
+  130      interrupted by Ctrl+C, TERM or HUP (running jobs were stopped and
+           waited for)
   255      usage error or another error (bad option, unreadable input file,
            unwritable job log)";
 

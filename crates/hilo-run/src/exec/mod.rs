@@ -109,7 +109,8 @@ pub(crate) struct Runner {
     /// Ctrl+C (or TERM) was received.
     pub(crate) interrupted: AtomicBool,
     interrupts: AtomicU32,
-    /// The first of them (SIGINT or SIGTERM), forwarded to the jobs.
+    /// The first of them (SIGINT, or SIGTERM for TERM and HUP), forwarded
+    /// to the jobs.
     first_signal: AtomicI32,
     /// `--halt now` fired: every job, even one started after, gets TERM.
     terminating: AtomicBool,
@@ -157,6 +158,9 @@ impl Runner {
         let mut signals = signal_hook::iterator::Signals::new([
             signal_hook::consts::SIGINT,
             signal_hook::consts::SIGTERM,
+            // A closed terminal or a logged-out session: as TERM, so no job
+            // outlives `hilo run`.
+            signal_hook::consts::SIGHUP,
         ])?;
         let r = Arc::clone(&runner);
         std::thread::Builder::new()
@@ -209,6 +213,11 @@ impl Runner {
     }
 
     fn on_signal(&self, sig: i32) {
+        let sig = if sig == signal_hook::consts::SIGHUP {
+            signal_hook::consts::SIGTERM
+        } else {
+            sig
+        };
         self.interrupted.store(true, Ordering::SeqCst);
         // No new job from now on; the stop listener is told last, as it
         // may wait for a job's thread that is busy printing.
