@@ -974,3 +974,42 @@ fn a_job_whose_results_cannot_be_saved_fails_alone() {
         assert_eq!(saved, format!("{v}\n"));
     }
 }
+
+/// `--line-buffer` ends a job when its process exits, with all it wrote,
+/// even if a background process it started still holds the output open
+/// (the default mode and GNU parallel do the same).
+#[test]
+fn line_buffer_does_not_wait_for_a_background_process_holding_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    let script = format!(
+        "sleep 60 & echo $! >> {p}; seq 20000; echo started {{}}",
+        p = pids.display()
+    );
+    let started = Instant::now();
+    let out = hilo()
+        .args(["run", "--lb", "-j2", &script, ":::", "a", "b"])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let sleepers: Vec<u32> = fs::read_to_string(&pids)
+        .unwrap()
+        .lines()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    for &pid in &sleepers {
+        if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
+    }
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        took < Duration::from_secs(30),
+        "waited {took:?} for the background sleeps"
+    );
+    let text = stdout_of(&out);
+    for v in ["a", "b"] {
+        assert!(text.contains(&format!("started {v}\n")), "{text}");
+    }
+    assert_eq!(text.lines().count(), 2 * 20_001, "lines lost");
+}

@@ -109,7 +109,7 @@ impl Runner {
         let pid = self.register(seq, &child);
         // A copy that fails (our stdout closed) drops the pipes first, so
         // the job is not left blocked on a full one.
-        let copied = self.copy_lines(out, err, lines);
+        let copied = self.copy_lines(out, err, pid, lines);
         self.reap(seq, pid, child, report)?;
         match copied {
             Ok(n) => report.stdout_bytes = n,
@@ -119,27 +119,42 @@ impl Runner {
     }
 
     /// Copies lines from the job's pipes to our stdout / stderr until both
-    /// close; returns the bytes read from stdout.
+    /// close, or until the job (`pid`) has exited and what it wrote is
+    /// read: a background process it left holding the pipes (`sleep 60 &`)
+    /// does not keep the job running, as it does not in the default mode.
+    /// Returns the bytes read from stdout.
     fn copy_lines(
         &self,
         out: Option<OwnedFd>,
         err: Option<OwnedFd>,
+        pid: Pid,
         lines: &LineOut,
     ) -> io::Result<u64> {
         use rustix::event::{poll, PollFd, PollFlags};
+        // Readable once the job exits (no pidfd on old kernels: then the
+        // pipes' end is waited for).
+        let mut exited =
+            rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok();
         let mut streams = [
             (out, Vec::new(), true),  // stdout
             (err, Vec::new(), false), // stderr
         ];
         let mut stdout_bytes = 0u64;
         let mut buf = vec![0u8; 64 << 10];
+        // The job has exited: read what is left without waiting.
+        let mut draining = false;
         loop {
             let (open, mut fds): (Vec<usize>, Vec<PollFd<'_>>) = streams
                 .iter()
                 .enumerate()
                 .filter_map(|(i, s)| s.0.as_ref().map(|fd| (i, PollFd::new(fd, PollFlags::IN))))
+                .chain(
+                    exited
+                        .as_ref()
+                        .map(|fd| (usize::MAX, PollFd::new(fd, PollFlags::IN))),
+                )
                 .unzip();
-            if open.is_empty() {
+            if open.iter().all(|&i| i == usize::MAX) {
                 return Ok(stdout_bytes);
             }
             match poll(&mut fds, None) {
@@ -154,30 +169,59 @@ impl Runner {
                 .map(|(&i, _)| i)
                 .collect();
             drop(fds);
-            for i in ready {
-                let (fd, pending, is_stdout) = &mut streams[i];
-                let n = match fd.as_ref().map(|fd| rustix::io::read(fd, &mut buf[..])) {
-                    Some(Ok(n)) => n,
-                    Some(Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN)) => continue,
-                    Some(Err(e)) => return Err(e.into()),
-                    None => continue,
-                };
-                if n == 0 {
-                    *fd = None;
-                    if !pending.is_empty() {
-                        self.emit(lines, *is_stdout, pending)?;
-                        pending.clear();
+            if ready.contains(&usize::MAX) {
+                // The job is gone: everything it wrote is in the pipes.
+                // Read that without waiting, then let the pipes go.
+                exited = None;
+                draining = true;
+                for (fd, _, _) in &streams {
+                    if let Some(fd) = fd {
+                        rustix::io::ioctl_fionbio(fd, true)?;
                     }
+                }
+            }
+            for (i, (fd, pending, is_stdout)) in streams.iter_mut().enumerate() {
+                if !draining && !ready.contains(&i) {
                     continue;
                 }
-                if *is_stdout {
-                    stdout_bytes += n as u64;
-                }
-                pending.extend_from_slice(&buf[..n]);
-                if let Some(last_nl) = pending.iter().rposition(|&b| b == b'\n') {
-                    let rest = pending.split_off(last_nl + 1);
-                    self.emit(lines, *is_stdout, pending)?;
-                    *pending = rest;
+                loop {
+                    let n = match fd.as_ref().map(|fd| rustix::io::read(fd, &mut buf[..])) {
+                        Some(Ok(n)) => n,
+                        Some(Err(rustix::io::Errno::INTR)) => continue,
+                        Some(Err(rustix::io::Errno::AGAIN)) | None => {
+                            if draining {
+                                // All the job wrote is read.
+                                *fd = None;
+                                if !pending.is_empty() {
+                                    self.emit(lines, *is_stdout, pending)?;
+                                    pending.clear();
+                                }
+                            }
+                            break;
+                        }
+                        Some(Err(e)) => return Err(e.into()),
+                    };
+                    if n == 0 {
+                        *fd = None;
+                        if !pending.is_empty() {
+                            self.emit(lines, *is_stdout, pending)?;
+                            pending.clear();
+                        }
+                        break;
+                    }
+                    if *is_stdout {
+                        stdout_bytes += n as u64;
+                    }
+                    pending.extend_from_slice(&buf[..n]);
+                    if let Some(last_nl) = pending.iter().rposition(|&b| b == b'\n') {
+                        let rest = pending.split_off(last_nl + 1);
+                        self.emit(lines, *is_stdout, pending)?;
+                        *pending = rest;
+                    }
+                    if !draining {
+                        // One read per wake-up; poll says when there is more.
+                        break;
+                    }
                 }
             }
         }
