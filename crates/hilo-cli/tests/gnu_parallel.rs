@@ -191,6 +191,12 @@ cross_checks! {
     halt_short_form_2: exits(&["2"], &["0", "6", "0"]);
     halt_short_form_minus_2: exits(&["-2"], &["4", "0", "2"]);
     halt_short_form_percent: exits(&["50%"], &["4", "4", "0", "2"]);
+    no_command_lines_are_commands: args(&[]).stdin(b"echo one\necho two; echo three\n");
+    no_command_values_are_commands: args(&[":::", "echo a", "echo b | tr b c"]);
+    no_command_values_of_two_sources: args(&[":::", "echo", "printf '%s\\n'", ":::", "x", "y"]);
+    dry_run_tagged: args(&["--dry-run", "--tag", "echo", "{}", ":::", "a", "b"]);
+    repeated_option_last_wins: args(&["-j2", "-j1", "echo", "{%}", ":::", "a", "b"]);
+    timeout_zero_is_none: args(&["--timeout", "0", "sleep 0.2; echo", "{}", ":::", "a"]);
     product_of_three: args(&["echo", "{3}{2}{1}", ":::", "a", "b", ":::", "1", "2", ":::", "x", "y"]);
     glued_with_seq: args(&["echo", "pre{}post{#}", "{}{}", ":::", "a", "b c"]);
     seq: args(&["echo", "{#}-{}", ":::", "a", "b", "c"]);

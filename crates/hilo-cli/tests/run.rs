@@ -618,9 +618,14 @@ fn a_closed_stdout_ends_the_run_quietly_with_255() {
 fn bad_input_is_one_line_on_stderr_and_exit_255() {
     let dir = tempfile::tempdir().unwrap();
     let unwritable = dir.path().join("no/such/dir/log");
+    let nul = dir.path().join("nul.txt");
+    fs::write(&nul, b"a\0b\n").unwrap();
     let cases: Vec<(Vec<String>, &str)> = vec![
         (vec!["--bogus".into(), "echo".into()], "--bogus"),
-        (vec![], "no command"),
+        (
+            vec!["echo".into(), "::::".into(), nul.display().to_string()],
+            "line 1 holds a NUL byte",
+        ),
         (vec!["-j".into(), "abc".into(), "echo".into()], "abc"),
         (
             vec!["echo".into(), "::::".into(), "/no/such/file".into()],
@@ -1012,4 +1017,53 @@ fn line_buffer_does_not_wait_for_a_background_process_holding_the_output() {
         assert!(text.contains(&format!("started {v}\n")), "{text}");
     }
     assert_eq!(text.lines().count(), 2 * 20_001, "lines lost");
+}
+
+/// A job killed by `--timeout` has Exitval -1 in the job log (GNU's mark
+/// for a killed job) and is named in a warning; `--joblog -` writes the
+/// log to stdout; `--timeout 0` is no timeout.
+#[test]
+fn timeouts_in_the_job_log_and_on_stdout_as_gnu_parallel() {
+    let out = hilo()
+        .args([
+            "run",
+            "--timeout",
+            "0.3",
+            "--joblog",
+            "-",
+            "sleep",
+            ":::",
+            "30",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let log = stdout_of(&out);
+    let rows: Vec<Vec<&str>> = log.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows.len(), 2, "{log}");
+    assert_eq!(rows[0][6], "Exitval");
+    assert_eq!(
+        (rows[1][6], rows[1][7], rows[1][8]),
+        ("-1", "15", "sleep 30")
+    );
+    assert_eq!(
+        stderr_of(&out),
+        "hilo run: Warning: This job was killed because it timed out:\n\
+         hilo run: Warning: sleep 30\n"
+    );
+    // --timeout 0, even after another --timeout: no timeout.
+    let out = hilo()
+        .args([
+            "run",
+            "--timeout",
+            "0.1",
+            "--timeout",
+            "0",
+            "sleep",
+            ":::",
+            "0.3",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
 }

@@ -85,8 +85,8 @@ fn feed(
             Ok(v) => v,
             Err(e) => {
                 deliver(Event::InputError(e.to_string()));
-                // No new job: the run ends once the submitted ones have.
-                runner.stop_starting();
+                // No new job: the run ends once the submitted ones, which
+                // still run, have.
                 break;
             }
         };

@@ -66,6 +66,12 @@ pub(crate) enum InputError {
     /// A file could not be opened or read.
     #[error("cannot read {path}: {reason}")]
     Read { path: String, reason: String },
+    /// A record holds a NUL byte, which no argument can carry.
+    #[error(
+        "{path} line {line} holds a NUL byte, which no command argument can carry \
+         (-0 splits the input at NUL bytes instead of newlines)"
+    )]
+    Nul { path: String, line: u64 },
     /// The `--colsep` pattern is not a valid regex.
     #[error("--colsep {pattern:?} is not a valid regular expression: {reason}")]
     Colsep { pattern: String, reason: String },
@@ -291,6 +297,8 @@ struct RecordReader<R> {
     name: String,
     /// After an error nothing more is read.
     failed: bool,
+    /// Records read so far.
+    read: u64,
 }
 
 impl<R: BufRead> RecordReader<R> {
@@ -300,6 +308,7 @@ impl<R: BufRead> RecordReader<R> {
             sep,
             name,
             failed: false,
+            read: 0,
         }
     }
 }
@@ -323,8 +332,16 @@ impl<R: BufRead> Iterator for RecordReader<R> {
                 }));
             }
         }
+        self.read += 1;
         if buf.last() == Some(&self.sep) {
             buf.pop();
+        }
+        if buf.contains(&0) {
+            self.failed = true;
+            return Some(Err(InputError::Nul {
+                path: self.name.clone(),
+                line: self.read,
+            }));
         }
         Some(Ok(buf))
     }

@@ -25,9 +25,9 @@ pub(crate) enum JobLogError {
     Malformed { path: PathBuf, line: usize },
 }
 
-/// An open job log.
+/// An open job log: a file, or our stdout for `--joblog -`.
 pub(crate) struct JobLog {
-    file: File,
+    file: Option<File>,
     path: PathBuf,
 }
 
@@ -39,6 +39,13 @@ impl JobLog {
             path: path.to_owned(),
             source,
         };
+        if path == Path::new("-") {
+            super::lines::put(true, HEADER.as_bytes()).map_err(err)?;
+            return Ok(JobLog {
+                file: None,
+                path: path.to_owned(),
+            });
+        }
         let mut file = OpenOptions::new()
             .create(true)
             .write(true)
@@ -50,7 +57,7 @@ impl JobLog {
             file.write_all(HEADER.as_bytes()).map_err(err)?;
         }
         Ok(JobLog {
-            file,
+            file: Some(file),
             path: path.to_owned(),
         })
     }
@@ -68,7 +75,12 @@ impl JobLog {
             start,
             job.runtime.as_secs_f64(),
             job.stdout_bytes,
-            job.exit.unwrap_or(0),
+            // GNU parallel's -1: killed by --timeout.
+            if job.timed_out {
+                -1
+            } else {
+                job.exit.unwrap_or(0)
+            },
             job.signal.unwrap_or(0),
         )
         .into_bytes();
@@ -79,12 +91,14 @@ impl JobLog {
                 .map(|&b| if b == b'\n' { b' ' } else { b }),
         );
         line.push(b'\n');
-        self.file
-            .write_all(&line)
-            .map_err(|source| JobLogError::Write {
-                path: self.path.clone(),
-                source,
-            })
+        match &mut self.file {
+            Some(file) => file.write_all(&line),
+            None => super::lines::put(true, &line),
+        }
+        .map_err(|source| JobLogError::Write {
+            path: self.path.clone(),
+            source,
+        })
     }
 }
 

@@ -54,7 +54,8 @@ Inputs:
   (- is stdin). Several sources give every combination, the first source
   varying slowest, as GNU parallel does. :::+ and ::::+ link a source to the
   one before: their values go in pairs, as many as the shorter has. --link
-  links every source, the shorter ones starting over.
+  links every source, the shorter ones starting over. Without a COMMAND,
+  each value (or line) is itself a command line: hilo run < commands.txt
 
 Replacement strings:
   {}    the value                       {.}   without its extension
@@ -91,8 +92,10 @@ Exit status:
 /// output is printed whole, never mixed with another job's.
 #[derive(Args, Debug)]
 #[command(
-    override_usage = "hilo run [OPTIONS] COMMAND [ARGS...] [::: VALUES... | :::: FILES...]",
-    after_help = AFTER_HELP
+    override_usage = "hilo run [OPTIONS] [COMMAND [ARGS...]] [::: VALUES... | :::: FILES...]",
+    after_help = AFTER_HELP,
+    // As GNU parallel: an option given twice takes its last value.
+    args_override_self = true
 )]
 pub struct RunArgs {
     /// Jobs at once: N, N% of the cores (-j 200%), +N or -N cores, or 0 for
@@ -307,12 +310,12 @@ struct Plan {
 
 fn plan(args: &mut RunArgs) -> Result<Plan, String> {
     let (command, mut sources) = split_command(&args.command)?;
-    if command.is_empty() {
-        return Err(
-            "no command given (usage: hilo run [OPTIONS] COMMAND [ARGS...] [::: VALUES...])".into(),
-        );
-    }
-    let template = Template::parse(&command, args.shell).map_err(|e| e.to_string())?;
+    // No command: each input line (or value) is a command line.
+    let template = if command.is_empty() {
+        Template::values_are_commands()
+    } else {
+        Template::parse(&command, args.shell).map_err(|e| e.to_string())?
+    };
     // GNU parallel puts -a files before the ::: and :::: sources.
     let files = args.arg_file.drain(..).map(Source::File);
     sources = files.chain(sources).collect();
@@ -379,7 +382,7 @@ pub fn main(mut args: RunArgs) -> u8 {
 fn run(args: &mut RunArgs) -> Result<u8, String> {
     let mut plan = plan(args)?;
     if args.dry_run {
-        return dry_run(&mut plan);
+        return dry_run(&mut plan, args.tag);
     }
     let ordered_lines = args.line_buffer && args.keep_order;
     let lines = Arc::new(lines::Lines::new(ordered_lines));
@@ -433,14 +436,19 @@ fn start_runner(
         template: Arc::clone(&plan.template),
         slots: plan.jobs,
         capture,
-        timeout: args.timeout,
+        // As GNU parallel: --timeout 0 is no timeout.
+        timeout: args.timeout.filter(|t| !t.is_zero()),
         retries: args.retries,
         delay: args.delay,
         halt: args.halt.clone(),
         total: plan.total,
         lines,
-        // The job log, --json and --halt's "This job failed:" show it.
-        record_command: plan.joblog.is_some() || args.json || args.halt.is_some(),
+        // The job log, --json, --halt's "This job failed:" and the
+        // warning for a job killed by --timeout show it.
+        record_command: plan.joblog.is_some()
+            || args.json
+            || args.halt.is_some()
+            || args.timeout.is_some(),
     })
     .map_err(|e| format!("cannot start: {e}"))
 }
@@ -500,7 +508,9 @@ fn exit_status(ended: sink::Ended, runner: &Runner) -> Result<u8, String> {
     Ok(runner.halt_status().unwrap_or_else(|| tally.exit_status()))
 }
 
-fn dry_run(plan: &mut Plan) -> Result<u8, String> {
+/// `--dry-run`: each job's command line, tagged with its values (`--tag`)
+/// as its output would be.
+fn dry_run(plan: &mut Plan, tag: bool) -> Result<u8, String> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     for (values, seq) in plan.inputs.by_ref().zip(1u64..) {
@@ -513,7 +523,12 @@ fn dry_run(plan: &mut Plan) -> Result<u8, String> {
             seq,
             slot: 1,
         };
-        let mut line = plan.template.display(&plan.template.render(&ctx));
+        let mut line = if tag {
+            output::tag_of(&values)
+        } else {
+            Vec::new()
+        };
+        line.extend(plan.template.display(&plan.template.render(&ctx)));
         line.push(b'\n');
         out.write_all(&line)
             .map_err(|e| format!("cannot write the output: {e}"))?;

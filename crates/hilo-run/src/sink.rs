@@ -176,6 +176,13 @@ impl State {
                 return false;
             }
         };
+        if report.timed_out {
+            eprintln!(
+                "hilo run: Warning: This job was killed because it timed out:\n\
+                 hilo run: Warning: {}",
+                String::from_utf8_lossy(&report.command)
+            );
+        }
         if let Some(log) = &mut self.joblog {
             if let Err(e) = log.record(report) {
                 self.broken = Some(Err(format!("cannot write the job log: {e}")));

@@ -44,6 +44,9 @@ pub(crate) struct Template {
     /// appended as arguments.
     replaces: bool,
     shell: bool,
+    /// No command was given: each job's values, joined with spaces, are
+    /// its shell command line, as written (`hilo run < commands.txt`).
+    values_are_commands: bool,
 }
 
 /// One command word: literal text and replacement strings, in order.
@@ -297,7 +300,19 @@ impl Template {
             words,
             replaces,
             shell,
+            values_are_commands: false,
         })
+    }
+
+    /// The template of a run without a command: each job's values are a
+    /// shell command line, run as written, as GNU parallel runs them.
+    pub(crate) fn values_are_commands() -> Template {
+        Template {
+            words: Vec::new(),
+            replaces: false,
+            shell: true,
+            values_are_commands: true,
+        }
     }
 
     /// Whether jobs run through `/bin/sh -c`.
@@ -345,6 +360,10 @@ impl Template {
     /// spaces, every value single-quoted so the shell reads it as one
     /// literal word.
     fn script(&self, ctx: &JobContext<'_>) -> Vec<u8> {
+        if self.values_are_commands {
+            let lines: Vec<&[u8]> = ctx.args.iter().map(|v| v.as_bytes()).collect();
+            return lines.join(&b' ');
+        }
         let mut words: Vec<Vec<u8>> = self.words.iter().map(|w| quoted_word(w, ctx)).collect();
         if !self.replaces {
             words.extend(ctx.args.iter().map(|v| shell_quote(v.as_bytes())));
