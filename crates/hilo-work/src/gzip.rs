@@ -340,14 +340,27 @@ impl<W: Write> Write for CountingWriter<W> {
     }
 }
 
+/// What [`decompress`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Decompressed {
+    /// Bytes written.
+    pub bytes: u64,
+    /// Bytes that are neither a gzip member nor zero padding followed
+    /// the last member: ignored, as `gzip -d` ignores them (with a
+    /// warning).
+    pub trailing_garbage: bool,
+}
+
 /// Decompresses all the gzip members of `reader` (as `gzip -d` does with
 /// concatenated members) into `writer`, checking every CRC and length.
-/// Returns the number of bytes written.
+/// After the last member, zero bytes (the padding of tar and tape
+/// output) are ignored, and so is anything else that does not start a
+/// member, which [`Decompressed::trailing_garbage`] reports.
 ///
 /// # Errors
 /// [`io::ErrorKind::InvalidData`] when the input is not gzip (empty, wrong
 /// magic) or is corrupt or truncated; any read or write error.
-pub fn decompress<R: Read, W: Write>(reader: R, mut writer: W) -> io::Result<u64> {
+pub fn decompress<R: Read, W: Write>(reader: R, mut writer: W) -> io::Result<Decompressed> {
     let mut reader = BufReader::with_capacity(256 * 1024, reader);
     let start = reader.fill_buf()?;
     if start.is_empty() || (start.len() >= 2 && start[..2] != [0x1f, 0x8b]) {
@@ -356,20 +369,55 @@ pub fn decompress<R: Read, W: Write>(reader: R, mut writer: W) -> io::Result<u64
             "not in gzip format",
         ));
     }
-    let mut decoder = flate2::bufread::MultiGzDecoder::new(reader);
     // Decoder errors come back as reads; writer errors as writes. Keep
     // them apart so a full disk is not reported as corrupt data.
     let mut buf = vec![0; 256 * 1024];
-    let mut total = 0u64;
+    let mut bytes = 0u64;
     loop {
-        let n = match decoder.read(&mut buf) {
-            Ok(0) => return Ok(total),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(corrupt(e)),
-        };
-        writer.write_all(&buf[..n])?;
-        total += n as u64;
+        let mut member = flate2::bufread::GzDecoder::new(reader);
+        loop {
+            let n = match member.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(corrupt(e)),
+            };
+            writer.write_all(&buf[..n])?;
+            bytes += n as u64;
+        }
+        reader = member.into_inner();
+        // What follows the member: another one (its first byte 0x1f, as
+        // gzip decides), nothing, zero padding, or garbage.
+        match reader.fill_buf()?.first() {
+            None => {
+                return Ok(Decompressed {
+                    bytes,
+                    trailing_garbage: false,
+                })
+            }
+            Some(0x1f) => continue,
+            Some(_) => {
+                return Ok(Decompressed {
+                    bytes,
+                    trailing_garbage: !only_zeros(&mut reader)?,
+                })
+            }
+        }
+    }
+}
+
+/// Whether the rest of `reader` is zero bytes (read up to the first other).
+fn only_zeros<R: BufRead>(reader: &mut R) -> io::Result<bool> {
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(true);
+        }
+        if chunk.iter().any(|&b| b != 0) {
+            return Ok(false);
+        }
+        let n = chunk.len();
+        reader.consume(n);
     }
 }
 

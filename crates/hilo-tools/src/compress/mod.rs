@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::common::{Engine, Pool};
 use hilo_term::{progress_bar, Failure};
 
+mod placing;
 mod report;
 mod unzip;
 mod write;
@@ -44,10 +45,12 @@ use write::compress_all;
 const AFTER_HELP: &str = "\
 Files:
   FILE becomes FILE.gz, with FILE's mode and times, and FILE is removed
-  once FILE.gz is complete (-k keeps it). -d turns FILE.gz back into FILE.
-  An output is written to a hidden temporary file beside it and renamed
-  when complete, so an error or Ctrl+C never leaves a partial file. With no
-  FILE, or -, stdin is compressed to stdout.
+  once FILE.gz is complete (-k keeps it). -d turns FILE.gz back into FILE
+  (also .z, -gz, _z, -z, and .tgz or .taz into .tar, in any case). An output
+  is written unnamed beside its target and named only when complete, so an
+  error, Ctrl+C or even a kill -9 never leaves a partial file. With no FILE,
+  or -, stdin is compressed to stdout. As gzip, a symbolic link or a file
+  with other hard links is left alone without -f (or -c).
 
 Parallelism:
   Every file is cut into 128 KiB blocks compressed at once, each primed with
@@ -74,7 +77,7 @@ Examples:
 Exit status:
   0    every file done
   1    some file could not be done (the others were); each says why
-  2    usage error
+  2    usage error, or a warning, as gzip's (e.g. trailing garbage ignored)
   130  interrupted (no partial output left)";
 
 /// The level flags: like gzip, the last one given wins (`-1 -9` is `-9`).
@@ -135,6 +138,12 @@ pub struct Args {
     #[arg(short = '9', long = "best", overrides_with_all = LEVELS)]
     l9: bool,
 
+    /// The suffix of compressed files: FILE becomes FILE.SUF, and -d also
+    /// knows it (-S .gzip); gzip's own (.gz, .z, -gz, .tgz, ...) are
+    /// always known to -d
+    #[arg(short = 'S', long, value_name = "SUF", default_value = ".gz")]
+    suffix: String,
+
     /// Workers (threads or processes) [default: the number of cores]
     #[arg(short = 'j', long = "jobs", value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..))]
@@ -178,6 +187,8 @@ impl Mode {
 #[derive(Debug)]
 struct Opts {
     mode: Mode,
+    /// `-S`: the suffix of compressed files (`.gz`).
+    suffix: String,
     keep: bool,
     force: bool,
     to_stdout: bool,
@@ -235,13 +246,7 @@ pub fn main(args: Args) -> u8 {
     show(&args, &report);
     // A file that could not be done was reported with its name; the
     // others were done.
-    if outcome.interrupted {
-        hilo_term::EXIT_INTERRUPTED
-    } else if !outcome.errors.is_empty() {
-        hilo_term::EXIT_FAILED
-    } else {
-        0
-    }
+    outcome.status()
 }
 
 /// The options and the inputs the command line asks for (not yet checked).
@@ -273,6 +278,7 @@ fn options(args: &Args) -> (Opts, Vec<Input>) {
     let uses_stdin = inputs.contains(&Input::Stdin);
     let opts = Opts {
         mode,
+        suffix: args.suffix.clone(),
         keep: args.keep || args.stdout,
         force: args.force,
         // Stdin has no name to derive an output from: its data goes to
@@ -318,6 +324,12 @@ fn show(args: &Args, report: &Report<'_>) {
 
 /// The usage errors gzip refuses before doing anything.
 fn check_usage(opts: &Opts, inputs: &[Input], compare: bool) -> Result<(), String> {
+    if opts.suffix.is_empty() || opts.suffix.contains('/') {
+        return Err(format!(
+            "-S {:?}: a suffix must be some characters and no '/'",
+            opts.suffix
+        ));
+    }
     if compare && inputs.contains(&Input::Stdin) {
         return Err("--compare needs FILES: stdin can be read only once".into());
     }
@@ -351,12 +363,12 @@ fn compress_blocks<'a>(
 fn unzip_files<'a>(
     pool: &'a Pool,
     jobs: impl Iterator<Item = UnzipJob> + 'a,
-) -> impl Iterator<Item = Result<Sizes, String>> + 'a {
+) -> impl Iterator<Item = Result<Sizes, Skip>> + 'a {
     hilo::map(pool, jobs, unzip_task::call).map(flatten)
 }
 
-fn flatten<T>(r: Result<Result<T, String>, hilo::TaskError>) -> Result<T, String> {
-    r.map_err(|e| format!("worker failed: {e}"))?
+fn flatten<T, E: From<String>>(r: Result<Result<T, E>, hilo::TaskError>) -> Result<T, E> {
+    r.map_err(|e| E::from(format!("worker failed: {e}")))?
 }
 
 /// Compresses one block: a task, so that either engine runs it (a thread
@@ -368,8 +380,55 @@ fn compress_block_task(job: BlockJob) -> Result<Block, String> {
 
 /// Decompresses or tests one whole file; a task for the same reason.
 #[hilo::task]
-fn unzip_task(job: UnzipJob) -> Result<Sizes, String> {
+fn unzip_task(job: UnzipJob) -> Result<Sizes, Skip> {
     unzip_file(&job)
+}
+
+/// Why a file was left alone: an error (exit status 1), what gzip calls a
+/// warning (2: a file it leaves alone unless told `-f`), or a notice (no
+/// change to the status: a file already compressed, by its name).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum Skip {
+    Error(String),
+    Warning(String),
+    Notice(String),
+}
+
+impl From<String> for Skip {
+    fn from(error: String) -> Skip {
+        Skip::Error(error)
+    }
+}
+
+impl From<&str> for Skip {
+    fn from(error: &str) -> Skip {
+        Skip::Error(error.to_owned())
+    }
+}
+
+/// As gzip, a file about to be replaced by its output (not with `-c` or
+/// `-t`) is left alone without `-f` when it is a symbolic link (an error)
+/// or has other hard links (a warning: the other names would keep the
+/// data that the input's removal seems to free).
+fn check_links(path: &std::path::Path, force: bool) -> Result<(), Skip> {
+    use std::os::unix::fs::MetadataExt;
+    if force {
+        return Ok(());
+    }
+    let meta = std::fs::symlink_metadata(path).map_err(|e| hilo_work::io_message(&e))?;
+    if meta.file_type().is_symlink() {
+        return Err("is a symbolic link -- ignored (-f follows it)".into());
+    }
+    match meta.nlink() {
+        // A directory's links are its subdirectories' `..`.
+        _ if meta.is_dir() => Ok(()),
+        0 | 1 => Ok(()),
+        n => Err(Skip::Warning(format!(
+            "has {} other link{} -- file ignored (-f takes it)",
+            n - 1,
+            if n == 2 { "" } else { "s" }
+        ))),
+    }
 }
 
 /// What the summary knows of one finished file.
@@ -377,12 +436,16 @@ fn unzip_task(job: UnzipJob) -> Result<Sizes, String> {
 struct Sizes {
     original: u64,
     compressed: u64,
+    /// Decompressed, but bytes after the last member were ignored.
+    trailing_garbage: bool,
 }
 
 #[derive(Debug, Default)]
 struct Outcome {
     done: Vec<(String, Sizes)>,
     errors: Vec<(String, String)>,
+    /// Files done, with something to say (gzip's warnings).
+    warnings: usize,
     interrupted: bool,
 }
 
@@ -390,6 +453,40 @@ impl Outcome {
     fn fail(&mut self, name: &str, error: &str) {
         eprintln!("hilo compress: {name}: {error}");
         self.errors.push((name.to_string(), error.to_string()));
+    }
+
+    /// A file left alone: an error, or gzip's warning.
+    fn skip(&mut self, name: &str, why: Skip) {
+        match why {
+            Skip::Error(e) => self.fail(name, &e),
+            Skip::Warning(w) => {
+                eprintln!("hilo compress: {name}: {w}");
+                self.warnings += 1;
+            }
+            Skip::Notice(n) => eprintln!("hilo compress: {name}: {n}"),
+        }
+    }
+
+    /// A file done, with gzip's warnings if any.
+    fn finish(&mut self, name: String, sizes: Sizes) {
+        if sizes.trailing_garbage {
+            eprintln!("hilo compress: {name}: decompression OK, trailing garbage ignored");
+            self.warnings += 1;
+        }
+        self.done.push((name, sizes));
+    }
+
+    /// gzip's exit status: 1 if a file failed, else 2 after a warning.
+    fn status(&self) -> u8 {
+        if self.interrupted {
+            hilo_term::EXIT_INTERRUPTED
+        } else if !self.errors.is_empty() {
+            hilo_term::EXIT_FAILED
+        } else if self.warnings > 0 {
+            hilo_term::EXIT_USAGE
+        } else {
+            0
+        }
     }
 }
 

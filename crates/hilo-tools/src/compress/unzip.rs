@@ -11,8 +11,8 @@ use hilo_work::gzip;
 use hilo_work::io_message;
 use serde::{Deserialize, Serialize};
 
-use super::write::{put_in_place, temp_beside};
-use super::{unzip_files, Input, Mode, Opts, Outcome, Progress, Sizes};
+use super::placing::{put_in_place, temp_beside};
+use super::{check_links, unzip_files, Input, Mode, Opts, Outcome, Progress, Sizes, Skip};
 use crate::common::Pool;
 
 /// One file to decompress or test, as a worker (thread or process) gets it.
@@ -23,56 +23,86 @@ pub(super) struct UnzipJob {
     test: bool,
     force: bool,
     keep: bool,
+    /// `-S`.
+    suffix: String,
 }
 
-/// gzip's suffixes and what each becomes.
-const SUFFIXES: [(&str, &str); 2] = [(".gz", ""), (".tgz", ".tar")];
+/// gzip's suffixes and what each becomes (`.tgz`: `.tar`).
+const SUFFIXES: [(&str, &str); 7] = [
+    (".gz", ""),
+    ("-gz", ""),
+    (".z", ""),
+    ("-z", ""),
+    ("_z", ""),
+    (".tgz", ".tar"),
+    (".taz", ".tar"),
+];
 
-fn unzipped_name(path: &Path) -> Option<PathBuf> {
+/// The suffix `file_name` ends with, after a name of at least one byte,
+/// and what it becomes: `custom` (`-S`), then gzip's own, matched
+/// ignoring case as gzip does (`.GZ` too).
+pub(super) fn known_suffix<'s>(
+    file_name: &[u8],
+    custom: &'s str,
+) -> Option<(&'s str, &'static str)> {
+    std::iter::once((custom, ""))
+        .chain(SUFFIXES)
+        .find(|(suffix, _)| {
+            let suffix = suffix.as_bytes();
+            file_name.len() > suffix.len()
+                && file_name[file_name.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+        })
+}
+
+fn unzipped_name(path: &Path, custom: &str) -> Option<PathBuf> {
     let bytes = path.as_os_str().as_bytes();
-    let file_name = path.file_name()?.as_bytes();
-    SUFFIXES.iter().find_map(|(suffix, to)| {
-        let stem_len = file_name.len().checked_sub(suffix.len())?;
-        if stem_len == 0 || !file_name.ends_with(suffix.as_bytes()) {
-            return None;
-        }
-        let mut out = bytes[..bytes.len() - suffix.len()].to_vec();
-        out.extend_from_slice(to.as_bytes());
-        Some(PathBuf::from(std::ffi::OsString::from_vec(out)))
-    })
+    let (suffix, to) = known_suffix(path.file_name()?.as_bytes(), custom)?;
+    let mut out = bytes[..bytes.len() - suffix.len()].to_vec();
+    out.extend_from_slice(to.as_bytes());
+    Some(PathBuf::from(std::ffi::OsString::from_vec(out)))
 }
 
 /// Decompresses (or tests) one file into a temporary file beside its
 /// output, then puts it in place.
-pub(super) fn unzip_file(job: &UnzipJob) -> Result<Sizes, String> {
+pub(super) fn unzip_file(job: &UnzipJob) -> Result<Sizes, Skip> {
     let path = PathBuf::from(std::ffi::OsString::from_vec(job.path.clone()));
+    if !job.test {
+        check_links(&path, job.force)?;
+    }
     let meta = fs::metadata(&path).map_err(|e| io_message(&e))?;
     if meta.is_dir() {
-        return Err("is a directory -- ignored".into());
+        return Err(Skip::Warning("is a directory -- ignored".into()));
     }
     let dest = if job.test {
         None
     } else {
-        Some(unzipped_name(&path).ok_or("unknown suffix (not .gz or .tgz) -- ignored")?)
+        Some(unzipped_name(&path, &job.suffix).ok_or_else(|| {
+            Skip::Warning(format!(
+                "unknown suffix (not {} or .tgz) -- ignored",
+                job.suffix
+            ))
+        })?)
     };
     let file = File::open(&path).map_err(|e| io_message(&e))?;
     let Some(dest) = dest else {
-        let original = gzip::decompress(file, io::sink()).map_err(|e| io_message(&e))?;
+        let done = gzip::decompress(file, io::sink()).map_err(|e| io_message(&e))?;
         return Ok(Sizes {
-            original,
+            original: done.bytes,
             compressed: meta.len(),
+            trailing_garbage: done.trailing_garbage,
         });
     };
     let mut tmp = temp_beside(&dest, job.force)?;
-    let mut out = BufWriter::with_capacity(256 * 1024, tmp.as_file_mut());
-    let original = gzip::decompress(file, &mut out).map_err(|e| io_message(&e))?;
+    let mut out = BufWriter::with_capacity(256 * 1024, tmp.file_mut());
+    let done = gzip::decompress(file, &mut out).map_err(|e| io_message(&e))?;
     out.flush().map_err(|e| io_message(&e))?;
     drop(out);
     let remove = (!job.keep).then_some(path.as_path());
     put_in_place(tmp, &dest, Some(&meta), remove, job.force)?;
     Ok(Sizes {
-        original,
+        original: done.bytes,
         compressed: meta.len(),
+        trailing_garbage: done.trailing_garbage,
     })
 }
 
@@ -88,6 +118,7 @@ pub(super) fn decompress_parallel(
             test: opts.mode == Mode::Test,
             force: opts.force,
             keep: opts.keep,
+            suffix: opts.suffix.clone(),
         }),
         Input::Stdin => None, // handled by decompress_in_order
     });
@@ -98,9 +129,9 @@ pub(super) fn decompress_parallel(
         match result {
             Ok(sizes) => {
                 progress.advance(sizes.original, 1);
-                outcome.done.push((name, sizes));
+                outcome.finish(name, sizes);
             }
-            Err(e) => outcome.fail(&name, &e),
+            Err(e) => outcome.skip(&name, e),
         }
         if stop.load(Ordering::Relaxed) {
             outcome.interrupted = true;
@@ -122,7 +153,7 @@ pub(super) fn decompress_in_order(opts: &Opts, inputs: &[Input]) -> Outcome {
             Input::Stdin => (Box::new(io::stdin().lock()), 0),
             Input::File(path) => match File::open(path).and_then(|f| Ok((f.metadata()?, f))) {
                 Ok((meta, _)) if meta.is_dir() => {
-                    outcome.fail(&name, "is a directory -- ignored");
+                    outcome.skip(&name, Skip::Warning("is a directory -- ignored".into()));
                     continue;
                 }
                 Ok((meta, file)) => (Box::new(file), meta.len()),
@@ -142,16 +173,14 @@ pub(super) fn decompress_in_order(opts: &Opts, inputs: &[Input]) -> Outcome {
             gzip::decompress(&mut counted, &mut stdout)
         };
         match result {
-            Ok(original) => {
-                progress.advance(original, 1);
-                let compressed = compressed.max(counted.n);
-                outcome.done.push((
-                    name,
-                    Sizes {
-                        original,
-                        compressed,
-                    },
-                ));
+            Ok(done) => {
+                progress.advance(done.bytes, 1);
+                let sizes = Sizes {
+                    original: done.bytes,
+                    compressed: compressed.max(counted.n),
+                    trailing_garbage: done.trailing_garbage,
+                };
+                outcome.finish(name, sizes);
             }
             Err(e) => outcome.fail(&name, &io_message(&e)),
         }

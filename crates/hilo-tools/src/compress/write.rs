@@ -4,25 +4,26 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::fs::{self, File, FileTimes, Metadata};
+use std::fs::{self, File, Metadata};
 use std::io::{self, BufWriter, Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::UNIX_EPOCH;
 
 use hilo_work::gzip::{self, Block, BlockJob, Blocks, Member};
 use hilo_work::io_message;
-use tempfile::NamedTempFile;
 
-use super::{compress_blocks, Input, Mode, Opts, Outcome, Progress, Sizes};
+use super::placing::{put_in_place, temp_beside, Pending};
+use super::unzip::known_suffix;
+use super::{check_links, compress_blocks, Input, Mode, Opts, Outcome, Progress, Sizes, Skip};
 use crate::common::Pool;
 
 /// Where a file's compressed bytes go.
 enum Sink {
     Stdout,
-    Temp { tmp: NamedTempFile, dest: PathBuf },
+    Temp { tmp: Pending, dest: PathBuf },
 }
 
 /// A file whose blocks follow in the stream.
@@ -43,7 +44,7 @@ struct Target {
 enum Event {
     Start(Box<Target>),
     Block { last: bool },
-    Failed { name: String, error: String },
+    Failed { name: String, error: Skip },
 }
 
 /// The block iterator fed to the pool: opens the files one after another
@@ -76,7 +77,7 @@ impl Iterator for Planner<'_> {
                         return Some(job);
                     }
                     Some(Err(e)) => {
-                        let (name, error) = (name.clone(), io_message(&e));
+                        let (name, error) = (name.clone(), io_message(&e).into());
                         self.events
                             .borrow_mut()
                             .push_back(Event::Failed { name, error });
@@ -105,7 +106,7 @@ impl Iterator for Planner<'_> {
 }
 
 /// Checks one input as gzip does and prepares its output.
-fn open_for_compress(opts: &Opts, input: &Input) -> Result<(Target, Box<dyn Read>), String> {
+fn open_for_compress(opts: &Opts, input: &Input) -> Result<(Target, Box<dyn Read>), Skip> {
     let path = match input {
         Input::Stdin => {
             let target = Target {
@@ -121,21 +122,32 @@ fn open_for_compress(opts: &Opts, input: &Input) -> Result<(Target, Box<dyn Read
         Input::File(path) => path,
     };
     let meta = fs::metadata(path).map_err(|e| io_message(&e))?;
+    if !opts.to_stdout {
+        check_links(path, opts.force)?;
+    }
     if meta.is_dir() {
-        return Err("is a directory -- ignored".into());
+        return Err(Skip::Warning("is a directory -- ignored".into()));
     }
     if !meta.is_file() {
         return Err("is not a regular file -- ignored".into());
     }
-    if !opts.force && path.extension().is_some_and(|e| e == "gz" || e == "tgz") {
-        return Err("already has a .gz suffix -- unchanged (-f compresses it again)".into());
+    let known = path
+        .file_name()
+        .and_then(|name| known_suffix(name.as_bytes(), &opts.suffix));
+    if let (Some((suffix, _)), false) = (known, opts.force) {
+        // Named as the file has it (`.GZ`), as gzip does.
+        let name = path.as_os_str().as_bytes();
+        let own = String::from_utf8_lossy(&name[name.len() - suffix.len()..]);
+        return Err(Skip::Notice(format!(
+            "already has {own} suffix -- unchanged (-f compresses it again)"
+        )));
     }
     let file = File::open(path).map_err(|e| io_message(&e))?;
     let sink = if opts.to_stdout {
         Sink::Stdout
     } else {
         let mut dest = path.clone().into_os_string();
-        dest.push(".gz");
+        dest.push(&opts.suffix);
         let dest = PathBuf::from(dest);
         Sink::Temp {
             tmp: temp_beside(&dest, opts.force)?,
@@ -158,32 +170,6 @@ fn open_for_compress(opts: &Opts, input: &Input) -> Result<(Target, Box<dyn Read
         force: opts.force,
     };
     Ok((target, Box::new(file)))
-}
-
-/// A temporary file in `dest`'s directory (so the final rename cannot
-/// cross file systems), after checking that `dest` may be written.
-pub(super) fn temp_beside(dest: &Path, force: bool) -> Result<NamedTempFile, String> {
-    if !force && fs::symlink_metadata(dest).is_ok() {
-        return Err(format!(
-            "{} already exists; not overwritten (-f overwrites)",
-            dest.display()
-        ));
-    }
-    let dir = match dest.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    tempfile::Builder::new()
-        .prefix(".hilo-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| {
-            format!(
-                "cannot create a file in {}: {}",
-                dir.display(),
-                io_message(&e)
-            )
-        })
 }
 
 /// A file being written: its target, running CRC and sizes. `error` set
@@ -226,7 +212,7 @@ pub(super) fn compress_all(
                 }
                 Some(Event::Failed { name, error }) => {
                     drop_current(&mut current, &name);
-                    outcome.fail(&name, &error);
+                    outcome.skip(&name, error);
                 }
                 // One event per submitted block, so never reached.
                 None => break false,
@@ -259,7 +245,7 @@ pub(super) fn compress_all(
     // Files that failed to open after the last block was submitted.
     for event in events.borrow_mut().drain(..) {
         if let Event::Failed { name, error } = event {
-            outcome.fail(&name, &error);
+            outcome.skip(&name, error);
         }
     }
     if stop.load(Ordering::Relaxed) {
@@ -282,7 +268,7 @@ fn drop_current(current: &mut Option<Writing>, name: &str) {
 fn sink_writer<'a>(sink: &'a mut Sink, stdout: &'a mut dyn Write) -> &'a mut dyn Write {
     match sink {
         Sink::Stdout => stdout,
-        Sink::Temp { tmp, .. } => tmp.as_file_mut(),
+        Sink::Temp { tmp, .. } => tmp.file_mut(),
     }
 }
 
@@ -325,57 +311,11 @@ fn finish_file(mut w: Writing, stdout: &mut dyn Write) -> Result<Sizes, String> 
     let sizes = Sizes {
         original: w.member.len(),
         compressed: w.written + trailer.len() as u64,
+        trailing_garbage: false,
     };
     if let Sink::Temp { tmp, dest } = w.target.sink {
         let (meta, remove) = (w.target.meta.as_ref(), w.target.remove.as_deref());
         put_in_place(tmp, &dest, meta, remove, w.target.force)?;
     }
     Ok(sizes)
-}
-
-/// The last step of every file output: mode and times from `meta`, then
-/// the rename (refusing to replace a file that appeared meanwhile unless
-/// -f), then the input's removal.
-pub(super) fn put_in_place(
-    tmp: NamedTempFile,
-    dest: &Path,
-    meta: Option<&Metadata>,
-    remove: Option<&Path>,
-    force: bool,
-) -> Result<(), String> {
-    if let Some(meta) = meta {
-        let file = tmp.as_file();
-        file.set_permissions(meta.permissions())
-            .map_err(|e| io_message(&e))?;
-        let mut times = FileTimes::new();
-        if let Ok(t) = meta.accessed() {
-            times = times.set_accessed(t);
-        }
-        if let Ok(t) = meta.modified() {
-            times = times.set_modified(t);
-        }
-        file.set_times(times).map_err(|e| io_message(&e))?;
-    }
-    // With -f the existence check was skipped, so replace; without it,
-    // never clobber (a file created since the check wins).
-    let placed = if force {
-        tmp.persist(dest)
-    } else {
-        tmp.persist_noclobber(dest)
-    };
-    placed.map_err(|e| {
-        if e.error.kind() == io::ErrorKind::AlreadyExists {
-            format!(
-                "{} already exists; not overwritten (-f overwrites)",
-                dest.display()
-            )
-        } else {
-            format!("cannot write {}: {}", dest.display(), io_message(&e.error))
-        }
-    })?;
-    if let Some(input) = remove {
-        fs::remove_file(input)
-            .map_err(|e| format!("done, but cannot remove the input: {}", io_message(&e)))?;
-    }
-    Ok(())
 }
