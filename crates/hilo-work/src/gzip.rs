@@ -172,6 +172,71 @@ pub fn header(level: u32, mtime: u32, name: Option<&[u8]>) -> Vec<u8> {
     h
 }
 
+/// What a member's header says, and how long it is.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HeaderInfo {
+    /// The header's length in bytes.
+    pub len: u64,
+    /// The original file name (`FNAME`), if stored.
+    pub name: Option<Vec<u8>>,
+    /// The original modification time (0: none stored).
+    pub mtime: u32,
+}
+
+/// Reads the header of the gzip member `reader` starts with (RFC 1952:
+/// the fixed 10 bytes, then the optional extra field, name, comment and
+/// header CRC the flags announce).
+///
+/// # Errors
+/// [`io::ErrorKind::InvalidData`] if it is not a gzip header (or a
+/// truncated one); any read error.
+pub fn read_header<R: Read>(reader: R) -> io::Result<HeaderInfo> {
+    const FHCRC: u8 = 0x02;
+    const FEXTRA: u8 = 0x04;
+    const FNAME: u8 = 0x08;
+    const FCOMMENT: u8 = 0x10;
+    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
+    let mut reader = BufReader::new(reader);
+    let mut fixed = [0u8; 10];
+    reader
+        .read_exact(&mut fixed)
+        .map_err(|_| bad("not in gzip format"))?;
+    if fixed[..3] != [0x1f, 0x8b, 8] {
+        return Err(bad("not in gzip format"));
+    }
+    let flags = fixed[3];
+    let mut info = HeaderInfo {
+        len: 10,
+        name: None,
+        mtime: u32::from_le_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]),
+    };
+    let truncated = |_| bad("unexpected end of file");
+    if flags & FEXTRA != 0 {
+        let mut xlen = [0u8; 2];
+        reader.read_exact(&mut xlen).map_err(truncated)?;
+        let xlen = u16::from_le_bytes(xlen);
+        io::copy(&mut (&mut reader).take(u64::from(xlen)), &mut io::sink())?;
+        info.len += 2 + u64::from(xlen);
+    }
+    for (flag, keep) in [(FNAME, true), (FCOMMENT, false)] {
+        if flags & flag != 0 {
+            let mut text = Vec::new();
+            reader.read_until(0, &mut text)?;
+            if text.pop() != Some(0) {
+                return Err(bad("unexpected end of file"));
+            }
+            info.len += text.len() as u64 + 1;
+            if keep {
+                info.name = Some(text);
+            }
+        }
+    }
+    if flags & FHCRC != 0 {
+        info.len += 2;
+    }
+    Ok(info)
+}
+
 /// The running CRC-32 and length of a member's blocks, in order; gives the
 /// 8-byte trailer.
 #[derive(Debug, Default, Clone)]

@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::common::{Engine, Pool};
 use hilo_term::{progress_bar, Failure};
 
+mod list;
 mod placing;
 mod report;
 mod unzip;
@@ -138,6 +139,25 @@ pub struct Args {
     #[arg(short = '9', long = "best", overrides_with_all = LEVELS)]
     l9: bool,
 
+    /// List each compressed file: compressed and original size, ratio, name
+    #[arg(short = 'l', long)]
+    list: bool,
+
+    /// Compress the files in each directory given, and in its
+    /// subdirectories (with -d: decompress the .gz files there)
+    #[arg(short = 'r', long)]
+    recursive: bool,
+
+    /// Do not store the file's name and time in the header (-d: the
+    /// default, the output's name and time come from the .gz file)
+    #[arg(short = 'n', long = "no-name", overrides_with = "name")]
+    no_name: bool,
+
+    /// Store the name and time (the default); -d and -l: restore the name
+    /// and time stored in the header
+    #[arg(short = 'N', long = "name", overrides_with = "no_name")]
+    name: bool,
+
     /// The suffix of compressed files: FILE becomes FILE.SUF, and -d also
     /// knows it (-S .gzip); gzip's own (.gz, .z, -gz, .tgz, ...) are
     /// always known to -d
@@ -171,6 +191,7 @@ enum Mode {
     Compress,
     Decompress,
     Test,
+    List,
 }
 
 impl Mode {
@@ -179,6 +200,7 @@ impl Mode {
             Mode::Compress => "compressed",
             Mode::Decompress => "decompressed",
             Mode::Test => "tested",
+            Mode::List => "listed",
         }
     }
 }
@@ -189,6 +211,9 @@ struct Opts {
     mode: Mode,
     /// `-S`: the suffix of compressed files (`.gz`).
     suffix: String,
+    /// Compressing: store the name and time (not `-n`). Decompressing or
+    /// listing: use the stored ones (`-N`).
+    names: bool,
     keep: bool,
     force: bool,
     to_stdout: bool,
@@ -217,6 +242,9 @@ pub fn main(args: Args) -> u8 {
     let (opts, inputs) = options(&args);
     if let Err(message) = check_usage(&opts, &inputs, args.compare) {
         return Failure::usage(message).report("compress");
+    }
+    if opts.mode == Mode::List {
+        return list::run(&opts, &inputs);
     }
     let stop = match stop_on_signals(&opts) {
         Ok(stop) => stop,
@@ -257,7 +285,9 @@ fn options(args: &Args) -> (Opts, Vec<Input>) {
     .iter()
     .position(|&on| on)
     .map_or(6, |i| i as u32 + 1);
-    let mode = if args.test {
+    let mode = if args.list {
+        Mode::List
+    } else if args.test {
         Mode::Test
     } else if args.decompress {
         Mode::Decompress
@@ -269,9 +299,18 @@ fn options(args: &Args) -> (Opts, Vec<Input>) {
     } else {
         args.files
             .iter()
-            .map(|p| match p.as_os_str().as_bytes() {
-                b"-" => Input::Stdin,
-                _ => Input::File(p.clone()),
+            .flat_map(|p| match p.as_os_str().as_bytes() {
+                b"-" => vec![Input::Stdin],
+                _ if args.recursive && p.is_dir() => {
+                    let wanted = |name: &[u8]| {
+                        let known = unzip::known_suffix(name, &args.suffix).is_some();
+                        known != (mode == Mode::Compress)
+                    };
+                    let mut files = Vec::new();
+                    walk(p, &wanted, &mut files);
+                    files.into_iter().map(Input::File).collect()
+                }
+                _ => vec![Input::File(p.clone())],
             })
             .collect()
     };
@@ -279,6 +318,11 @@ fn options(args: &Args) -> (Opts, Vec<Input>) {
     let opts = Opts {
         mode,
         suffix: args.suffix.clone(),
+        names: if mode == Mode::Compress {
+            !args.no_name
+        } else {
+            args.name
+        },
         keep: args.keep || args.stdout,
         force: args.force,
         // Stdin has no name to derive an output from: its data goes to
@@ -289,6 +333,28 @@ fn options(args: &Args) -> (Opts, Vec<Input>) {
         engine: args.engine,
     };
     (opts, inputs)
+}
+
+/// `-r`: the files under `dir` (in name order, subdirectories followed
+/// but not symbolic links to them) whose names `wanted` takes: those not
+/// yet compressed, or with `-d` the compressed ones, as gzip picks them. A
+/// symbolic link to a file is kept, for `-f`'s rule to judge.
+fn walk(dir: &std::path::Path, wanted: &dyn Fn(&[u8]) -> bool, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        // Reported when it is opened as a file.
+        out.push(dir.to_owned());
+        return;
+    };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for entry in entries {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => walk(&path, wanted, out),
+            _ if wanted(entry.file_name().as_bytes()) => out.push(path),
+            _ => {}
+        }
+    }
 }
 
 /// The flag Ctrl+C and SIGTERM raise, so the run stops and removes its

@@ -10,6 +10,7 @@ use std::fs::{self, File, FileTimes, Metadata};
 use std::io;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use hilo_work::io_message;
 use rustix::fs::{Mode, OFlags, CWD};
@@ -133,13 +134,15 @@ pub(super) fn temp_beside(dest: &Path, force: bool) -> Result<Pending, String> {
     }
 }
 
-/// The last step of every file output: mode and times from `meta`, then
+/// The last step of every file output: mode and times from `meta` (the
+/// modification time `mtime` if given, for -N), then
 /// its name (refusing to replace a file that appeared meanwhile unless
 /// -f), then the input's removal.
 pub(super) fn put_in_place(
     tmp: Pending,
     dest: &Path,
     meta: Option<&Metadata>,
+    mtime: Option<SystemTime>,
     remove: Option<&Path>,
     force: bool,
 ) -> Result<(), String> {
@@ -151,7 +154,7 @@ pub(super) fn put_in_place(
         if let Ok(t) = meta.accessed() {
             times = times.set_accessed(t);
         }
-        if let Ok(t) = meta.modified() {
+        if let Some(t) = mtime.or_else(|| meta.modified().ok()) {
             times = times.set_modified(t);
         }
         file.set_times(times).map_err(|e| io_message(&e))?;

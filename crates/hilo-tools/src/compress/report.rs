@@ -21,7 +21,9 @@ pub(super) fn sequential_secs(opts: &Opts, inputs: &[Input]) -> f64 {
         // Errors are the real run's to report.
         let _ = match opts.mode {
             Mode::Compress => gzip::compress_stream(file, io::sink(), opts.level).map(|_| ()),
-            Mode::Decompress | Mode::Test => gzip::decompress(file, io::sink()).map(|_| ()),
+            Mode::Decompress | Mode::Test | Mode::List => {
+                gzip::decompress(file, io::sink()).map(|_| ())
+            }
         };
     }
     started.elapsed().as_secs_f64()

@@ -25,6 +25,8 @@ pub(super) struct UnzipJob {
     keep: bool,
     /// `-S`.
     suffix: String,
+    /// `-N`: the output's name and time are the ones the header stores.
+    names: bool,
 }
 
 /// gzip's suffixes and what each becomes (`.tgz`: `.tar`).
@@ -54,7 +56,7 @@ pub(super) fn known_suffix<'s>(
         })
 }
 
-fn unzipped_name(path: &Path, custom: &str) -> Option<PathBuf> {
+pub(super) fn unzipped_name(path: &Path, custom: &str) -> Option<PathBuf> {
     let bytes = path.as_os_str().as_bytes();
     let (suffix, to) = known_suffix(path.file_name()?.as_bytes(), custom)?;
     let mut out = bytes[..bytes.len() - suffix.len()].to_vec();
@@ -84,6 +86,13 @@ pub(super) fn unzip_file(job: &UnzipJob) -> Result<Sizes, Skip> {
         })?)
     };
     let file = File::open(&path).map_err(|e| io_message(&e))?;
+    let (dest, mtime) = match dest {
+        Some(dest) if job.names => {
+            let (dest, mtime) = stored_name(&file, dest)?;
+            (Some(dest), mtime)
+        }
+        dest => (dest, None),
+    };
     let Some(dest) = dest else {
         let done = gzip::decompress(file, io::sink()).map_err(|e| io_message(&e))?;
         return Ok(Sizes {
@@ -98,12 +107,36 @@ pub(super) fn unzip_file(job: &UnzipJob) -> Result<Sizes, Skip> {
     out.flush().map_err(|e| io_message(&e))?;
     drop(out);
     let remove = (!job.keep).then_some(path.as_path());
-    put_in_place(tmp, &dest, Some(&meta), remove, job.force)?;
+    put_in_place(tmp, &dest, Some(&meta), mtime, remove, job.force)?;
     Ok(Sizes {
         original: done.bytes,
         compressed: meta.len(),
         trailing_garbage: done.trailing_garbage,
     })
+}
+
+/// `-N`: the output `dest` renamed as the header says (in `dest`'s
+/// directory: only the stored name's last part counts), and the stored
+/// time; what is not stored stays as it was.
+fn stored_name(
+    file: &File,
+    dest: PathBuf,
+) -> Result<(PathBuf, Option<std::time::SystemTime>), Skip> {
+    let header = gzip::read_header(file).map_err(|e| io_message(&e))?;
+    // The decompression reads from the start again.
+    let mut rewind = file;
+    std::io::Seek::rewind(&mut rewind).map_err(|e| io_message(&e))?;
+    let mtime = (header.mtime != 0)
+        .then(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs(header.mtime.into()));
+    let name = header.name.and_then(|n| {
+        let last = n.rsplit(|&b| b == b'/').next().unwrap_or(&[]).to_vec();
+        (!last.is_empty() && last != b"." && last != b"..").then_some(last)
+    });
+    let dest = match name {
+        Some(name) => dest.with_file_name(std::ffi::OsString::from_vec(name)),
+        None => dest,
+    };
+    Ok((dest, mtime))
 }
 
 pub(super) fn decompress_parallel(
@@ -119,6 +152,7 @@ pub(super) fn decompress_parallel(
             force: opts.force,
             keep: opts.keep,
             suffix: opts.suffix.clone(),
+            names: opts.names,
         }),
         Input::Stdin => None, // handled by decompress_in_order
     });

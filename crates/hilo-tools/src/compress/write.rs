@@ -160,7 +160,12 @@ fn open_for_compress(opts: &Opts, input: &Input) -> Result<(Target, Box<dyn Read
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .and_then(|d| u32::try_from(d.as_secs()).ok())
         .unwrap_or(0);
-    let name = path.file_name().map(|n| n.as_bytes());
+    // -n: neither name nor time in the header.
+    let name = path
+        .file_name()
+        .map(|n| n.as_bytes())
+        .filter(|_| opts.names);
+    let mtime = if opts.names { mtime } else { 0 };
     let target = Target {
         name: input.name(),
         header: gzip::header(opts.level, mtime, name),
@@ -315,7 +320,7 @@ fn finish_file(mut w: Writing, stdout: &mut dyn Write) -> Result<Sizes, String> 
     };
     if let Sink::Temp { tmp, dest } = w.target.sink {
         let (meta, remove) = (w.target.meta.as_ref(), w.target.remove.as_deref());
-        put_in_place(tmp, &dest, meta, remove, w.target.force)?;
+        put_in_place(tmp, &dest, meta, None, remove, w.target.force)?;
     }
     Ok(sizes)
 }
