@@ -2,10 +2,15 @@
 //! with doing it in this process alone.
 //!
 //! Run: `cargo run --release -p hilo --example process_primes -- [LIMIT] [CHUNKS]`
+//! (`-- --small`: below 10,000,000, in about a second).
 
+use std::process::ExitCode;
 use std::time::Instant;
 
 use hilo::process::ProcessPool;
+
+#[path = "common/args.rs"]
+mod args;
 
 /// Primes in [lo, hi) by a plain sieve of the range (each chunk on its own).
 #[hilo::task]
@@ -39,23 +44,36 @@ fn count_primes(lo: u64, hi: u64) -> u64 {
     is_prime.iter().filter(|&&b| b).count() as u64
 }
 
-fn arg(n: usize, default: u64) -> u64 {
-    match std::env::args().nth(n) {
-        None => default,
-        Some(a) => match a.replace('_', "").parse::<f64>() {
-            Ok(v) if (1.0..=1e12).contains(&v) => v as u64,
-            _ => {
-                eprintln!("process_primes: expected a positive number, got {a:?}");
-                std::process::exit(2);
-            }
-        },
+#[derive(clap::Parser)]
+#[command(name = "process_primes")]
+struct Args {
+    /// Count the primes below LIMIT (1e8 notation too)
+    #[arg(default_value = "2e8", value_parser = number)]
+    limit: u64,
+    /// In CHUNKS tasks
+    #[arg(default_value = "64", value_parser = number)]
+    chunks: u64,
+    /// Below 10,000,000 instead, for a run of about a second
+    #[arg(long, conflicts_with = "limit")]
+    small: bool,
+}
+
+/// A whole number from 1 to 10¹², written `200000000`, `200_000_000` or `2e8`.
+fn number(s: &str) -> Result<u64, String> {
+    match s.replace('_', "").parse::<f64>() {
+        Ok(v) if (1.0..=1e12).contains(&v) && v.fract() == 0.0 => Ok(v as u64),
+        _ => Err(format!("expected a whole number from 1 to 1e12, got {s:?}")),
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
     hilo::init(); // worker processes serve tasks here and never return
-    let limit = arg(1, 200_000_000);
-    let chunks = arg(2, 64);
+    let args = match args::parse::<Args>("process_primes") {
+        Ok(args) => args,
+        Err(status) => return Ok(status),
+    };
+    let limit = if args.small { 10_000_000 } else { args.limit };
+    let chunks = args.chunks;
     let ranges: Vec<(u64, u64)> = (0..chunks)
         .map(|i| (limit * i / chunks, limit * (i + 1) / chunks))
         .collect();
@@ -84,5 +102,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "speedup                  {:>8.2}x",
         seq_time.as_secs_f64() / par_time.as_secs_f64()
     );
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

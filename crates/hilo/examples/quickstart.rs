@@ -3,10 +3,26 @@
 //! `ThreadPool`, printing both times and the speedup.
 //!
 //! Run: `cargo run --release -p hilo --example quickstart -- [LIMIT]`
+//! (`-- --small`: below 300,000, in about a second).
 
+use std::process::ExitCode;
 use std::time::Instant;
 
 use hilo::ThreadPool;
+
+#[path = "common/args.rs"]
+mod args;
+
+#[derive(clap::Parser)]
+#[command(name = "quickstart")]
+struct Args {
+    /// Count the primes below LIMIT
+    #[arg(default_value_t = 3_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    limit: u64,
+    /// Below 300,000 instead, for a run of about a second
+    #[arg(long, conflicts_with = "limit")]
+    small: bool,
+}
 
 /// Primes in [lo, hi), by trial division: slow on purpose, so the work is
 /// all CPU and splits evenly.
@@ -38,17 +54,12 @@ fn chunks(limit: u64, parts: u64) -> Vec<(u64, u64)> {
         .collect()
 }
 
-fn main() {
-    let limit = match std::env::args().nth(1) {
-        None => 3_000_000,
-        Some(arg) => match arg.replace('_', "").parse::<u64>() {
-            Ok(n) if n > 0 => n,
-            _ => {
-                eprintln!("quickstart: LIMIT must be a positive integer, got {arg:?}");
-                std::process::exit(2);
-            }
-        },
+fn main() -> ExitCode {
+    let args = match args::parse::<Args>("quickstart") {
+        Ok(args) => args,
+        Err(status) => return status,
     };
+    let limit = if args.small { 300_000 } else { args.limit };
     let parts = 64;
 
     let start = Instant::now();
@@ -78,4 +89,5 @@ fn main() {
         "speedup               {:>9.2}x on {workers} workers",
         seq_time.as_secs_f64() / par_time.as_secs_f64()
     );
+    ExitCode::SUCCESS
 }

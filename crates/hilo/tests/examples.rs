@@ -79,6 +79,8 @@ fn examples_refuse_a_bad_argument_with_status_2() {
         "csv_stats",
         "errors_and_timeouts",
         "done_callbacks",
+        "quickstart",
+        "process_primes",
     ] {
         let out = run_example(name, &["--no-such-option"]);
         assert_eq!(out.status.code(), Some(2), "{name} accepted a bad option");
@@ -88,6 +90,16 @@ fn examples_refuse_a_bad_argument_with_status_2() {
             "{name} should say what is wrong in one line, said {stderr:?}"
         );
     }
+}
+
+/// The README's `--small` works for every example: the prime counts below
+/// 300,000 and 10,000,000 are the published values of π(x).
+#[test]
+fn quickstart_and_process_primes_take_small_too() {
+    let out = run_example("quickstart", &["--small"]);
+    assert_success("quickstart", &out, "primes below 300000: 25997");
+    let out = run_example("process_primes", &["--small"]);
+    assert_success("process_primes", &out, "primes below 10000000: 664579");
 }
 
 #[test]
