@@ -36,8 +36,8 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            // `hilo run` follows GNU parallel: 255 for a usage error. The
-            // other subcommands use clap's 2; help and --version exit 0.
+            // A usage error is 2 in every subcommand (clap's); help and
+            // --version exit 0.
             if !e.use_stderr() {
                 e.exit(); // --help, --version
             }
@@ -45,7 +45,9 @@ fn main() -> ExitCode {
             // indented lines right under it (the missing arguments' names).
             let rendered = e.render().to_string();
             let mut lines = rendered.lines();
-            let mut first = lines.next().unwrap_or("error: bad usage").to_owned();
+            let first = lines.next().unwrap_or("error: bad usage");
+            // The tools' own style: `hilo SUB: what is wrong`.
+            let mut first = first.strip_prefix("error: ").unwrap_or(first).to_owned();
             for more in lines.take_while(|l| l.starts_with("  ")) {
                 first.push(' ');
                 first.push_str(more.trim());
@@ -56,15 +58,10 @@ fn main() -> ExitCode {
                     .any(|c| c.get_name() == a.as_str())
             });
             match &sub {
-                Some(s) => eprintln!("{first} (see hilo {s} --help)"),
-                None => eprintln!("{first} (see hilo --help)"),
+                Some(s) => eprintln!("hilo {s}: {first} (see hilo {s} --help)"),
+                None => eprintln!("hilo: {first} (see hilo --help)"),
             }
-            let is_run = sub.as_deref() == Some("run");
-            return ExitCode::from(if is_run {
-                hilo_run::EXIT_ERROR
-            } else {
-                hilo_term::EXIT_USAGE
-            });
+            return ExitCode::from(hilo_term::EXIT_USAGE);
         }
     };
     match cli.command {
@@ -74,11 +71,10 @@ fn main() -> ExitCode {
         Some(Command::Wordcount(args)) => ExitCode::from(hilo_tools::wordcount::main(args)),
         Some(Command::Bench(args)) => ExitCode::from(hilo_lab::main(args)),
         None => {
-            println!(
-                "hilo {}: give a subcommand; see hilo --help",
-                env!("CARGO_PKG_VERSION")
-            );
-            ExitCode::SUCCESS
+            // No subcommand is a usage error: say what there is.
+            let help = Cli::command().render_help();
+            eprint!("{help}");
+            ExitCode::from(hilo_term::EXIT_USAGE)
         }
     }
 }

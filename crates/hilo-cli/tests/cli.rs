@@ -25,7 +25,7 @@ fn an_unknown_option_is_one_clear_error_and_exit_2() {
     let out = hilo().arg("--bogus").assert().failure().code(2);
     let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
     assert!(
-        stderr.starts_with("error: unexpected argument '--bogus'"),
+        stderr.starts_with("hilo: unexpected argument '--bogus'"),
         "{stderr}"
     );
 }
@@ -73,5 +73,56 @@ fn an_unwritable_output_is_the_same_one_line_error_in_every_tool() {
             )),
             "{args:?}: {stderr}"
         );
+    }
+}
+
+/// Plain `hilo` is a usage error: the help on stderr, status 2.
+#[test]
+fn no_subcommand_prints_the_help_and_exits_2() {
+    let out = hilo().output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    for sub in ["run", "compress", "primes", "wordcount", "bench"] {
+        assert!(stderr.contains(&format!("  {sub} ")), "{sub}: {stderr}");
+    }
+}
+
+/// Every subcommand: a bad option is one line in the tools' style (`hilo
+/// SUB: what is wrong`), status 2; `-j` is written the same everywhere
+/// (`-j 0` and `-j 50%` accepted, `-j x` refused with the same words).
+#[test]
+fn usage_errors_look_alike_in_every_subcommand() {
+    let cases: [(&str, &[&str]); 4] = [
+        ("run", &["echo", ":::", "a"]),
+        ("compress", &["-c", "-"]),
+        ("primes", &["100"]),
+        ("wordcount", &["-"]),
+    ];
+    for (sub, ok) in cases {
+        let out = hilo().args([sub, "--no-such-option"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{sub}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{sub}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("hilo {sub}: ")),
+            "{sub}: {stderr}"
+        );
+        let out = hilo().args([sub, "-j", "x"]).args(ok).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{sub} -j x");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.contains("expected N, N%, +N, -N or 0"),
+            "{sub}: {stderr}"
+        );
+        for j in ["0", "50%", "+1", "-1"] {
+            let out = hilo()
+                .args([sub, "-j", j])
+                .args(ok)
+                .write_stdin("")
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{sub} -j {j}: {out:?}");
+        }
     }
 }

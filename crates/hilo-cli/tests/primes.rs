@@ -213,7 +213,7 @@ fn bad_numbers_are_one_line_errors() {
             vec!["--chunk", "big", "100"],
             "--chunk must be a whole number",
         ),
-        (vec!["-j", "0", "100"], "-j must be at least 1"),
+        (vec!["-j", "x", "100"], "expected N, N%, +N, -N or 0"),
         (vec!["1e15"], "too large"),
         (vec!["1e30"], "too large"),
     ] {

@@ -83,8 +83,9 @@ Exit status:
   101      more than 100 jobs failed
   130      interrupted by Ctrl+C, TERM or HUP (running jobs were stopped and
            waited for)
-  255      usage error or another error (bad option, unreadable input file,
-           unwritable job log)";
+  2        usage error: an unknown option or a bad value (as every hilo tool)
+  255      another error, as GNU parallel's (options that do not go together,
+           an unreadable input file, an unwritable job log)";
 
 /// Run a command for every input value, many at once.
 ///
@@ -98,11 +99,9 @@ Exit status:
     args_override_self = true
 )]
 pub struct RunArgs {
-    /// Jobs at once: N, N% of the cores (-j 200%), +N or -N cores, or 0 for
-    /// as many as possible [default: the number of cores]
     #[arg(short = 'j', long = "jobs", visible_short_alias = 'P', visible_alias = "max-procs",
-          value_name = "N", value_parser = parse_jobs)]
-    jobs: Option<JobsSpec>,
+          value_name = "N", value_parser = hilo_term::parse_jobs, allow_negative_numbers = true, help = hilo_term::JOBS_HELP)]
+    jobs: Option<hilo_term::Jobs>,
 
     /// Print outputs in input order, not completion order (hilo run -k echo ::: b a)
     #[arg(short = 'k', long)]
@@ -195,34 +194,6 @@ pub struct RunArgs {
     command: Vec<OsString>,
 }
 
-/// `-j` as given; resolved against the number of cores.
-#[derive(Debug, Clone, Copy)]
-enum JobsSpec {
-    Exactly(usize),
-    PercentOfCores(usize),
-    CoresPlus(isize),
-    AsManyAsPossible,
-}
-
-fn parse_jobs(s: &str) -> Result<JobsSpec, String> {
-    let bad = || format!("expected N, N%, +N, -N or 0, got {s:?}");
-    if let Some(p) = s.strip_suffix('%') {
-        return p
-            .parse()
-            .ok()
-            .filter(|&p| p > 0)
-            .map(JobsSpec::PercentOfCores)
-            .ok_or_else(bad);
-    }
-    if s.starts_with('+') || s.starts_with('-') {
-        return s.parse().map(JobsSpec::CoresPlus).map_err(|_| bad());
-    }
-    match s.parse::<usize>().map_err(|_| bad())? {
-        0 => Ok(JobsSpec::AsManyAsPossible),
-        n => Ok(JobsSpec::Exactly(n)),
-    }
-}
-
 /// Most jobs `-j 0` runs at once: each job holds a few file descriptors
 /// and a thread, so stay well inside the descriptor limit.
 fn as_many_as_possible() -> usize {
@@ -230,17 +201,6 @@ fn as_many_as_possible() -> usize {
         .current
         .unwrap_or(1024);
     usize::try_from(nofile / 8).unwrap_or(1024).clamp(1, 1024)
-}
-
-impl JobsSpec {
-    fn resolve(self, cores: usize) -> usize {
-        match self {
-            JobsSpec::Exactly(n) => n,
-            JobsSpec::PercentOfCores(p) => (cores * p / 100).max(1),
-            JobsSpec::CoresPlus(d) => cores.saturating_add_signed(d).max(1),
-            JobsSpec::AsManyAsPossible => as_many_as_possible(),
-        }
-    }
 }
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
@@ -363,7 +323,9 @@ fn plan(args: &mut RunArgs) -> Result<Plan, String> {
         inputs = input::Inputs::from_vec(all);
     }
     let cores = hilo::default_workers();
-    let jobs = args.jobs.map_or(cores, |j| j.resolve(cores));
+    let jobs = args
+        .jobs
+        .map_or(cores, |j| j.resolve(cores, as_many_as_possible()));
     Ok(Plan {
         template: Arc::new(template),
         jobs,
@@ -570,19 +532,6 @@ mod tests {
         assert_eq!(sources, [Source::Args(vec![latin1.clone()])]);
         let err = split_command(&[latin1]).unwrap_err();
         assert!(err.contains("not UTF-8"), "{err}");
-    }
-
-    #[test]
-    fn jobs_accept_gnu_forms_and_refuse_the_rest() {
-        assert!(matches!(parse_jobs("4"), Ok(JobsSpec::Exactly(4))));
-        assert_eq!(parse_jobs("200%").unwrap().resolve(2), 4);
-        assert_eq!(parse_jobs("50%").unwrap().resolve(1), 1);
-        assert_eq!(parse_jobs("+1").unwrap().resolve(2), 3);
-        assert_eq!(parse_jobs("-5").unwrap().resolve(2), 1);
-        assert!(parse_jobs("0").unwrap().resolve(2) >= 1);
-        for bad in ["abc", "", "0%", "1.5", "%"] {
-            assert!(parse_jobs(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime};
 
 use super::captured::Captured;
 
-/// Exit status for a usage error or any error that is not a job's failure.
+/// Exit status for an error that is neither a job's failure nor a bad
+/// option (those are 2, as in every hilo tool).
 pub const EXIT_ERROR: u8 = 255;
 
 /// A finished job, as printed and logged.

@@ -2,13 +2,16 @@
 //! reaches a person (on stderr, and only when stderr is a terminal, so piped
 //! and redirected output stays clean), how a table looks ([`table`]), and
 //! how a tool stops: one error type ([`Failure`]) that carries its exit
-//! status and prints as one line. Never computes anything and never decides
-//! what a tool prints otherwise.
+//! status and prints as one line; and how `-j` is written ([`Jobs`]). Never
+//! computes anything and never decides what a tool prints otherwise.
 
 use std::io::{self, IsTerminal};
 
-/// The exit status of a usage error (a bad option or value), as clap's own:
-/// every subcommand but `hilo run`, which follows GNU parallel (255).
+mod jobs;
+pub use jobs::{parse_jobs, Jobs, JOBS_HELP};
+
+/// The exit status of a usage error (a bad option or value), as clap's
+/// own, in every subcommand.
 pub const EXIT_USAGE: u8 = 2;
 
 /// The exit status of a tool that could not do its work (an unreadable

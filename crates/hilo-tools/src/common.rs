@@ -1,10 +1,17 @@
 //! What the CPU tools (`compress`, `primes`, `wordcount`) share on the
-//! command line: the engine choice and the pool it makes. Never computes
+//! command line: `-j`, the engine choice and the pool it makes. Never computes
 //! anything.
 
 use hilo::process::{Call, ProcessPool};
 use hilo::{Executor, Future, SubmitError, ThreadPool};
 use serde::de::DeserializeOwned;
+
+/// The workers `-j` asks for (one per core without it): for CPU work, `0`
+/// (as many as can usefully run) is one per core too.
+pub(crate) fn jobs(asked: Option<hilo_term::Jobs>) -> usize {
+    let cores = hilo::default_workers();
+    asked.map_or(cores, |j| j.resolve(cores, cores))
+}
 
 /// Which hilo pool runs the work (`--engine`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

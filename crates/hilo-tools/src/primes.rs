@@ -73,9 +73,9 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Engine::Threads)]
     engine: Engine,
 
-    /// Workers, e.g. -j 4 [default: one per core]
-    #[arg(short, long, value_name = "N")]
-    jobs: Option<usize>,
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = hilo_term::parse_jobs, allow_negative_numbers = true,
+          help = hilo_term::JOBS_HELP)]
+    jobs: Option<hilo_term::Jobs>,
 
     /// Print the result as JSON: count, start, end, seconds, engine, jobs
     #[arg(long)]
@@ -123,10 +123,7 @@ fn check(args: &Args) -> Result<Job, String> {
     if start > end {
         return Err(format!("START ({start}) is greater than END ({end})"));
     }
-    let jobs = args.jobs.unwrap_or_else(hilo::default_workers);
-    if jobs == 0 {
-        return Err("-j must be at least 1".to_string());
-    }
+    let jobs = crate::common::jobs(args.jobs);
     let chunk = match &args.chunk {
         Some(text) => match parse_number("--chunk", text)? {
             0 => return Err("--chunk must be at least 1".to_string()),

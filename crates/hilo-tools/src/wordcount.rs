@@ -95,9 +95,9 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Engine::Threads)]
     engine: Engine,
 
-    /// Chunks counted at once [default: the number of cores] (-j 4)
-    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = parse_jobs)]
-    jobs: Option<usize>,
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = hilo_term::parse_jobs, allow_negative_numbers = true,
+          help = hilo_term::JOBS_HELP)]
+    jobs: Option<hilo_term::Jobs>,
 
     /// Bytes per chunk, with an optional K, M or G suffix (--chunk-size 4M)
     #[arg(long, value_name = "SIZE", default_value = "8M", value_parser = parse_size)]
@@ -106,15 +106,6 @@ pub struct Args {
     /// Files to read; none, or -, reads stdin
     #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
-}
-
-fn parse_jobs(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!(
-            "expected a number of jobs of at least 1, got {s:?}"
-        )),
-    }
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -152,7 +143,7 @@ fn run(args: Args) -> Result<(), Failure> {
         ));
     }
     let started = Instant::now();
-    let jobs = args.jobs.unwrap_or_else(hilo::default_workers);
+    let jobs = crate::common::jobs(args.jobs);
     let inputs = open_inputs(&args.files, args.chunk_size)?;
     let pool = Pool::new(args.engine, jobs, "wordcount").map_err(Failure::failed)?;
     let settings = MapSettings {
@@ -554,12 +545,5 @@ mod tests {
         for bad in ["", "0", "K", "2G", "1.5M", "-1", "8X"] {
             assert!(parse_size(bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn jobs_must_be_positive() {
-        assert_eq!(parse_jobs("3"), Ok(3));
-        assert!(parse_jobs("0").is_err());
-        assert!(parse_jobs("x").is_err());
     }
 }

@@ -164,10 +164,9 @@ pub struct Args {
     #[arg(short = 'S', long, value_name = "SUF", default_value = ".gz")]
     suffix: String,
 
-    /// Workers (threads or processes) [default: the number of cores]
-    #[arg(short = 'j', long = "jobs", value_name = "N",
-          value_parser = clap::value_parser!(u16).range(1..))]
-    jobs: Option<u16>,
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = hilo_term::parse_jobs, allow_negative_numbers = true,
+          help = hilo_term::JOBS_HELP)]
+    jobs: Option<hilo_term::Jobs>,
 
     /// Where blocks are compressed: threads, or worker processes
     #[arg(long, value_enum, default_value_t = Engine::Threads)]
@@ -329,7 +328,7 @@ fn options(args: &Args) -> (Opts, Vec<Input>) {
         // stdout, as with gzip.
         to_stdout: args.stdout || (uses_stdin && inputs.len() == 1),
         level,
-        jobs: args.jobs.map_or_else(hilo::default_workers, usize::from),
+        jobs: crate::common::jobs(args.jobs),
         engine: args.engine,
     };
     (opts, inputs)
