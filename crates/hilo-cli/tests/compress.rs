@@ -8,6 +8,9 @@ use std::process::Command as Std;
 
 use assert_cmd::Command;
 
+mod common;
+use common::listing;
+
 /// 128 KiB, the block size of `hilo compress` (and pigz).
 const BLOCK: usize = 128 * 1024;
 
@@ -82,16 +85,6 @@ fn gzip(args: &[&str], file: &Path) -> Vec<u8> {
 
 fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Everything in `dir`, hidden files included, sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 /// Compresses `data` as a file with hilo (extra `args`), checks the result

@@ -10,6 +10,9 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::listing;
+
 fn hilo(args: &[&str], dir: &Path) -> Output {
     Command::new(assert_cmd::cargo::cargo_bin("hilo"))
         .arg("compress")
@@ -27,25 +30,21 @@ fn gzip(args: &[&str], dir: &Path) -> Output {
         .unwrap()
 }
 
-/// `data` gzipped by gzip itself.
-fn gzipped(data: &[u8]) -> Vec<u8> {
+/// What `gzip ARGS` prints for `input` on its stdin.
+fn through_gzip(args: &[&str], input: &[u8]) -> Vec<u8> {
     let mut child = Command::new("gzip")
-        .arg("-c")
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(data).unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
     child.wait_with_output().unwrap().stdout
 }
 
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+/// `data` gzipped by gzip itself.
+fn gzipped(data: &[u8]) -> Vec<u8> {
+    through_gzip(&["-c"], data)
 }
 
 /// After the last member: zero padding is ignored silently (exit 0);
@@ -157,17 +156,7 @@ fn links_are_left_alone_without_f_as_gzip_leaves_them() {
     }
     let out = hilo(&["-qc", "soft", "hard"], d);
     assert!(out.status.success());
-    let mut child = Command::new("gzip")
-        .arg("-dc")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(&out.stdout).unwrap();
-    assert_eq!(
-        child.wait_with_output().unwrap().stdout,
-        b"linked\nlinked\n"
-    );
+    assert_eq!(through_gzip(&["-dc"], &out.stdout), b"linked\nlinked\n");
     assert!(hilo(&["-qf", "hard"], d).status.success());
     assert!(d.join("hard.gz").exists() && !d.join("hard").exists());
 }

@@ -1,4 +1,5 @@
-//! What the `hilo bench` tests share: running an experiment for its JSON.
+//! What the tests share: running a `hilo bench` experiment for its JSON,
+//! and listing a directory.
 #![allow(dead_code)] // each test file uses what it needs
 
 use std::time::{Duration, Instant};
@@ -31,4 +32,14 @@ pub(crate) fn bench_json(args: &[&str]) -> (Value, Duration) {
 /// `v` as a number, or a failure naming it.
 pub(crate) fn number(v: &Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+/// Everything in `dir`, hidden files included, sorted.
+pub(crate) fn listing(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
