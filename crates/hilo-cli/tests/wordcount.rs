@@ -422,7 +422,7 @@ fn a_missing_file_or_a_directory_is_one_clear_error() {
 fn bad_usage_exits_2() {
     for args in [
         &["--top", "many"][..],
-        &["-j", "0"],
+        &["-j", "x"],
         &["--chunk-size", "0"],
         &["--chunk-size", "12Q"],
         &["--engine", "gpu"],
