@@ -37,7 +37,6 @@ use rustc_hash::FxBuildHasher;
 use serde::{Deserialize, Serialize};
 
 use crate::io_message;
-use runs::Runs;
 use table::{Key, Table, KEY_BYTES};
 
 mod fold;
@@ -183,14 +182,14 @@ const AHEAD: usize = 32;
 fn count_text(text: &str) -> Table {
     let mut counter = Counter {
         two_byte: &TWO_BYTE,
-        table: Table::with_capacity(text.len() / 160),
+        // About a word in 160 bytes is new in a chunk of text; the table
+        // grows past the cap, but a huge chunk does not start huge.
+        table: Table::with_capacity((text.len() / 160).min(1 << 16)),
         ahead: [(0, 0); AHEAD],
         found: 0,
         lowered: String::new(),
     };
-    let mut runs = Runs::default();
-    runs.classify(text.as_bytes());
-    runs.each(|start, end, special| {
+    runs::each(text.as_bytes(), |start, end, special| {
         if special {
             counter.special(text, start, end);
         } else {

@@ -140,6 +140,26 @@ fn cuts_prefer_line_ends() {
     assert_eq!(stream_chunks(text, 12)[0], b"aaaa bbbb\n");
 }
 
+/// Words longer than the 64-byte blocks runs are found in, with one
+/// capital or non-ASCII letter anywhere: at a block's edge, in a block the
+/// word covers whole, after it.
+#[test]
+fn long_words_with_one_special_letter_anywhere() {
+    for len in (1..300).step_by(7) {
+        for at in (0..=len).step_by(5) {
+            for special in ['É', 'Q', 'ñ', '東'] {
+                let mut word: Vec<char> = std::iter::repeat_n('a', len).collect();
+                word.insert(at, special);
+                let word: String = word.into_iter().collect();
+                for pad in 0..3 {
+                    let text = format!("{}x {word} y {word}\n", " ".repeat(pad * 31));
+                    assert_eq!(fast(&text), slow(&text), "{len} {at} {special} {pad}");
+                }
+            }
+        }
+    }
+}
+
 /// Characters from each of the counter's paths, so that they meet in one
 /// word far more often than uniformly random chars would: ASCII of both
 /// cases and separators; Latin-1 (`C3 xx`, lower-cased in place) at both

@@ -41,89 +41,75 @@ fn classify(x: u64) -> (u64, u64) {
     (gather(!word), gather(high | upper))
 }
 
-/// The bitmaps of one chunk, 64 bytes per word; past the end of the
-/// chunk every bit of `sep` is set, so every run ends inside the bitmap.
-#[derive(Default)]
-pub(super) struct Runs {
-    sep: Vec<u64>,
-    special: Vec<u64>,
+/// The `sep` and `special` bits of the 64 bytes from `at` (past the end
+/// of `bytes`, separators: every run ends before them).
+#[inline(always)]
+fn block(bytes: &[u8], at: usize) -> (u64, u64) {
+    let mut padded = [b' '; 64];
+    let lanes: &[u8] = match bytes.get(at..at + 64) {
+        Some(whole) => whole,
+        None => {
+            let rest = &bytes[at.min(bytes.len())..];
+            padded[..rest.len()].copy_from_slice(rest);
+            &padded
+        }
+    };
+    let (mut sep, mut special) = (0, 0);
+    for (k, eight) in lanes.chunks_exact(8).enumerate() {
+        let mut x = [0; 8];
+        x.copy_from_slice(eight);
+        let (s, p) = classify(u64::from_le_bytes(x));
+        sep |= s << (8 * k);
+        special |= p << (8 * k);
+    }
+    (sep, special)
 }
 
-impl Runs {
-    /// Classifies `bytes`, reusing the bitmaps' memory.
-    pub(super) fn classify(&mut self, bytes: &[u8]) {
-        self.sep.clear();
-        self.special.clear();
-        let mut blocks = bytes.chunks_exact(64);
-        for block in &mut blocks {
-            self.push(block);
-        }
-        let rest = blocks.remainder();
-        let mut last = [b' '; 64];
-        last[..rest.len()].copy_from_slice(rest);
-        self.push(&last);
-    }
-
-    fn push(&mut self, block: &[u8]) {
-        let (mut sep, mut special) = (0, 0);
-        for (k, lanes) in block.chunks_exact(8).enumerate() {
-            let mut x = [0; 8];
-            x.copy_from_slice(lanes);
-            let (s, p) = classify(u64::from_le_bytes(x));
-            sep |= s << (8 * k);
-            special |= p << (8 * k);
-        }
-        self.sep.push(sep);
-        self.special.push(special);
-    }
-
-    /// Calls `each(start, end, special)` for every run of non-separator
-    /// bytes, in order; `special` tells whether the run holds a special
-    /// byte. A run starts and ends next to ASCII bytes or at the chunk's
-    /// ends, so on UTF-8 text it is whole characters.
-    #[inline(always)]
-    pub(super) fn each(&self, mut each: impl FnMut(usize, usize, bool)) {
-        // The start of a run that goes on past its block.
-        let mut open = None;
-        let mut prev_word = 0;
-        for (blk, &sep) in self.sep.iter().enumerate() {
-            let word = !sep;
-            let next_word = self.sep.get(blk + 1).map_or(0, |&s| !s & 1);
-            // A start bit where a word byte follows a separator; an end
-            // bit on the last byte of each run.
-            let mut starts = word & !((word << 1) | prev_word);
-            let mut ends = word & !((word >> 1) | (next_word << 63));
-            prev_word = word >> 63;
-            let base = blk * 64;
-            while ends != 0 {
-                let end = base + ends.trailing_zeros() as usize + 1;
-                ends &= ends - 1;
-                let start = open.take().unwrap_or_else(|| {
-                    let start = base + starts.trailing_zeros() as usize;
+/// Calls `each(start, end, special)` for every run of non-separator bytes
+/// of `bytes`, in order; `special` tells whether the run holds a special
+/// byte. A run starts and ends next to ASCII bytes or at the ends of
+/// `bytes`, so on UTF-8 text it is whole characters. Each block of 64
+/// bytes is classified once, as the walk reaches it: no memory but two
+/// blocks' bits.
+#[inline(always)]
+pub(super) fn each(bytes: &[u8], mut each: impl FnMut(usize, usize, bool)) {
+    // The bits from..=to of a block.
+    let upto = |to: u32| u64::MAX >> (63 - to);
+    // A run that goes on past its block: its start, and whether it has
+    // had a special byte so far.
+    let mut open: Option<(usize, bool)> = None;
+    let mut prev_word = 0;
+    let mut next = block(bytes, 0);
+    let mut base = 0;
+    while base <= bytes.len() {
+        let (sep, special) = next;
+        next = block(bytes, base + 64);
+        let word = !sep;
+        // A start bit where a word byte follows a separator; an end bit
+        // on the last byte of each run.
+        let mut starts = word & !((word << 1) | prev_word);
+        let mut ends = word & !((word >> 1) | ((!next.0 & 1) << 63));
+        prev_word = word >> 63;
+        while ends != 0 {
+            let to = ends.trailing_zeros();
+            ends &= ends - 1;
+            let (start, is_special) = match open.take() {
+                Some((start, before)) => (start, before || special & upto(to) != 0),
+                None => {
+                    let from = starts.trailing_zeros();
                     starts &= starts - 1;
-                    start
-                });
-                each(start, end, self.any_special(start, end));
-            }
-            if starts != 0 {
-                open = Some(base + starts.trailing_zeros() as usize);
-            }
+                    (base + from as usize, (special & upto(to)) >> from != 0)
+                }
+            };
+            each(start, base + to as usize + 1, is_special);
         }
-    }
-
-    /// Whether any byte of `start..end` (not empty) is special.
-    #[inline(always)]
-    fn any_special(&self, start: usize, end: usize) -> bool {
-        let (first, last) = (start / 64, (end - 1) / 64);
-        let from = start % 64;
-        let to = (end - 1) % 64;
-        // The bits from..=to of one word.
-        let upto = |to: usize| u64::MAX >> (63 - to);
-        if first == last {
-            return (self.special[first] & upto(to)) >> from != 0;
+        if starts != 0 {
+            let from = starts.trailing_zeros();
+            open = Some((base + from as usize, special >> from != 0));
+        } else if let Some((_, seen)) = &mut open {
+            // The whole block is inside the open run.
+            *seen |= special != 0;
         }
-        self.special[first] >> from != 0
-            || self.special[first + 1..last].iter().any(|&w| w != 0)
-            || self.special[last] & upto(to) != 0
+        base += 64;
     }
 }
