@@ -424,11 +424,14 @@ fn worker_main(shared: Arc<Shared>) {
 /// while some task is still unclaimed.
 fn run_batch(shared: &Arc<Shared>, batch: &Arc<Batch>) {
     while let Some(job) = batch.claim() {
-        if batch.has_unclaimed() && shared.receiver.is_empty() {
-            // Closed (shutdown): this worker runs the rest alone.
-            let _ = shared.send(Msg::Batch(Arc::clone(batch)), 1);
-        }
-        run_job(shared, job);
+        run_job_after(shared, job, || {
+            // This worker is out of `idle` by now: if no other worker is
+            // idle, the put-back starts one (the pool is not full yet).
+            if batch.has_unclaimed() && shared.receiver.is_empty() {
+                // Closed (shutdown): this worker runs the rest alone.
+                let _ = shared.send(Msg::Batch(Arc::clone(batch)), 1);
+            }
+        });
     }
 }
 
@@ -436,6 +439,12 @@ fn run_batch(shared: &Arc<Shared>, batch: &Arc<Batch>) {
 /// puts it back; once the pool is full, neither happens.
 #[inline(always)]
 fn run_job(shared: &Shared, job: &JobRef) {
+    run_job_after(shared, job, || {});
+}
+
+/// [`run_job`], calling `first` once this worker no longer counts as idle.
+#[inline(always)]
+fn run_job_after(shared: &Shared, job: &JobRef, first: impl FnOnce()) {
     let counting = shared.started.load(Ordering::Relaxed) < shared.max_workers;
     if counting {
         shared.idle.fetch_sub(1, Ordering::SeqCst);
@@ -444,6 +453,7 @@ fn run_job(shared: &Shared, job: &JobRef) {
         idle: counting.then_some(&shared.idle),
         marked: std::cell::Cell::new(false),
     };
+    first();
     if shared.is_broken.load(Ordering::Acquire) {
         job.fail(shared.broken_error());
     } else if shared.cancelling.load(Ordering::Acquire) {
