@@ -194,7 +194,7 @@ fn count_text(text: &str) -> Table {
             counter.special(text, start, end);
         } else {
             // Lower-case ASCII, most words of most text: counted as it is.
-            counter.push(text.as_bytes(), start, end);
+            counter.push(text, start, end);
         }
     });
     counter.finish()
@@ -213,17 +213,17 @@ struct Counter<'a> {
 }
 
 impl Counter<'_> {
-    /// Takes the lower-case word `bytes[start..end]`.
+    /// Takes the lower-case word `text[start..end]` (its key is read with
+    /// the bytes after it, when `text` has them).
     #[inline(always)]
-    fn push(&mut self, bytes: &[u8], start: usize, end: usize) {
+    fn push(&mut self, text: &str, start: usize, end: usize) {
         let len = end - start;
         if len > KEY_BYTES {
             // Rare: no look-ahead for these.
-            let word = std::str::from_utf8(&bytes[start..end]).unwrap_or_default();
-            self.table.bump_long(word);
+            self.table.bump_long(&text[start..end]);
             return;
         }
-        self.push_key(Table::key(bytes, start, len));
+        self.push_key(Table::key(text.as_bytes(), start, len));
     }
 
     /// Takes the word whose key is `key`.
@@ -288,14 +288,14 @@ impl Counter<'_> {
             let mut lowered = std::mem::take(&mut self.lowered);
             match hardest {
                 LOWER => {
-                    self.push(run.as_bytes(), start, i);
+                    self.push(run, start, i);
                     self.lowered = lowered;
                     continue;
                 }
                 SIMPLE => lower_simple(word, two_byte, &mut lowered),
                 _ => lower_any(word, &mut lowered),
             }
-            self.push(lowered.as_bytes(), 0, lowered.len());
+            self.push(&lowered, 0, lowered.len());
             self.lowered = lowered;
         }
     }
