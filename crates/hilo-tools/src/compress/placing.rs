@@ -63,28 +63,13 @@ impl Pending {
                     return link(dest);
                 }
                 // Replaced in one step: linked complete under a hidden
-                // name no file has, then renamed over `dest`.
-                let nanos = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.subsec_nanos());
-                for attempt in 0u32.. {
-                    let hidden = dir.join(format!(
-                        ".hilo-{:x}-{nanos:x}-{attempt}.tmp",
-                        std::process::id()
-                    ));
-                    match link(&hidden) {
-                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => {
-                            continue
-                        }
-                        Err(e) => return Err(e),
-                        Ok(()) => {
-                            return fs::rename(&hidden, dest).inspect_err(|_| {
-                                let _ = fs::remove_file(&hidden);
-                            })
-                        }
-                    }
-                }
-                unreachable!("the loop returns")
+                // name no file has (tempfile picks it, and removes it if
+                // the rename fails), then renamed over `dest`.
+                let hidden = tempfile::Builder::new()
+                    .prefix(".hilo-")
+                    .suffix(".tmp")
+                    .make_in(&dir, |path| link(path))?;
+                hidden.persist(dest).map(drop).map_err(|e| e.error)
             }
         }
     }
