@@ -247,7 +247,7 @@ pub fn sieve_count(n: u64) -> u64 {
     if n < 3 {
         return 0;
     }
-    hilo_work::sieve::Sieve::new(n - 1).count(0, n - 1)
+    hilo_work::sieve::Sieve::new().count(0, n - 1)
 }
 
 /// Splits `0..below` into `chunks` consecutive ranges `(lo, hi)`.

@@ -214,7 +214,8 @@ fn bad_numbers_are_one_line_errors() {
             "--chunk must be a whole number",
         ),
         (vec!["-j", "x", "100"], "expected N, N%, +N, -N or 0"),
-        (vec!["1e15"], "too large"),
+        (vec!["18446744073709551616"], "too large"),
+        (vec!["1e20"], "too large"),
         (vec!["1e30"], "too large"),
     ] {
         let err = refused(&args);
@@ -300,6 +301,48 @@ fn listings_agree_with_primesieve() {
         ]);
         assert_eq!(got, want, "[{lo}, {hi}] processes");
     }
+}
+
+#[test]
+#[ignore = "needs primesieve"]
+fn counts_high_up_agree_with_primesieve() {
+    // Each chunk this high sieves and places every prime below √END (up
+    // to 2^32): few chunks, and the default ones.
+    let top = u64::MAX.to_string();
+    let cases: [(&str, &str, &[&str]); 5] = [
+        ("18446744073709000000", &top, &[]),
+        ("1000000000000000000", "1000000000100000000", &[]),
+        ("9223372036844775807", "9223372036864775807", &["-j", "3"]),
+        ("18446744073679551615", &top, &["--chunk", "1e7"]),
+        ("18446744073709551557", &top, &[]),
+    ];
+    for (lo, hi, flags) in cases {
+        let want = primesieve(&[lo, hi, "--count"]);
+        let mut args = flags.to_vec();
+        args.extend([lo, hi]);
+        assert_eq!(primes(&args), want, "[{lo}, {hi}] {flags:?}");
+    }
+    // The one the issue quotes.
+    assert_eq!(primes(&["18446744073709000000", &top]), "12352\n");
+}
+
+#[test]
+#[ignore = "needs primesieve"]
+fn listings_at_the_top_agree_with_primesieve() {
+    let top = u64::MAX.to_string();
+    let lo = "18446744073707551615";
+    let want = primesieve(&[lo, &top, "--print"]);
+    assert_eq!(primes(&["--print", lo, &top]), want);
+    let got = primes(&[
+        "--print",
+        "--engine",
+        "processes",
+        "--chunk",
+        "300007",
+        lo,
+        &top,
+    ]);
+    assert_eq!(got, want, "processes, small chunks");
 }
 
 #[test]

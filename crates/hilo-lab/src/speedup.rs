@@ -41,7 +41,7 @@ fn warm_up(ms: u64) -> u32 {
 /// Primes in `[lo, hi)` by `hilo primes`' segmented sieve: the
 /// independent answer every timed (trial-division) run is checked against.
 fn count_sieve(lo: u64, hi: u64) -> u64 {
-    hilo_work::sieve::Sieve::new(hi - 1).count(lo, hi - 1)
+    hilo_work::sieve::Sieve::new().count(lo, hi - 1)
 }
 
 /// A window of numbers from `BASE` that one thread counts in about

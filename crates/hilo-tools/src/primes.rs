@@ -8,23 +8,23 @@
 //! because worker processes can only run tasks linked into it.
 
 use std::io::{IsTerminal, Write};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use hilo_term::{Align, Failure, ProgressBar};
-use hilo_work::sieve::{self, Sieve, MAX_END, SEGMENT_SPAN};
+use hilo_work::sieve::{self, Sieve, SEGMENT_SPAN};
 
 use crate::common::{Engine, Pool};
 
 /// The most segments in a default chunk (6 billion numbers, about a second
 /// of work): huge ranges still move the progress bar, and setting up a
 /// chunk stays a small part of its work.
-const MAX_CHUNK_SEGMENTS: u64 = 1024;
+const MAX_CHUNK_SEGMENTS: u64 = 384;
 
 /// The most numbers in a chunk of a listing: its text (at most about 3
 /// million primes, 45 MB) is held in memory until printed, and must fit in
 /// one frame from a worker process (64 MiB).
-const MAX_PRINT_CHUNK: u64 = 8 * SEGMENT_SPAN;
+const MAX_PRINT_CHUNK: u64 = 3 * SEGMENT_SPAN;
 
 /// Ranges at least this long show a progress bar on a terminal.
 const LONG_WORK: u64 = 1_000_000_000;
@@ -51,7 +51,7 @@ Exit status:
     override_usage = "hilo primes [OPTIONS] [START] END"
 )]
 pub struct Args {
-    /// START END, or END alone (START is then 0): the range, both included, up to 1e14
+    /// START END, or END alone (START is then 0): the range, both included, up to 2^64 - 1
     #[arg(value_name = "NUMBER", num_args = 1..=2, required = true, allow_negative_numbers = true)]
     range: Vec<String>,
 
@@ -60,7 +60,7 @@ pub struct Args {
     print: bool,
 
     /// Numbers per chunk (one task each), e.g. --chunk 1e8; by default
-    /// about 16 chunks per worker; with --print 5.9 million, at most 47
+    /// about 16 chunks per worker; with --print 15.7 million, at most 47
     /// million
     #[arg(long, value_name = "SIZE")]
     chunk: Option<String>,
@@ -98,13 +98,13 @@ pub fn main(args: Args) -> u8 {
 
 fn run(args: &Args) -> Result<(), Failure> {
     let job = check(args).map_err(Failure::usage)?;
-    let sieve = shared_sieve(job.end);
+    let sieve = shared_sieve();
     if args.print {
         print(job, args.engine)
     } else if args.compare {
-        compare(&sieve, job, args.json)
+        compare(sieve, job, args.json)
     } else {
-        count_once(&sieve, job, args.engine, args.json)
+        count_once(sieve, job, args.engine, args.json)
     }
 }
 
@@ -115,11 +115,6 @@ fn check(args: &Args) -> Result<Job, String> {
         [start, end] => (parse_number("START", start)?, parse_number("END", end)?),
         _ => return Err("give [START] END".to_string()),
     };
-    if end > MAX_END {
-        return Err(format!(
-            "END {end} is too large: this sieve goes up to 1e14 ({MAX_END})"
-        ));
-    }
     if start > end {
         return Err(format!("START ({start}) is greater than END ({end})"));
     }
@@ -191,7 +186,9 @@ fn parse_number(what: &str, text: &str) -> Result<u64, String> {
     }
     let scaled = format!("{whole}{fraction}");
     let zeros = exponent as usize - fraction.len();
-    let too_big = || format!("{what} is too large: {text:?} (this sieve goes up to 1e14)");
+    let too_big = || {
+        format!("{what} is too large: {text:?} (the largest is 2^64 - 1 = 18446744073709551615)")
+    };
     let mut value: u64 = scaled.parse().map_err(|_| too_big())?;
     for _ in 0..zeros {
         value = value.checked_mul(10).ok_or_else(too_big)?;
@@ -237,7 +234,7 @@ impl Run {
     }
 }
 
-fn count_once(sieve: &Arc<Sieve>, job: Job, engine: Engine, json: bool) -> Result<(), Failure> {
+fn count_once(sieve: &Sieve, job: Job, engine: Engine, json: bool) -> Result<(), Failure> {
     let report = timed_count(sieve, job, Run::On(engine))?;
     let mut out = std::io::stdout().lock();
     if json {
@@ -250,7 +247,7 @@ fn count_once(sieve: &Arc<Sieve>, job: Job, engine: Engine, json: bool) -> Resul
 
 /// The exercise's "compare with the sequential version": the same chunks
 /// in this thread alone, on threads and on processes.
-fn compare(sieve: &Arc<Sieve>, job: Job, json: bool) -> Result<(), Failure> {
+fn compare(sieve: &Sieve, job: Job, json: bool) -> Result<(), Failure> {
     let runs = [
         Run::Sequential,
         Run::On(Engine::Threads),
@@ -294,7 +291,7 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, Failure> {
 
 /// Counts the job's range on `run`, timing it (pool start-up included:
 /// it is part of what using that engine costs).
-fn timed_count(sieve: &Arc<Sieve>, job: Job, run: Run) -> Result<Report, Failure> {
+fn timed_count(sieve: &Sieve, job: Job, run: Run) -> Result<Report, Failure> {
     let began = Instant::now();
     let bar = bar_for(job, false);
     let ranges = sieve::chunks(job.start, job.end, job.chunk);
@@ -308,8 +305,7 @@ fn timed_count(sieve: &Arc<Sieve>, job: Job, run: Run) -> Result<Report, Failure
         Run::Sequential => ranges.map(|(lo, hi)| tick(sieve.count(lo, hi))).sum(),
         Run::On(engine) => {
             let pool = pool(engine, job.jobs)?;
-            let end = job.end;
-            hilo::map(&pool, ranges, |(lo, hi)| count_chunk::call(lo, hi, end))
+            hilo::map(&pool, ranges, |(lo, hi)| count_chunk::call(lo, hi))
                 .unordered()
                 .map(|n| n.map(tick).map_err(worker_failed))
                 .sum::<Result<u64, Failure>>()?
@@ -345,8 +341,7 @@ fn print(job: Job, engine: Engine) -> Result<(), Failure> {
         Ok(())
     };
     let pool = pool(engine, job.jobs)?;
-    let end = job.end;
-    hilo::map(&pool, ranges, |(lo, hi)| list_chunk::call(lo, hi, end)).try_for_each(&mut write)?;
+    hilo::map(&pool, ranges, |(lo, hi)| list_chunk::call(lo, hi)).try_for_each(&mut write)?;
     out.flush().map_err(Failure::output)?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -382,40 +377,25 @@ fn worker_failed(e: hilo::TaskError) -> Failure {
 
 /// The primes in `[lo, hi]`, counted (on either engine).
 #[hilo::task]
-fn count_chunk(lo: u64, hi: u64, end: u64) -> u64 {
-    shared_sieve(end).count(lo, hi)
+fn count_chunk(lo: u64, hi: u64) -> u64 {
+    shared_sieve().count(lo, hi)
 }
 
 /// The primes in `[lo, hi]`, listed one per line (on either engine).
 #[hilo::task]
-fn list_chunk(lo: u64, hi: u64, end: u64) -> String {
-    list(&shared_sieve(end), lo, hi)
+fn list_chunk(lo: u64, hi: u64) -> String {
+    list(shared_sieve(), lo, hi)
 }
 
-/// The sieve for ranges up to `end`, built once per process and shared by
-/// every chunk of the run (only `end` decides it): by the main thread and
-/// the pool's threads, or by one worker process's chunks.
-fn shared_sieve(end: u64) -> Arc<Sieve> {
-    static CACHE: Mutex<Option<Arc<Sieve>>> = Mutex::new(None);
-    let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
-    match &*cache {
-        Some(sieve) if sieve.end() >= end => Arc::clone(sieve),
-        _ => {
-            let sieve = Arc::new(new_sieve(end.min(MAX_END)));
-            *cache = Some(Arc::clone(&sieve));
-            sieve
-        }
-    }
-}
-
-/// A sieve for ranges up to `end`, its blocks sized to this machine's L1
-/// data cache.
-fn new_sieve(end: u64) -> Sieve {
-    let sieve = Sieve::new(end);
-    match l1_data_cache() {
-        Some(bytes) => sieve.with_l1_cache(bytes),
-        None => sieve,
-    }
+/// The sieve, built once per process and shared by every chunk: by the
+/// main thread and the pool's threads, or by one worker process's chunks.
+/// Its blocks are sized to this machine's L1 data cache.
+fn shared_sieve() -> &'static Sieve {
+    static SIEVE: OnceLock<Sieve> = OnceLock::new();
+    SIEVE.get_or_init(|| match l1_data_cache() {
+        Some(bytes) => Sieve::new().with_l1_cache(bytes),
+        None => Sieve::new(),
+    })
 }
 
 /// The first CPU's L1 data cache in bytes, as Linux reports it in sysfs

@@ -8,6 +8,7 @@
 //! (MapReduce word count); and `trial`, trial division, the CPU-bound
 //! workload the lab and the benchmarks time.
 
+mod cache;
 pub mod gzip;
 pub mod sieve;
 pub mod trial;

@@ -95,18 +95,7 @@ impl Table {
     /// that a [`Table::bump`] some words later finds it in cache.
     #[inline(always)]
     pub(super) fn prefetch(&self, hash: u64) {
-        let slot: *const Slot = &self.slots[(hash >> self.shift) as usize];
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: `_mm_prefetch` needs SSE, which every x86_64 CPU has
-        // (it is in the target's baseline), and it never faults: it is a
-        // hint that reads nothing the program sees, whatever the address
-        // (here a live slot of `self.slots`).
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch::<_MM_HINT_T0>(slot.cast());
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = slot;
+        crate::cache::prefetch(&self.slots[(hash >> self.shift) as usize]);
     }
 
     /// Adds one to the count of the word `key`, whose hash is `hash`.
