@@ -39,6 +39,20 @@ fn offset_of(e: Entry) -> usize {
 /// How many entries ahead the segment is prefetched.
 const AHEAD: usize = 16;
 
+/// Crosses off the multiple entry `e` stands for in `seg` (the segment
+/// `base` bytes into the piece); returns the entry for the next multiple
+/// and the segment it lies in.
+#[inline(always)]
+fn hit(seg: &mut [u8; SEGMENT_BYTES], base: usize, e: Entry) -> (Entry, usize) {
+    let (a, low) = ((e >> 32) as usize, e as u32);
+    let step = WHEEL210[(low >> OFFSET_BITS) as usize];
+    let offset = offset_of(e);
+    seg[offset] &= step.mask;
+    let next = base + offset + a * usize::from(step.gap) + usize::from(step.carry);
+    let e = entry(a as u32, next % SEGMENT_BYTES, u32::from(step.next));
+    (e, next / SEGMENT_BYTES)
+}
+
 /// The next free slot of a segment's bucket, in [`Buckets::entries`]; a
 /// slot at a block boundary means the block is full (or absent) and the
 /// next entry starts a fresh one.
@@ -59,6 +73,8 @@ pub(super) struct Buckets {
     /// block `b`, or 0 for none.
     earlier: Vec<u32>,
     free: Vec<u32>,
+    /// The piece's first byte.
+    first: u64,
     /// The piece's length in bytes: multiples at or past it are dropped.
     bytes: u64,
     /// The largest `p / 30` filed (0 if none).
@@ -66,29 +82,31 @@ pub(super) struct Buckets {
 }
 
 impl Buckets {
-    /// Buckets for a piece of `bytes` bytes.
-    pub(super) fn new(bytes: u64) -> Buckets {
+    /// Buckets for a piece of `bytes` bytes from byte `first` on.
+    pub(super) fn new(first: u64, bytes: u64) -> Buckets {
         let segments = bytes.div_ceil(SEGMENT_BYTES as u64) as usize;
         Buckets {
             heads: vec![EMPTY; segments],
             entries: vec![0; BLOCK],
             earlier: vec![0],
             free: Vec::new(),
+            first,
             bytes,
             largest: 0,
         }
     }
 
-    /// Files the prime `p` (above 7; `p²` at most the piece's last number)
-    /// for a piece whose first byte is `first`: its first multiple from
-    /// `p²` or the piece's start on, if that lies in the piece.
-    pub(super) fn add(&mut self, p: u32, first: u64) {
+    /// Files the prime `p` (above 7; `p²` at most the piece's last number):
+    /// its first multiple from `p²` or the piece's start on, if that lies
+    /// in the piece.
+    #[inline]
+    pub(super) fn add(&mut self, p: u32) {
         let p = u64::from(p);
         let (a, r) = (p / 30, p % 30);
-        let q = p.max((first * 30).div_ceil(p));
+        let q = p.max((self.first * 30).div_ceil(p));
         let (d, k) = NEXT210[(q % 210) as usize];
         let q = q + u64::from(d);
-        let at = byte_of(a, r, q) - first;
+        let at = byte_of(a, r, q) - self.first;
         if at < self.bytes {
             self.largest = self.largest.max(a as u32);
             let wheel = u32::from(BIT_OF[r as usize]) * 48 + u32::from(k);
@@ -96,7 +114,7 @@ impl Buckets {
             if self.free.is_empty() {
                 self.make_room(1);
             }
-            self.lists().file(segment, entry(a as u32, offset, wheel));
+            self.lists().file(entry(a as u32, offset, wheel), segment);
         }
     }
 
@@ -156,21 +174,27 @@ impl Buckets {
                 entries.copy_from_slice(&lists.entries[block * BLOCK..end]);
                 lists.free.push(block as u32);
                 let before = lists.earlier[block] as usize;
-                for k in 0..entries.len() {
+                // Two entries at a time, so that the work of one overlaps
+                // the other's wait for memory.
+                let n = entries.len();
+                let mut k = 0;
+                while k + 1 < n {
                     // The segment is as large as L2 and the entries stream
-                    // through it: fetch the byte an entry a little ahead
+                    // through it: fetch the bytes entries a little ahead
                     // will clear.
-                    if let Some(&ahead) = entries.get(k + AHEAD) {
-                        crate::cache::prefetch(&seg[offset_of(ahead)]);
+                    if let Some(&[x, y]) = entries.get(k + AHEAD..k + AHEAD + 2) {
+                        crate::cache::prefetch(&seg[offset_of(x)]);
+                        crate::cache::prefetch(&seg[offset_of(y)]);
                     }
-                    let e = entries[k];
-                    let (a, low) = ((e >> 32) as usize, e as u32);
-                    let step = WHEEL210[(low >> OFFSET_BITS) as usize];
-                    let offset = offset_of(e);
-                    seg[offset] &= step.mask;
-                    let next = base + offset + a * usize::from(step.gap) + usize::from(step.carry);
-                    let e = entry(a as u32, next % SEGMENT_BYTES, u32::from(step.next));
-                    lists.file(next / SEGMENT_BYTES, e);
+                    let (a, next) = hit(seg, base, entries[k]);
+                    let (b, after) = hit(seg, base, entries[k + 1]);
+                    lists.file(a, next);
+                    lists.file(b, after);
+                    k += 2;
+                }
+                if k < n {
+                    let (a, next) = hit(seg, base, entries[k]);
+                    lists.file(a, next);
                 }
                 block = before;
                 end = (block + 1) * BLOCK;
@@ -191,7 +215,7 @@ struct Lists<'b> {
 
 impl Lists<'_> {
     #[inline(always)]
-    fn file(&mut self, segment: usize, e: Entry) {
+    fn file(&mut self, e: Entry, segment: usize) {
         let mut slot = self.heads[segment];
         if slot as usize % BLOCK == 0 {
             slot = self.new_block(slot);

@@ -114,8 +114,10 @@ const MEDIUM_LIMIT: u32 = 3 * SEGMENT_BYTES as u32;
 /// let mut out = String::new();
 /// sieve.write_primes(10, 20, &mut out);
 /// assert_eq!(out, "11\n13\n17\n19\n");
-/// // As far up as u64 goes.
-/// assert_eq!(sieve.count(u64::MAX - 100, u64::MAX), 2);
+/// // As far up as u64 goes: the largest prime below 2^64.
+/// let mut top = String::new();
+/// sieve.write_primes(u64::MAX - 60, u64::MAX, &mut top);
+/// assert_eq!(top, "18446744073709551557\n");
 /// ```
 #[derive(Debug)]
 pub struct Sieve {
@@ -247,7 +249,7 @@ impl<'s> Piece<'s> {
             first,
             small: ByWheel::default(),
             medium: ByWheel::default(),
-            large: Buckets::new(last - first + 1),
+            large: Buckets::new(first, last - first + 1),
         }
     }
 
@@ -268,7 +270,7 @@ impl<'s> Piece<'s> {
         } else if p < MEDIUM_LIMIT {
             self.medium.push(Crosser::new(p, self.first));
         } else {
-            self.large.add(p, self.first);
+            self.large.add(p);
         }
     }
 
