@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # `hilo primes` against primesieve and a pure-Python segmented sieve, in one
-# run: the primes up to N (default 1e10) with `hilo primes -j2` and with
-# `primesieve N -t2`, two threads each (target: hilo's time at most 2x
-# primesieve's), then the primes up to PY_N (default 1e8) with hilo on every
-# core and with the single-threaded Python sieve written below (for
-# information: what the lesson's exercise costs in Python). Every contender runs RUNS times, alternating with
-# the others; the median time is used. Every count is checked: against each
-# other, and pi(1e9) = 50,847,534 against the published tables.
+# run: the primes up to N (default 1e10) and those in a window of WIDTH
+# numbers from HIGH (default 1e10 from 1e18), with `hilo primes -j2` and
+# with `primesieve -t2`, two threads each (target: hilo's time at most
+# primesieve's, both times), then the primes up to PY_N (default 1e8) with
+# hilo on every core and with the single-threaded Python sieve written
+# below (for information: what the lesson's exercise costs in Python).
+# Every contender runs RUNS times, alternating with the others; the median
+# time is used. Every count is checked: against each other, and pi(1e9) =
+# 50,847,534 against the published tables.
 #
 # Usage (from anywhere): bash bench/workload_primes.sh
 # Environment knobs:
 #   N=NUM      range for hilo vs primesieve     (default 1e10)
+#   HIGH=INT   start of the window high up      (default 10^18, digits)
+#   WIDTH=INT  its width                        (default 10^10, digits)
 #   PY_N=NUM   range for hilo vs Python         (default 1e8)
 #   RUNS=N     runs per contender, median       (default 5)
 #   STRICT=1   exit with status 3 if a ratio misses its target
@@ -24,11 +28,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 N="${N:-1e10}"
+HIGH="${HIGH:-1000000000000000000}"
+WIDTH="${WIDTH:-10000000000}"
+HIGH_END=$((HIGH + WIDTH))
+high_label="$(awk -v h="$HIGH" -v w="$WIDTH" 'BEGIN { printf "%g wide at %g", w, h }')"
 PY_N="${PY_N:-1e8}"
 RUNS="${RUNS:-5}"
 
-# Target: hilo's time over primesieve's (lower is better).
-TARGET_PRIMESIEVE=2.0
+# Target: hilo's time over primesieve's (lower is better), on both ranges.
+TARGET_PRIMESIEVE=1.0
 
 section "setup"
 cores="$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)"
@@ -117,6 +125,10 @@ for ((run = 1; run <= RUNS; run++)); do
   if [ "$have_primesieve" = 1 ]; then
     timed primesieve "$N" primesieve "$N" -t2 -q
   fi
+  timed hilo_high "$HIGH" "$hilo" primes -j2 "$HIGH" "$HIGH_END"
+  if [ "$have_primesieve" = 1 ]; then
+    timed primesieve_high "$HIGH" primesieve "$HIGH" "$HIGH_END" -t2 -q
+  fi
   timed hilo_small "$PY_N" "$hilo" primes "$PY_N"
   if [ "$have_py" = 1 ]; then
     timed python "$PY_N" python3 "$work/sieve.py" "$PY_N"
@@ -128,15 +140,18 @@ section "counts"
 for key in "$N" "$PY_N"; do
   printf '  primes up to %-6s %s\n' "$key" "${counts[$key]}"
 done
+printf '  primes in [%s, %s]: %s\n' "$HIGH" "$HIGH_END" "${counts[$HIGH]}"
 
 section "median seconds"
-print_medians 12 hilo primesieve hilo_small python
+print_medians 16 hilo primesieve hilo_high primesieve_high hilo_small python
 section "ratios"
-ratios_begin 44
+ratios_begin 56
 if [ "$have_primesieve" = 1 ]; then
   ratio "hilo / primesieve -t2 time, $N (lower wins)" "$(div "$(med hilo)" "$(med primesieve)")" "<=" "$TARGET_PRIMESIEVE"
+  ratio "hilo / primesieve -t2 time, $high_label" "$(div "$(med hilo_high)" "$(med primesieve_high)")" "<=" "$TARGET_PRIMESIEVE"
 else
   ratio_skipped "hilo / primesieve -t2 time, $N" "<=$TARGET_PRIMESIEVE" "no primesieve"
+  ratio_skipped "hilo / primesieve -t2 time, $high_label" "<=$TARGET_PRIMESIEVE" "no primesieve"
 fi
 echo
 echo "  for information (no target):"

@@ -19,12 +19,16 @@ use crate::common::{Engine, Pool};
 /// The most segments in a default chunk (6 billion numbers, about a second
 /// of work): huge ranges still move the progress bar, and setting up a
 /// chunk stays a small part of its work.
-const MAX_CHUNK_SEGMENTS: u64 = 384;
+const MAX_CHUNK_SEGMENTS: u64 = 96;
 
 /// The most numbers in a chunk of a listing: its text (at most about 3
 /// million primes, 45 MB) is held in memory until printed, and must fit in
 /// one frame from a worker process (64 MiB).
-const MAX_PRINT_CHUNK: u64 = 3 * SEGMENT_SPAN;
+const MAX_PRINT_CHUNK: u64 = SEGMENT_SPAN * 3 / 4;
+
+/// The numbers in a default chunk of a listing (7.9 million): its text,
+/// a few megabytes, waits in memory with a few others until printed.
+const PRINT_CHUNK: u64 = SEGMENT_SPAN / 8;
 
 /// Ranges at least this long show a progress bar on a terminal.
 const LONG_WORK: u64 = 1_000_000_000;
@@ -60,7 +64,7 @@ pub struct Args {
     print: bool,
 
     /// Numbers per chunk (one task each), e.g. --chunk 1e8; by default
-    /// about 16 chunks per worker; with --print 15.7 million, at most 47
+    /// about 16 chunks per worker; with --print 7.9 million, at most 47
     /// million
     #[arg(long, value_name = "SIZE")]
     chunk: Option<String>,
@@ -139,16 +143,17 @@ fn check(args: &Args) -> Result<Job, String> {
 /// until printed), else about 16 per worker so that none waits long at the
 /// end for the last one, but at most [`MAX_CHUNK_SEGMENTS`]. High up, a
 /// chunk's set-up (placing every sieving prime, up to √END of them) is
-/// long: chunks then get at least √END / 30,000 segments, enough to keep
-/// it near a tenth of the work, unless that leaves a worker idle.
+/// long: chunks then get at least √END · 200 numbers (whole segments),
+/// enough to keep it near a tenth of the work, unless that leaves a worker
+/// idle.
 fn default_chunk(start: u64, end: u64, jobs: usize, print: bool) -> u64 {
     if print {
-        return SEGMENT_SPAN;
+        return PRINT_CHUNK;
     }
     let span = end - start + 1;
     let balanced = span.div_ceil(16 * jobs as u64).div_ceil(SEGMENT_SPAN);
     let one_each = span.div_ceil(jobs as u64).div_ceil(SEGMENT_SPAN);
-    let set_up = (end.isqrt() / 30_000).min(one_each);
+    let set_up = (end.isqrt() * 200 / SEGMENT_SPAN).min(one_each);
     balanced.max(set_up).clamp(1, MAX_CHUNK_SEGMENTS) * SEGMENT_SPAN
 }
 
