@@ -351,3 +351,44 @@ fn recursive_takes_the_files_gzip_takes() {
         b"z\n"
     );
 }
+
+/// `-r` meeting a directory it cannot read says so as gzip does
+/// ("DIR: Permission denied"), compresses the rest and exits 1. Root reads
+/// any directory, so as root the run drops to user `nobody` (setpriv).
+#[test]
+fn recursive_reports_an_unreadable_directory_and_does_the_rest() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    fs::create_dir_all(d.join("top/locked")).unwrap();
+    fs::write(d.join("top/x"), b"x\n").unwrap();
+    fs::write(d.join("top/locked/y"), b"y\n").unwrap();
+    for (path, mode) in [
+        ("", 0o777),
+        ("top", 0o777),
+        ("top/x", 0o666),
+        ("top/locked", 0),
+    ] {
+        fs::set_permissions(d.join(path), fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let as_root = fs::metadata(d).unwrap().uid() == 0;
+    let mut cmd = if as_root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+        c.arg(assert_cmd::cargo::cargo_bin("hilo"));
+        c
+    } else {
+        Command::new(assert_cmd::cargo::cargo_bin("hilo"))
+    };
+    let out = cmd
+        .args(["compress", "-q", "-r", "top"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    fs::set_permissions(d.join("top/locked"), fs::Permissions::from_mode(0o755)).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr, "hilo compress: top/locked: Permission denied\n");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(d.join("top/x.gz").exists(), "the readable file is done");
+    assert!(d.join("top/locked/y").exists());
+}

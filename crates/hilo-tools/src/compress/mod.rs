@@ -238,12 +238,21 @@ impl Input {
 
 /// Runs `hilo compress`; returns the exit status.
 pub fn main(args: Args) -> u8 {
-    let (opts, inputs) = options(&args);
+    let (opts, inputs, unreadable) = options(&args);
     if let Err(message) = check_usage(&opts, &inputs, args.compare) {
         return Failure::usage(message).report("compress");
     }
+    // `-r` met directories it could not read: errors, as gzip says them.
+    for (dir, error) in &unreadable {
+        eprintln!("hilo compress: {}: {error}", dir.display());
+    }
+    let failed_walk = if unreadable.is_empty() {
+        0
+    } else {
+        hilo_term::EXIT_FAILED
+    };
     if opts.mode == Mode::List {
-        return list::run(&opts, &inputs);
+        return list::run(&opts, &inputs).max(failed_walk);
     }
     let stop = match stop_on_signals(&opts) {
         Ok(stop) => stop,
@@ -259,11 +268,15 @@ pub fn main(args: Args) -> u8 {
     };
     let sequential = args.compare.then(|| sequential_secs(&opts, &inputs));
     let started = Instant::now();
-    let outcome = match (&pool, opts.mode) {
+    let mut outcome = match (&pool, opts.mode) {
         (None, _) => decompress_in_order(&opts, &inputs),
         (Some(pool), Mode::Compress) => compress_all(pool, &opts, &inputs, &stop),
         (Some(pool), _) => decompress_parallel(pool, &opts, &inputs, &stop),
     };
+    let walk_errors = unreadable
+        .iter()
+        .map(|(dir, e)| (dir.display().to_string(), e.clone()));
+    outcome.errors.extend(walk_errors);
     let report = Report {
         opts: &opts,
         outcome: &outcome,
@@ -276,8 +289,9 @@ pub fn main(args: Args) -> u8 {
     outcome.status()
 }
 
-/// The options and the inputs the command line asks for (not yet checked).
-fn options(args: &Args) -> (Opts, Vec<Input>) {
+/// The options and the inputs the command line asks for (not yet
+/// checked), and the directories `-r` could not read, with why.
+fn options(args: &Args) -> (Opts, Vec<Input>, Vec<(PathBuf, String)>) {
     let level = [
         args.l1, args.l2, args.l3, args.l4, args.l5, args.l6, args.l7, args.l8, args.l9,
     ]
@@ -293,6 +307,7 @@ fn options(args: &Args) -> (Opts, Vec<Input>) {
     } else {
         Mode::Compress
     };
+    let mut unreadable = Vec::new();
     let inputs: Vec<Input> = if args.files.is_empty() {
         vec![Input::Stdin]
     } else {
@@ -306,7 +321,7 @@ fn options(args: &Args) -> (Opts, Vec<Input>) {
                         known != (mode == Mode::Compress)
                     };
                     let mut files = Vec::new();
-                    walk(p, &wanted, &mut files);
+                    walk(p, &wanted, &mut files, &mut unreadable);
                     files.into_iter().map(Input::File).collect()
                 }
                 _ => vec![Input::File(p.clone())],
@@ -331,25 +346,30 @@ fn options(args: &Args) -> (Opts, Vec<Input>) {
         jobs: crate::common::jobs(args.jobs),
         engine: args.engine,
     };
-    (opts, inputs)
+    (opts, inputs, unreadable)
 }
 
 /// `-r`: the files under `dir` (in name order, subdirectories followed
 /// but not symbolic links to them) whose names `wanted` takes: those not
 /// yet compressed, or with `-d` the compressed ones, as gzip picks them. A
-/// symbolic link to a file is kept, for `-f`'s rule to judge.
-fn walk(dir: &std::path::Path, wanted: &dyn Fn(&[u8]) -> bool, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        // Reported when it is opened as a file.
-        out.push(dir.to_owned());
-        return;
+/// symbolic link to a file is kept, for `-f`'s rule to judge. A directory
+/// that cannot be read goes to `unreadable`, with why.
+fn walk(
+    dir: &std::path::Path,
+    wanted: &dyn Fn(&[u8]) -> bool,
+    out: &mut Vec<PathBuf>,
+    unreadable: &mut Vec<(PathBuf, String)>,
+) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => return unreadable.push((dir.to_owned(), hilo_work::io_message(&e))),
     };
     let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
     entries.sort_by_key(std::fs::DirEntry::file_name);
     for entry in entries {
         let path = entry.path();
         match entry.file_type() {
-            Ok(t) if t.is_dir() => walk(&path, wanted, out),
+            Ok(t) if t.is_dir() => walk(&path, wanted, out, unreadable),
             _ if wanted(entry.file_name().as_bytes()) => out.push(path),
             _ => {}
         }
