@@ -75,7 +75,8 @@ pub(super) struct Buckets {
     free: Vec<u32>,
     /// The piece's first byte.
     first: u64,
-    /// The piece's length in bytes: multiples at or past it are dropped.
+    /// The piece's length in bytes: a prime whose first multiple is past
+    /// it is not filed (later multiples are filed past the end, unread).
     bytes: u64,
     /// The largest `p / 30` filed (0 if none).
     largest: u32,
@@ -179,9 +180,9 @@ impl Buckets {
                 let n = entries.len();
                 let mut k = 0;
                 while k + 1 < n {
-                    // The segment is as large as L2 and the entries stream
-                    // through it: fetch the bytes entries a little ahead
-                    // will clear.
+                    // The segment is larger than L2 and the entries stream
+                    // through the caches: fetch the bytes entries a little
+                    // ahead will clear.
                     if let Some(&[x, y]) = entries.get(k + AHEAD..k + AHEAD + 2) {
                         crate::cache::prefetch(&seg[offset_of(x)]);
                         crate::cache::prefetch(&seg[offset_of(y)]);

@@ -17,9 +17,9 @@
 //!   and each segment starts as a copy of the first pattern ANDed with the
 //!   others (vectorised byte operations instead of millions of stores).
 //! - **Cache-sized blocks.** A segment is [`SEGMENT_BYTES`] (63 million
-//!   numbers); primes small enough to hit an L1-sized
-//!   block (see [`Sieve::with_l1_cache`]) at least 8 times are crossed off
-//!   block by block so that their stores hit the L1 cache.
+//!   numbers); primes small enough to hit an L1-sized block (see
+//!   [`Sieve::with_l1_cache`]) at least 8 times are crossed off block by
+//!   block so that their stores hit the L1 cache.
 //! - **Whole turns of the wheel.** The multiples `p·q` of a sieving prime,
 //!   `q` coprime to 30, come 8 per `p` bytes, at offsets and bits that
 //!   depend only on `p` and `p % 30`; a prime's state is one offset and a
