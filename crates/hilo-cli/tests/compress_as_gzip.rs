@@ -392,3 +392,57 @@ fn recursive_reports_an_unreadable_directory_and_does_the_rest() {
     assert!(d.join("top/x.gz").exists(), "the readable file is done");
     assert!(d.join("top/locked/y").exists());
 }
+
+/// `-v` says a line per file as gzip -v does: decompressing or testing a
+/// file gzip made, the very lines gzip says; compressing, the ratio gzip
+/// itself finds when it decompresses the output (`gzip -dv`).
+#[test]
+#[ignore = "needs gzip"]
+fn verbose_lines_are_gzips() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let text: Vec<u8> = (0..60_000u32)
+        .flat_map(|i| format!("{i} {}\n", i % 97).into_bytes())
+        .collect();
+    fs::write(d.join("made.txt"), &text).unwrap();
+    assert!(gzip(&["-k", "made.txt"], d).status.success());
+    for args in [&["-dv"][..], &["-tv"], &["-dvc"], &["-dvk"]] {
+        for (who, file) in [("gzip", "g.txt.gz"), ("hilo", "h.txt.gz")] {
+            fs::copy(d.join("made.txt.gz"), d.join(file)).unwrap();
+            let _ = fs::remove_file(d.join(file.trim_end_matches(".gz")));
+            let out = if who == "gzip" {
+                gzip(&[args, &[file]].concat(), d)
+            } else {
+                hilo(&[args, &[file]].concat(), d)
+            };
+            assert!(out.status.success(), "{who} {args:?}");
+            let said = String::from_utf8(out.stderr)
+                .unwrap()
+                .replace(file, "F")
+                .replace(file.trim_end_matches(".gz"), "T");
+            if who == "gzip" {
+                fs::write(d.join("want"), &said).unwrap();
+            } else {
+                assert_eq!(
+                    said,
+                    fs::read_to_string(d.join("want")).unwrap(),
+                    "{args:?}"
+                );
+            }
+        }
+    }
+    fs::write(d.join("mine.txt"), &text).unwrap();
+    let out = hilo(&["-v", "mine.txt"], d);
+    assert!(out.status.success());
+    let said = String::from_utf8(out.stderr).unwrap();
+    let rest = said.strip_prefix("mine.txt:\t").expect(&said);
+    let (ratio, to) = rest.trim_end().split_once(" -- ").unwrap();
+    assert_eq!(to, "replaced with mine.txt.gz");
+    let back = gzip(&["-dv", "mine.txt.gz"], d);
+    let gzip_said = String::from_utf8(back.stderr).unwrap();
+    assert_eq!(
+        gzip_said,
+        format!("mine.txt.gz:\t{ratio} -- replaced with mine.txt\n")
+    );
+    assert_eq!(fs::read(d.join("mine.txt")).unwrap(), text);
+}

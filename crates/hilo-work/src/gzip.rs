@@ -414,6 +414,9 @@ pub struct Decompressed {
     /// the last member: ignored, as `gzip -d` ignores them (with a
     /// warning).
     pub trailing_garbage: bool,
+    /// Bytes of the first member's header and trailer (what `gzip -v`
+    /// leaves out of its ratio).
+    pub framing: u64,
 }
 
 /// Decompresses all the gzip members of `reader` (as `gzip -d` does with
@@ -438,6 +441,7 @@ pub fn decompress<R: Read, W: Write>(reader: R, mut writer: W) -> io::Result<Dec
     // them apart so a full disk is not reported as corrupt data.
     let mut buf = vec![0; 256 * 1024];
     let mut bytes = 0u64;
+    let mut framing = None;
     loop {
         let mut member = flate2::bufread::GzDecoder::new(reader);
         loop {
@@ -450,6 +454,8 @@ pub fn decompress<R: Read, W: Write>(reader: R, mut writer: W) -> io::Result<Dec
             writer.write_all(&buf[..n])?;
             bytes += n as u64;
         }
+        framing = framing.or_else(|| member.header().map(|h| header_len(h) + 8));
+        let first_framing = framing.unwrap_or(18);
         reader = member.into_inner();
         // What follows the member: another one (its first byte 0x1f, as
         // gzip decides), nothing, zero padding, or garbage.
@@ -458,6 +464,7 @@ pub fn decompress<R: Read, W: Write>(reader: R, mut writer: W) -> io::Result<Dec
                 return Ok(Decompressed {
                     bytes,
                     trailing_garbage: false,
+                    framing: first_framing,
                 })
             }
             Some(0x1f) => continue,
@@ -465,10 +472,20 @@ pub fn decompress<R: Read, W: Write>(reader: R, mut writer: W) -> io::Result<Dec
                 return Ok(Decompressed {
                     bytes,
                     trailing_garbage: !only_zeros(&mut reader)?,
+                    framing: first_framing,
                 })
             }
         }
     }
+}
+
+/// The bytes of a member's header: the 10 fixed ones, then the extra
+/// field, name and comment it has (a header CRC, rare, is not told).
+fn header_len(h: &flate2::GzHeader) -> u64 {
+    let extra = h.extra().map_or(0, |e| 2 + e.len());
+    let name = h.filename().map_or(0, |n| n.len() + 1);
+    let comment = h.comment().map_or(0, |c| c.len() + 1);
+    (10 + extra + name + comment) as u64
 }
 
 /// Whether the rest of `reader` is zero bytes (read up to the first other).

@@ -115,8 +115,13 @@ pub struct Args {
     test: bool,
 
     /// No summary at the end (errors are still reported)
-    #[arg(short = 'q', long)]
+    #[arg(short = 'q', long, overrides_with = "verbose")]
     quiet: bool,
+
+    /// A line per file as gzip -v writes it (its ratio and what replaced
+    /// it) instead of the summary table
+    #[arg(short = 'v', long, overrides_with = "quiet")]
+    verbose: bool,
 
     /// Fastest compression (-1 ... -9, the last one given wins; default -6)
     #[arg(short = '1', long = "fast", overrides_with_all = LEVELS)]
@@ -216,6 +221,8 @@ struct Opts {
     keep: bool,
     force: bool,
     to_stdout: bool,
+    /// `-v`: a line per file, as gzip.
+    verbose: bool,
     level: u32,
     jobs: usize,
     engine: Engine,
@@ -342,6 +349,7 @@ fn options(args: &Args) -> (Opts, Vec<Input>, Vec<(PathBuf, String)>) {
         // Stdin has no name to derive an output from: its data goes to
         // stdout, as with gzip.
         to_stdout: args.stdout || (uses_stdin && inputs.len() == 1),
+        verbose: args.verbose,
         level,
         jobs: crate::common::jobs(args.jobs),
         engine: args.engine,
@@ -402,7 +410,7 @@ fn show(args: &Args, report: &Report<'_>) {
         } else {
             println!("{text}");
         }
-    } else if !args.quiet && !args.files.is_empty() {
+    } else if !args.quiet && !args.verbose && !args.files.is_empty() {
         eprint!("{}", report.table());
     }
 }
@@ -414,6 +422,9 @@ fn check_usage(opts: &Opts, inputs: &[Input], compare: bool) -> Result<(), Strin
             "-S {:?}: a suffix must be some characters and no '/'",
             opts.suffix
         ));
+    }
+    if opts.mode == Mode::List && opts.verbose {
+        return Err("-l -v is not supported (gzip's -lv adds method, crc and date columns)".into());
     }
     if compare && inputs.contains(&Input::Stdin) {
         return Err("--compare needs FILES: stdin can be read only once".into());
@@ -517,16 +528,27 @@ fn check_links(path: &std::path::Path, force: bool) -> Result<(), Skip> {
 }
 
 /// What the summary knows of one finished file.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Sizes {
     original: u64,
     compressed: u64,
     /// Decompressed, but bytes after the last member were ignored.
     trailing_garbage: bool,
+    /// Bytes of the (first) member's header and trailer.
+    framing: u64,
+    /// The input was stdin.
+    stdin: bool,
+    /// Where the data went: a file's name, or `None` for stdout (or a
+    /// test, which writes nothing).
+    output: Option<String>,
 }
 
 #[derive(Debug, Default)]
 struct Outcome {
+    /// `-v`: each file's line is said as it is done, for this mode.
+    verbose: Option<Mode>,
+    /// `-k` (what `-v` says: "created" instead of "replaced with").
+    keep: bool,
     done: Vec<(String, Sizes)>,
     errors: Vec<(String, String)>,
     /// Files done, with something to say (gzip's warnings).
@@ -535,6 +557,14 @@ struct Outcome {
 }
 
 impl Outcome {
+    fn new(opts: &Opts) -> Outcome {
+        Outcome {
+            verbose: opts.verbose.then_some(opts.mode),
+            keep: opts.keep,
+            ..Outcome::default()
+        }
+    }
+
     fn fail(&mut self, name: &str, error: &str) {
         eprintln!("hilo compress: {name}: {error}");
         self.errors.push((name.to_string(), error.to_string()));
@@ -552,11 +582,14 @@ impl Outcome {
         }
     }
 
-    /// A file done, with gzip's warnings if any.
+    /// A file done, with gzip's warnings if any, and its line with `-v`.
     fn finish(&mut self, name: String, sizes: Sizes) {
         if sizes.trailing_garbage {
             eprintln!("hilo compress: {name}: decompression OK, trailing garbage ignored");
             self.warnings += 1;
+        }
+        if let Some(mode) = self.verbose {
+            eprintln!("{}", verbose_line(&name, &sizes, mode, self.keep));
         }
         self.done.push((name, sizes));
     }
@@ -573,6 +606,40 @@ impl Outcome {
             0
         }
     }
+}
+
+/// A file's line as `gzip -v` writes it: `NAME:\t 53.0% -- replaced with
+/// NAME.gz` (or `created` with `-k`, `stdout` with `-c`), ` OK` for `-t`.
+/// The ratio is gzip's: the deflate data's saving, header and trailer
+/// left out.
+fn verbose_line(name: &str, sizes: &Sizes, mode: Mode, keep: bool) -> String {
+    // Stdin has no name to say.
+    let name = if sizes.stdin {
+        String::new()
+    } else {
+        format!("{name}:\t")
+    };
+    if mode == Mode::Test {
+        return format!("{name} OK");
+    }
+    // Compressing or decompressing, the same: the saving over the
+    // uncompressed size, of the deflate data alone.
+    let original = sizes.original as f64;
+    let data = sizes.compressed as f64 - sizes.framing as f64;
+    let said = if original == 0.0 {
+        0.0
+    } else {
+        100.0 * (original - data) / original
+    };
+    if sizes.stdin {
+        return format!("{said:5.1}%");
+    }
+    let verb = match &sizes.output {
+        Some(_) if keep => "created",
+        _ => "replaced with",
+    };
+    let to = sizes.output.as_deref().unwrap_or("stdout");
+    format!("{name}{said:5.1}% -- {verb} {to}")
 }
 
 /// "compressed 3/10 files, 412 MB/s" on a terminal; nothing otherwise.

@@ -99,6 +99,9 @@ pub(super) fn unzip_file(job: &UnzipJob) -> Result<Sizes, Skip> {
             original: done.bytes,
             compressed: meta.len(),
             trailing_garbage: done.trailing_garbage,
+            framing: done.framing,
+            stdin: false,
+            output: None,
         });
     };
     let mut tmp = temp_beside(&dest, job.force)?;
@@ -112,6 +115,9 @@ pub(super) fn unzip_file(job: &UnzipJob) -> Result<Sizes, Skip> {
         original: done.bytes,
         compressed: meta.len(),
         trailing_garbage: done.trailing_garbage,
+        framing: done.framing,
+        stdin: false,
+        output: Some(dest.display().to_string()),
     })
 }
 
@@ -156,7 +162,7 @@ pub(super) fn decompress_parallel(
         }),
         Input::Stdin => None, // handled by decompress_in_order
     });
-    let mut outcome = Outcome::default();
+    let mut outcome = Outcome::new(opts);
     let mut progress = Progress::new(opts.mode.verb(), inputs.len());
     for (input, result) in inputs.iter().zip(unzip_files(pool, jobs)) {
         let name = input.name();
@@ -178,7 +184,7 @@ pub(super) fn decompress_parallel(
 /// Decompresses (or tests) to stdout, one input after another, in this
 /// thread: the output must come out in order, and may be too big to hold.
 pub(super) fn decompress_in_order(opts: &Opts, inputs: &[Input]) -> Outcome {
-    let mut outcome = Outcome::default();
+    let mut outcome = Outcome::new(opts);
     let mut progress = Progress::new(opts.mode.verb(), inputs.len());
     let mut stdout = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
     for input in inputs {
@@ -213,6 +219,9 @@ pub(super) fn decompress_in_order(opts: &Opts, inputs: &[Input]) -> Outcome {
                     original: done.bytes,
                     compressed: compressed.max(counted.n),
                     trailing_garbage: done.trailing_garbage,
+                    framing: done.framing,
+                    stdin: *input == Input::Stdin,
+                    output: None,
                 };
                 outcome.finish(name, sizes);
             }

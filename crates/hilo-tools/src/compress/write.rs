@@ -29,6 +29,8 @@ enum Sink {
 /// A file whose blocks follow in the stream.
 struct Target {
     name: String,
+    /// The input is stdin (for `-v`, which then says no name).
+    stdin: bool,
     header: Vec<u8>,
     sink: Sink,
     /// The input's metadata, given to the output.
@@ -111,6 +113,7 @@ fn open_for_compress(opts: &Opts, input: &Input) -> Result<(Target, Box<dyn Read
         Input::Stdin => {
             let target = Target {
                 name: input.name(),
+                stdin: true,
                 header: gzip::header(opts.level, 0, None),
                 sink: Sink::Stdout,
                 meta: None,
@@ -168,6 +171,7 @@ fn open_for_compress(opts: &Opts, input: &Input) -> Result<(Target, Box<dyn Read
     let mtime = if opts.names { mtime } else { 0 };
     let target = Target {
         name: input.name(),
+        stdin: false,
         header: gzip::header(opts.level, mtime, name),
         sink,
         meta: Some(meta),
@@ -201,7 +205,7 @@ pub(super) fn compress_all(
         stop,
     };
     let mut stdout = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
-    let mut outcome = Outcome::default();
+    let mut outcome = Outcome::new(opts);
     let mut progress = Progress::new(Mode::Compress.verb(), inputs.len());
     let mut current: Option<Writing> = None;
     // Four blocks per worker in flight: enough that a worker never waits
@@ -240,7 +244,7 @@ pub(super) fn compress_all(
             if let Some(writing) = current.take() {
                 let name = writing.target.name.clone();
                 match finish_file(writing, &mut stdout) {
-                    Ok(sizes) => outcome.done.push((name, sizes)),
+                    Ok(sizes) => outcome.finish(name, sizes),
                     Err(e) => outcome.fail(&name, &e),
                 }
                 progress.advance(0, 1);
@@ -317,6 +321,12 @@ fn finish_file(mut w: Writing, stdout: &mut dyn Write) -> Result<Sizes, String> 
         original: w.member.len(),
         compressed: w.written + trailer.len() as u64,
         trailing_garbage: false,
+        framing: (w.target.header.len() + trailer.len()) as u64,
+        stdin: w.target.stdin,
+        output: match &w.target.sink {
+            Sink::Stdout => None,
+            Sink::Temp { dest, .. } => Some(dest.display().to_string()),
+        },
     };
     if let Sink::Temp { tmp, dest } = w.target.sink {
         let (meta, remove) = (w.target.meta.as_ref(), w.target.remove.as_deref());
