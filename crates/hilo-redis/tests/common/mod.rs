@@ -1,0 +1,71 @@
+//! A real `redis-server` for the tests: on a unix socket in a temporary
+//! directory, no disk writes, stopped (through its child handle, which
+//! cannot point at a recycled pid) when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+pub(crate) struct RedisServer {
+    child: Child,
+    socket: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    /// Starts a server and returns once it says it accepts connections.
+    pub(crate) fn start() -> RedisServer {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("redis.sock");
+        let mut child = Command::new("redis-server")
+            .args(["--port", "0", "--save", "", "--appendonly", "no"])
+            .arg("--unixsocket")
+            .arg(&socket)
+            .args(["--unixsocketperm", "700"])
+            .env_clear()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server runs (apt-get install redis-server)");
+        let mut said = String::new();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            said.push_str(&line);
+            said.push('\n');
+            if line.contains("ready to accept connections") {
+                // Its log goes on: read it, so that the pipe never fills.
+                std::thread::spawn(move || lines.for_each(drop));
+                return RedisServer {
+                    child,
+                    socket,
+                    _dir: dir,
+                };
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("redis-server ended before it was ready:\n{said}");
+    }
+
+    /// The URL clients connect with.
+    pub(crate) fn url(&self) -> String {
+        format!("redis+unix://{}", self.socket.display())
+    }
+
+    /// A plain connection, to look at the server's state directly.
+    pub(crate) fn connection(&self) -> redis::Connection {
+        redis::Client::open(self.url())
+            .unwrap()
+            .get_connection()
+            .unwrap()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,191 @@
+//! The Redis Streams broker against a real `redis-server` started by each
+//! test: every body goes to exactly one consumer, higher levels first,
+//! blocking reads wake on a push, and nothing is left in Redis after.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hilo_redis::{Broker, Priority, Streams};
+
+mod common;
+use common::RedisServer;
+
+const PREFIX: &str = "test";
+
+/// Entries left in the level's stream, and entries read but not acked.
+fn left(server: &RedisServer, level: Priority) -> (u64, u64) {
+    let mut con = server.connection();
+    let key = format!("{PREFIX}:tasks:{}", level.name());
+    let len: u64 = redis::cmd("XLEN").arg(&key).query(&mut con).unwrap();
+    let pending: (u64, redis::Value, redis::Value, redis::Value) = redis::cmd("XPENDING")
+        .arg(&key)
+        .arg("hilo-workers")
+        .query(&mut con)
+        .unwrap();
+    (len, pending.0)
+}
+
+#[test]
+#[ignore = "needs redis-server"]
+fn every_body_goes_to_exactly_one_of_three_consumers() {
+    let server = RedisServer::start();
+    let mut producer = Streams::connect(&server.url(), PREFIX).unwrap();
+    // Bodies of every byte value, some empty-ish, spread over the levels.
+    let bodies: Vec<Vec<u8>> = (0..3_000u32)
+        .map(|i| {
+            let mut b = i.to_le_bytes().to_vec();
+            b.extend((0..i % 40).map(|k| (k * 37 + i) as u8));
+            b
+        })
+        .collect();
+    for (i, body) in bodies.iter().enumerate() {
+        producer.push(Priority::ALL[i % 3], body).unwrap();
+    }
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let taken = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let consumers: Vec<_> = (0..3)
+        .map(|c| {
+            let (url, got, taken) = (server.url(), Arc::clone(&got), Arc::clone(&taken));
+            std::thread::spawn(move || {
+                let mut broker = Streams::connect(&url, PREFIX).unwrap();
+                let name = format!("consumer-{c}");
+                while taken.load(Ordering::SeqCst) < 3_000 && Instant::now() < deadline {
+                    let batch = broker.take(&name, 50, Duration::from_millis(20)).unwrap();
+                    for d in &batch {
+                        broker.done(d).unwrap();
+                    }
+                    taken.fetch_add(batch.len(), Ordering::SeqCst);
+                    got.lock()
+                        .unwrap()
+                        .extend(batch.into_iter().map(|d| d.body));
+                }
+            })
+        })
+        .collect();
+    for c in consumers {
+        c.join().unwrap();
+    }
+    let got = got.lock().unwrap();
+    assert_eq!(got.len(), bodies.len(), "each body taken once");
+    let distinct: HashSet<&Vec<u8>> = got.iter().collect();
+    let want: HashSet<&Vec<u8>> = bodies.iter().collect();
+    assert_eq!(distinct, want);
+    for level in Priority::ALL {
+        assert_eq!(left(&server, level), (0, 0), "{level:?}: entries, pending");
+    }
+}
+
+#[test]
+#[ignore = "needs redis-server"]
+fn higher_levels_come_first_and_each_level_in_order() {
+    let server = RedisServer::start();
+    let mut broker = Streams::connect(&server.url(), PREFIX).unwrap();
+    for i in 0..5u8 {
+        for level in [Priority::Low, Priority::Medium, Priority::High] {
+            broker.push(level, &[level as u8, i]).unwrap();
+        }
+    }
+    let mut order = Vec::new();
+    loop {
+        // Small takes: the order must hold across them too.
+        let batch = broker.take("one", 4, Duration::ZERO).unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        for d in batch {
+            broker.done(&d).unwrap();
+            order.push((d.priority, d.body));
+        }
+    }
+    let want: Vec<_> = [Priority::High, Priority::Medium, Priority::Low]
+        .into_iter()
+        .flat_map(|l| (0..5u8).map(move |i| (l, vec![l as u8, i])))
+        .collect();
+    assert_eq!(order, want);
+}
+
+#[test]
+#[ignore = "needs redis-server"]
+fn a_waiting_consumer_wakes_on_a_push() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let mut producer = Streams::connect(&url, PREFIX).unwrap();
+    let (started, waiting) = std::sync::mpsc::channel();
+    let consumer = std::thread::spawn(move || {
+        let mut broker = Streams::connect(&url, PREFIX).unwrap();
+        started.send(()).unwrap();
+        let began = Instant::now();
+        // Far longer than the crate's or any socket's default timeout.
+        let batch = broker.take("waiter", 10, Duration::from_secs(30)).unwrap();
+        (batch, began.elapsed())
+    });
+    waiting.recv().unwrap();
+    // Push only once the consumer is blocked in its read, as the server
+    // sees it, so that the push is what wakes it.
+    let mut admin = server.connection();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let clients: String = redis::cmd("CLIENT").arg("LIST").query(&mut admin).unwrap();
+        let blocked = clients
+            .lines()
+            .filter(|c| c.contains("cmd=xreadgroup"))
+            .flat_map(|c| c.split(' '))
+            .any(|f| f.strip_prefix("flags=").is_some_and(|v| v.contains('b')));
+        if blocked {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the consumer never blocked:\n{clients}"
+        );
+        std::thread::yield_now();
+    }
+    producer.push(Priority::Low, b"wake up").unwrap();
+    let (batch, took) = consumer.join().unwrap();
+    assert_eq!(batch.len(), 1);
+    assert_eq!(batch[0].body, b"wake up");
+    assert!(
+        took < Duration::from_secs(30),
+        "woken by the push, not the limit"
+    );
+}
+
+#[test]
+#[ignore = "needs redis-server"]
+fn a_taken_body_is_no_one_elses_until_done_and_then_gone() {
+    let server = RedisServer::start();
+    let mut a = Streams::connect(&server.url(), PREFIX).unwrap();
+    let mut b = Streams::connect(&server.url(), PREFIX).unwrap();
+    a.push(Priority::Medium, b"mine").unwrap();
+    let mine = a.take("a", 10, Duration::ZERO).unwrap();
+    assert_eq!(mine.len(), 1);
+    assert!(b.take("b", 10, Duration::ZERO).unwrap().is_empty());
+    assert_eq!(left(&server, Priority::Medium), (1, 1));
+    a.done(&mine[0]).unwrap();
+    assert_eq!(left(&server, Priority::Medium), (0, 0));
+    assert!(b.take("b", 10, Duration::ZERO).unwrap().is_empty());
+}
+
+#[test]
+#[ignore = "needs redis-server"]
+fn connecting_twice_keeps_the_queue() {
+    let server = RedisServer::start();
+    let mut first = Streams::connect(&server.url(), PREFIX).unwrap();
+    first.push(Priority::High, b"kept").unwrap();
+    // A second worker starting up must not reset the group or the stream.
+    let mut second = Streams::connect(&server.url(), PREFIX).unwrap();
+    let got = second.take("w", 10, Duration::ZERO).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].body, b"kept");
+}
+
+#[test]
+fn a_server_that_is_not_there_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("redis+unix://{}", dir.path().join("none.sock").display());
+    let err = Streams::connect(&url, PREFIX).unwrap_err();
+    assert!(err.to_string().starts_with("redis: "), "{err}");
+}
