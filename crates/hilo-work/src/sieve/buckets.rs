@@ -8,7 +8,7 @@
 //! in one array, taken from a free list: filing an entry is a store at
 //! the segment's next slot, and memory is reused segment after segment.
 
-use super::wheel::{byte_of, BIT_OF, NEXT210, WHEEL210};
+use super::wheel::{byte_of, first_factor, BIT_OF, NEXT210, WHEEL210};
 use super::SEGMENT_BYTES;
 
 /// Entries per block: 8 KB.
@@ -97,14 +97,14 @@ impl Buckets {
         }
     }
 
-    /// Files the prime `p` (above 7; `p²` at most the piece's last number):
-    /// its first multiple from `p²` or the piece's start on, if that lies
-    /// in the piece.
+    /// Files the prime `p` (above 7; `p²` at most the piece's last number)
+    /// under the segment of its first multiple (see [`first_factor`]), if
+    /// that lies in the piece.
     #[inline]
     pub(super) fn add(&mut self, p: u32) {
         let p = u64::from(p);
         let (a, r) = (p / 30, p % 30);
-        let q = p.max((self.first * 30).div_ceil(p));
+        let q = first_factor(p, self.first);
         let (d, k) = NEXT210[(q % 210) as usize];
         let q = q + u64::from(d);
         let at = byte_of(a, r, q) - self.first;
@@ -142,17 +142,20 @@ impl Buckets {
         self.largest == 0
     }
 
+    /// Ends the adding: makes room for the segments past the piece's end
+    /// a multiple can be filed under (the farthest step is about `a·10`
+    /// bytes). What is filed there is never read, and no step of
+    /// [`Buckets::cross`] needs a check.
+    pub(super) fn added_all(&mut self) {
+        let reach = (self.largest as usize * 10 + 10) / SEGMENT_BYTES + 2;
+        self.heads.resize(self.heads.len() + reach, EMPTY);
+    }
+
     /// Crosses off the multiples the primes filed under `segment` have in
     /// `seg` (that segment; its bytes past the piece's end are never
     /// touched), and files each under the segment of its next multiple.
+    /// All the primes are added ([`Buckets::added_all`]).
     pub(super) fn cross(&mut self, segment: usize, seg: &mut [u8; SEGMENT_BYTES]) {
-        if segment == 0 {
-            // Room for the segments past the piece's end a multiple can be
-            // filed under (the farthest step is about a·10 bytes): what is
-            // filed there is never read, and no step needs a check.
-            let reach = (self.largest as usize * 10 + 10) / SEGMENT_BYTES + 2;
-            self.heads.resize(self.heads.len() + reach, EMPTY);
-        }
         let base = segment * SEGMENT_BYTES;
         // A block's entries go to at most this many fresh blocks.
         let room = self.heads.len().min(BLOCK);

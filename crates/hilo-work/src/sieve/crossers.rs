@@ -2,7 +2,7 @@
 //! segment several times. Each is walked through the segment in whole
 //! turns of the mod-30 wheel, in a loop specialised to its residue.
 
-use super::wheel::{byte_of, BIT_OF, CARRY, GAPS, MASKS};
+use super::wheel::{byte_of, first_factor, BIT_OF, CARRY, GAPS, MASKS};
 
 /// One sieving prime's place in the sieve: its next multiple to cross off
 /// is `p·q` with `q ≡ RESIDUES[j]` (mod 30), `at` bytes from the current
@@ -20,12 +20,10 @@ pub(super) struct Crosser {
 
 impl Crosser {
     /// The crosser for `p` (above 7, with `p² ≤` the piece's last number)
-    /// in a piece whose first byte is `first`: from `p²` on (smaller
-    /// multiples have a smaller factor that crosses them), else from the
-    /// piece's start.
+    /// in a piece whose first byte is `first` (see [`first_factor`]).
     pub(super) fn new(p: u32, first: u64) -> Crosser {
         let p64 = u64::from(p);
-        let mut q = p64.max((first * 30).div_ceil(p64));
+        let mut q = first_factor(p64, first);
         while BIT_OF[(q % 30) as usize] == 8 {
             q += 1;
         }

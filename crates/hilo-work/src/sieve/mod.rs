@@ -284,6 +284,7 @@ impl<'s> Piece<'s> {
             false => vec![0u8; SEGMENT_BYTES],
         };
         let block = self.sieve.block;
+        self.large.added_all();
         for (k, start) in (0..bytes).step_by(SEGMENT_BYTES).enumerate() {
             let byte = self.first + start as u64;
             let len = SEGMENT_BYTES.min(bytes - start);

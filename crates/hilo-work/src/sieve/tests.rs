@@ -1,16 +1,7 @@
 //! Unit tests of `sieve`.
 
 use super::*;
-
-fn is_prime(n: u64) -> bool {
-    n == 2
-        || (n >= 3
-            && n % 2 == 1
-            && (3..)
-                .step_by(2)
-                .take_while(|d| d * d <= n)
-                .all(|d| n % d != 0))
-}
+use crate::trial::is_prime;
 
 fn listed(sieve: &Sieve, lo: u64, hi: u64) -> Vec<u64> {
     let mut out = String::new();

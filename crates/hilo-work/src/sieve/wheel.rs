@@ -148,6 +148,15 @@ pub(super) const NEXT210: [(u8, u8); 210] = {
     t
 };
 
+/// The `q` of the first multiple `p·q` a piece starting at byte `first`
+/// crosses off, before it is moved onto a wheel: from `p²` on (smaller
+/// multiples have a smaller factor that crosses them), else from the
+/// piece's start.
+#[inline]
+pub(super) fn first_factor(p: u64, first: u64) -> u64 {
+    p.max((first * 30).div_ceil(p))
+}
+
 /// The byte of `p·q` for `p = 30a + r`: `a·q + ⌊r·q/30⌋`, which never
 /// overflows where `p·q` itself would (`q` ≤ 2⁶⁴ / 163 in the sieve).
 #[inline]
