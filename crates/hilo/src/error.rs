@@ -81,6 +81,15 @@ pub enum TaskError {
         /// The name that was asked for.
         name: String,
     },
+    /// The task was handed to a worker `deliveries` times and none of them
+    /// finished it (each died or went silent past its lease): it is taken
+    /// for a task that kills its workers, and given up so the queue moves
+    /// on. Only executors that spread tasks over machines redeliver.
+    #[error("the task was given up after {deliveries} deliveries: every worker that took it died or lost its lease")]
+    GaveUp {
+        /// How many times it was handed out.
+        deliveries: u32,
+    },
     /// The task's arguments or result could not be sent between processes.
     #[error("the task could not be run: {message}")]
     Failed {

@@ -91,7 +91,7 @@ mod waiter;
 
 pub use error::{AsCompletedTimeout, BuildError, SubmitError, TaskError};
 pub use executor::{default_workers, BoxJob, Executor, Shutdown};
-pub use future::{Future, Promise, State};
+pub use future::{CancelReach, Future, Promise, State};
 pub use map::{map, Map};
 pub use priority::{Priority, PriorityExecutor};
 pub use progress::{Progress, ProgressSnapshot};

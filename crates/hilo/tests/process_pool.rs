@@ -446,6 +446,52 @@ fn an_unknown_task_name_fails_that_task_only() {
     next_hundred_succeed(&pool);
 }
 
+/// What a remote worker runs: calls that arrive as a name and bytes, run by
+/// name, their values handed back still encoded.
+fn encoded_calls_run_by_name_and_keep_their_values_encoded() {
+    let pool = pool(2);
+    let calls: Vec<_> = (0..5u64).map(panic_if_odd::call).collect();
+    let name = calls[0].task_name();
+    let args = calls.iter().map(|c| c.encoded_args().unwrap()).collect();
+    let values = pool
+        .submit_encoded(name, args, None)
+        .unwrap()
+        .result()
+        .unwrap();
+    assert_eq!(values.len(), 5);
+    for (x, value) in (0..5u64).zip(values) {
+        match value {
+            Ok(bytes) => assert_eq!(hilo::process::decode_result::<u64>(&bytes), Ok(x)),
+            Err(e) => assert!(x % 2 == 1 && e.is_panic(), "{x}: {e}"),
+        }
+    }
+    // A name nobody registered fails every call without a worker.
+    let unknown = pool
+        .submit_encoded("no::such::task", vec![vec![1], vec![2]], None)
+        .unwrap()
+        .result()
+        .unwrap();
+    let want = TaskError::UnknownTask {
+        name: "no::such::task".into(),
+    };
+    assert_eq!(unknown, vec![Err(want.clone()), Err(want)]);
+    // The timeout travels with the bytes and kills as a call's would.
+    let slow = sleep_ms::call(10_000);
+    let args = vec![slow.encoded_args().unwrap()];
+    let started = Instant::now();
+    let timed = pool
+        .submit_encoded(slow.task_name(), args, Some(Duration::from_millis(200)))
+        .unwrap()
+        .result()
+        .unwrap();
+    assert!(
+        matches!(timed[..], [Err(TaskError::TimedOut { .. })]),
+        "{timed:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    next_hundred_succeed(&pool);
+}
+
 fn max_tasks_per_child_replaces_workers_without_deadlock() {
     let pool = ProcessPool::builder()
         .max_workers(1)
@@ -775,6 +821,7 @@ fn main() {
         a_timeout_too_far_off_to_reach_is_no_timeout,
         cancel_of_a_running_task_kills_its_worker,
         an_unknown_task_name_fails_that_task_only,
+        encoded_calls_run_by_name_and_keep_their_values_encoded,
         max_tasks_per_child_replaces_workers_without_deadlock,
         shutdown_reaps_every_worker_and_refuses_new_tasks,
         terminate_kills_running_work,

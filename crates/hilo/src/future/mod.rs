@@ -48,7 +48,7 @@ mod handle;
 mod promise;
 
 pub use handle::Future;
-pub use promise::Promise;
+pub use promise::{CancelReach, Promise};
 
 /// Where a future is in its life. See the module docs for the transitions.
 ///

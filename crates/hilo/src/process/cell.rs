@@ -212,13 +212,18 @@ impl<O> Drop for ProcCell<O> {
 
 /// One call's outcome as the caller sees it.
 fn from_wire<R: DeserializeOwned>(outcome: &WireOutcomeIn<'_>) -> Result<R, TaskError> {
-    match outcome {
-        WireOutcomeIn::Value(bytes) => super::protocol::decode_value(bytes),
-        WireOutcomeIn::Panicked(message) => Err(TaskError::Panicked {
+    encoded_from_wire(outcome).and_then(|bytes| super::protocol::decode_value(bytes))
+}
+
+/// One call's outcome with its value left encoded.
+fn encoded_from_wire<'a>(outcome: &WireOutcomeIn<'a>) -> Result<&'a [u8], TaskError> {
+    match *outcome {
+        WireOutcomeIn::Value(bytes) => Ok(bytes),
+        WireOutcomeIn::Panicked(ref message) => Err(TaskError::Panicked {
             message: message.clone(),
         }),
-        WireOutcomeIn::UnknownTask(name) => Err(TaskError::UnknownTask { name: name.clone() }),
-        WireOutcomeIn::Failed(message) => Err(TaskError::Failed {
+        WireOutcomeIn::UnknownTask(ref name) => Err(TaskError::UnknownTask { name: name.clone() }),
+        WireOutcomeIn::Failed(ref message) => Err(TaskError::Failed {
             message: message.clone(),
         }),
     }
@@ -254,6 +259,21 @@ pub(super) fn convert_chunk<R: DeserializeOwned>(
 ) -> Result<Vec<Result<R, TaskError>>, TaskError> {
     Ok(match outcome {
         Ok(outcomes) if outcomes.len() == calls => outcomes.iter().map(from_wire).collect(),
+        Ok(outcomes) => every(miscount(outcomes.len(), calls), calls),
+        Err(e) => every(e, calls),
+    })
+}
+
+/// `submit_encoded`: a chunk whose values stay encoded.
+pub(super) fn convert_encoded(
+    outcome: Result<&[WireOutcomeIn<'_>], TaskError>,
+    calls: usize,
+) -> Result<Vec<Result<Vec<u8>, TaskError>>, TaskError> {
+    Ok(match outcome {
+        Ok(outcomes) if outcomes.len() == calls => outcomes
+            .iter()
+            .map(|o| encoded_from_wire(o).map(<[u8]>::to_vec))
+            .collect(),
         Ok(outcomes) => every(miscount(outcomes.len(), calls), calls),
         Err(e) => every(e, calls),
     })

@@ -59,7 +59,9 @@ pub(crate) mod worker;
 
 pub use pool::{ChunkedMap, ProcessPool, ProcessPoolBuilder};
 pub use protocol::{decode_frame, FrameError};
-pub use registry::{decode_args, encode_value, registered_tasks, Call, TaskEntry, TaskFn};
+pub use registry::{
+    decode_args, decode_result, encode_value, registered_tasks, Call, TaskEntry, TaskFn,
+};
 pub use worker::init;
 
 use crate::sync::lock_std as lock;

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use super::cell::{convert_chunk, convert_one, every, Convert, ProcCell, Whereabouts};
+use super::cell::{
+    convert_chunk, convert_encoded, convert_one, every, Convert, ProcCell, Whereabouts,
+};
 use super::child::{Config, Worker};
 use super::lock;
 use super::registry::Call;
@@ -147,6 +149,49 @@ impl ProcessPool {
             }
         }
         self.enqueue(name, args, timeout, convert_chunk::<R>)
+    }
+
+    /// Runs the registered task `name` on arguments already encoded, one
+    /// run for all of `args` as [`submit_chunk`](Self::submit_chunk) does,
+    /// and leaves each value encoded: what a worker serving calls that
+    /// arrive as bytes (from another machine) runs. Decode a value with
+    /// [`decode_result`](super::decode_result). A name no `#[hilo::task]`
+    /// registered fails every call with `TaskError::UnknownTask`, without
+    /// reaching a worker.
+    ///
+    /// # Errors
+    /// [`SubmitError::Shutdown`] after `shutdown`.
+    ///
+    /// ```no_run
+    /// #[hilo::task]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    /// # fn main() {
+    /// # let pool = hilo::process::ProcessPool::builder().build().unwrap();
+    /// let call = square::call(7);
+    /// let args = vec![call.encoded_args().unwrap()];
+    /// let values = pool.submit_encoded(call.task_name(), args, None).unwrap().result().unwrap();
+    /// let value: u64 = hilo::process::decode_result(values[0].as_ref().unwrap()).unwrap();
+    /// assert_eq!(value, 49);
+    /// # }
+    /// ```
+    pub fn submit_encoded(
+        &self,
+        name: &str,
+        args: Vec<Vec<u8>>,
+        timeout: Option<Duration>,
+    ) -> Result<ChunkFuture<Vec<u8>>, SubmitError> {
+        let Some(entry) = super::registry::find(name) else {
+            let error = TaskError::UnknownTask {
+                name: name.to_owned(),
+            };
+            return Ok(Future::ready(Ok(every(error, args.len()))));
+        };
+        if args.is_empty() {
+            return Ok(Future::ready(Ok(Vec::new())));
+        }
+        self.enqueue(entry.name(), args, timeout, convert_encoded)
     }
 
     /// Maps `make_call` over `items` on the workers in chunks of

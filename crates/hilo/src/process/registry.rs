@@ -154,8 +154,27 @@ impl<R> Call<R> {
         self.name
     }
 
-    /// The arguments as a worker process receives them.
-    pub(crate) fn encoded_args(&self) -> Result<Vec<u8>, String> {
+    /// The timeout set with [`Call::timeout`], if any.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let call = hilo::process::Call::<u8>::new("t", &(1u8,));
+    /// assert_eq!(call.time_limit(), None);
+    /// assert_eq!(call.timeout(Duration::from_secs(2)).time_limit(), Some(Duration::from_secs(2)));
+    /// ```
+    pub fn time_limit(&self) -> Option<std::time::Duration> {
+        self.timeout
+    }
+
+    /// The arguments as a worker process receives them (postcard bytes),
+    /// or why they cannot be encoded. For executors that carry calls
+    /// elsewhere; see [`ProcessPool::submit_encoded`](super::ProcessPool::submit_encoded).
+    ///
+    /// ```
+    /// let call = hilo::process::Call::<u8>::new("t", &(300u16,));
+    /// assert_eq!(call.encoded_args(), Ok(vec![0xac, 0x02]));
+    /// ```
+    pub fn encoded_args(&self) -> Result<Vec<u8>, String> {
         match &self.args {
             Args::Encoded(bytes) => bytes.clone(),
             Args::Typed(typed) => typed.encode(),
@@ -188,6 +207,18 @@ impl<R> std::fmt::Debug for Call<R> {
             .field("task", &self.name)
             .finish_non_exhaustive()
     }
+}
+
+/// Decodes a task's value as [`ProcessPool::submit_encoded`](super::ProcessPool::submit_encoded)
+/// leaves it; a value of another type is `TaskError::Failed`, never a panic.
+///
+/// ```
+/// let bytes = hilo::process::encode_value(&49u64).unwrap();
+/// assert_eq!(hilo::process::decode_result::<u64>(&bytes), Ok(49));
+/// assert!(hilo::process::decode_result::<String>(&[0xff]).is_err());
+/// ```
+pub fn decode_result<R: DeserializeOwned>(bytes: &[u8]) -> Result<R, TaskError> {
+    super::protocol::decode_value(bytes)
 }
 
 /// Decodes a task's arguments; used by the code `#[hilo::task]` generates.
