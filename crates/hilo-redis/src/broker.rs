@@ -25,12 +25,36 @@ impl Priority {
     }
 }
 
-/// A task body handed to one consumer, until it says [`Broker::done`].
+/// A task body handed to one consumer, until it finishes it or its lease
+/// runs out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     /// The broker's id of the entry (unique within its level).
     pub id: String,
     pub priority: Priority,
+    /// How many times the body has been handed out, this time included.
+    pub deliveries: u32,
+    pub body: Vec<u8>,
+}
+
+/// Where [`Broker::withdraw`] found a task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Withdrawn {
+    /// Still queued: removed, it will never be handed out.
+    Removed,
+    /// Held by this consumer: taken from it (its result will be dropped)
+    /// and a stop sent to its inbox.
+    Taken { owner: String },
+    /// Not there any more: finished (its result is written), or never was.
+    Gone,
+}
+
+/// A message read from an inbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The broker's id of the message; pass it back to
+    /// [`Broker::read_inbox`] to delete the message.
+    pub id: String,
     pub body: Vec<u8>,
 }
 
@@ -45,15 +69,23 @@ pub enum BrokerError {
     Malformed { stream: String, id: String },
 }
 
-/// Queues of task bodies in three priority levels, shared by any number
-/// of producers and consumers.
+/// Queues of task bodies in three priority levels, shared by any number of
+/// producers and consumers, with leases, and an inbox per client and per
+/// worker for results and stops.
+///
+/// A body is handed to one consumer at a time. The consumer holds it on a
+/// lease it renews; a body whose lease ran out (its consumer died or
+/// stalled) is handed to another by [`Broker::reclaim`]. Only the consumer
+/// that holds a body can [`finish`](Broker::finish) it, so of two
+/// consumers that ran it the first to finish writes the one result and
+/// the other's is dropped.
 pub trait Broker {
     /// Queues `body` at `priority`; returns its id.
     fn push(&mut self, priority: Priority, body: &[u8]) -> Result<String, BrokerError>;
 
-    /// Up to `max` bodies for `consumer`, the higher levels first, waiting
-    /// up to `wait` when none is queued (an empty list then). Each body
-    /// goes to one consumer only, and stays its own until [`Broker::done`].
+    /// Up to `max` bodies never handed out before, for `consumer`, the
+    /// higher levels first, waiting up to `wait` when none is queued (an
+    /// empty list then).
     fn take(
         &mut self,
         consumer: &str,
@@ -61,6 +93,49 @@ pub trait Broker {
         wait: Duration,
     ) -> Result<Vec<Delivery>, BrokerError>;
 
-    /// The delivery is finished with: it leaves the queue for good.
-    fn done(&mut self, delivery: &Delivery) -> Result<(), BrokerError>;
+    /// Up to `max` bodies whose holder has not renewed them for `idle`,
+    /// handed to `consumer` instead (their delivery count goes up).
+    fn reclaim(
+        &mut self,
+        consumer: &str,
+        idle: Duration,
+        max: usize,
+    ) -> Result<Vec<Delivery>, BrokerError>;
+
+    /// Renews `consumer`'s lease on each of `held`; returns the ids it no
+    /// longer holds (finished, withdrawn, or reclaimed by another).
+    fn renew(&mut self, consumer: &str, held: &[Delivery]) -> Result<Vec<String>, BrokerError>;
+
+    /// If `consumer` still holds `delivery`: the body leaves the queue for
+    /// good and `result` goes to the inbox `reply`; true. Else nothing
+    /// happens (another consumer holds it or finished it); false.
+    fn finish(
+        &mut self,
+        consumer: &str,
+        delivery: &Delivery,
+        reply: &str,
+        result: &[u8],
+    ) -> Result<bool, BrokerError>;
+
+    /// Takes the task `id` of `priority` back, wherever it is (see
+    /// [`Withdrawn`]).
+    fn withdraw(&mut self, priority: Priority, id: &str) -> Result<Withdrawn, BrokerError>;
+
+    /// Deletes the messages `seen` from the inbox `name`, then reads up to
+    /// `max` messages after `after` (`"0"` for all), waiting up to `wait`
+    /// for one.
+    fn read_inbox(
+        &mut self,
+        name: &str,
+        seen: &[String],
+        after: &str,
+        max: usize,
+        wait: Duration,
+    ) -> Result<Vec<Message>, BrokerError>;
+
+    /// Removes the inbox `name` and everything in it.
+    fn drop_inbox(&mut self, name: &str) -> Result<(), BrokerError>;
+
+    /// A name no other client or worker of this broker has had.
+    fn unique_name(&mut self, kind: &str) -> Result<String, BrokerError>;
 }

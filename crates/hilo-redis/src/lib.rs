@@ -3,8 +3,8 @@
 //!
 //! This crate grows in steps (issue 14). It holds today the bottom layer,
 //! the [`Broker`]: queues of opaque task bodies in three priority levels,
-//! each body delivered to exactly one consumer at a time and acknowledged
-//! when done. [`Streams`] is the broker on Redis Streams; the trait keeps
+//! each body held by one consumer at a time on a lease, finished with one
+//! result, and inboxes that carry results to clients and stops to workers. [`Streams`] is the broker on Redis Streams; the trait keeps
 //! the rest of hilo free of Redis, so another engine (NATS JetStream) can
 //! follow.
 //!
@@ -12,11 +12,16 @@
 //! |---|---|
 //! | a queue per priority | one stream per level, `PREFIX:tasks:high` / `medium` / `low` |
 //! | taking work | `XREADGROUP` in one group, the higher levels first |
-//! | one consumer at a time | an entry read by a consumer is pending for it until acknowledged |
-//! | done | `XACK` then `XDEL`: the entry leaves the stream |
+//! | one consumer at a time | an entry read by a consumer is pending for it (its lease) |
+//! | renewing a lease | `XCLAIM … JUSTID` in a script that first checks the caller still owns it |
+//! | taking over a dead consumer's work | `XAUTOCLAIM` of entries idle past the lease; each counts a delivery |
+//! | finishing | a script: owner checked, `XACK`, `XDEL`, the result added to the client's inbox; so the first finisher writes the one result and a late one is dropped |
+//! | cancelling | a script: a queued entry is deleted; a held one is taken from its owner, whose inbox gets a stop |
+//! | inboxes (results, stops) | a stream each, `PREFIX:inbox:NAME`, expiring a day after its last message |
 
 mod broker;
+mod scripts;
 mod streams;
 
-pub use broker::{Broker, BrokerError, Delivery, Priority};
-pub use streams::Streams;
+pub use broker::{Broker, BrokerError, Delivery, Message, Priority, Withdrawn};
+pub use streams::{Streams, INBOX_TTL};

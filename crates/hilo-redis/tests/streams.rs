@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hilo_redis::{Broker, Priority, Streams};
+use hilo_redis::{Broker, Priority, Streams, Withdrawn, INBOX_TTL};
 
 mod common;
 use common::RedisServer;
@@ -55,7 +55,7 @@ fn every_body_goes_to_exactly_one_of_three_consumers() {
                 while taken.load(Ordering::SeqCst) < 3_000 && Instant::now() < deadline {
                     let batch = broker.take(&name, 50, Duration::from_millis(20)).unwrap();
                     for d in &batch {
-                        broker.done(d).unwrap();
+                        assert!(broker.finish(&name, d, "results", b"").unwrap());
                     }
                     taken.fetch_add(batch.len(), Ordering::SeqCst);
                     got.lock()
@@ -96,7 +96,7 @@ fn higher_levels_come_first_and_each_level_in_order() {
             break;
         }
         for d in batch {
-            broker.done(&d).unwrap();
+            assert!(broker.finish("one", &d, "results", b"").unwrap());
             order.push((d.priority, d.body));
         }
     }
@@ -164,8 +164,14 @@ fn a_taken_body_is_no_one_elses_until_done_and_then_gone() {
     assert_eq!(mine.len(), 1);
     assert!(b.take("b", 10, Duration::ZERO).unwrap().is_empty());
     assert_eq!(left(&server, Priority::Medium), (1, 1));
-    a.done(&mine[0]).unwrap();
+    assert!(!b.finish("b", &mine[0], "results", b"no").unwrap());
+    assert!(a.finish("a", &mine[0], "results", b"yes").unwrap());
     assert_eq!(left(&server, Priority::Medium), (0, 0));
+    let results = a
+        .read_inbox("results", &[], "0", 10, Duration::ZERO)
+        .unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0].body, b"yes");
     assert!(b.take("b", 10, Duration::ZERO).unwrap().is_empty());
 }
 
@@ -180,6 +186,174 @@ fn connecting_twice_keeps_the_queue() {
     let got = second.take("w", 10, Duration::ZERO).unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].body, b"kept");
+}
+
+/// Idle time of entry `id` as the server counts it, and its owner.
+fn idle_and_owner(server: &RedisServer, level: Priority, id: &str) -> Option<(u64, String)> {
+    let mut con = server.connection();
+    let key = format!("{PREFIX}:tasks:{}", level.name());
+    let rows: Vec<(String, String, u64, u64)> = redis::cmd("XPENDING")
+        .arg(&key)
+        .arg("hilo-workers")
+        .arg(id)
+        .arg(id)
+        .arg(1)
+        .query(&mut con)
+        .unwrap();
+    rows.into_iter()
+        .next()
+        .map(|(_, owner, idle, _)| (idle, owner))
+}
+
+#[test]
+#[ignore = "needs redis-server"]
+fn a_lease_is_renewed_by_its_owner_only_and_taken_over_when_idle() {
+    let server = RedisServer::start();
+    let mut a = Streams::connect(&server.url(), PREFIX).unwrap();
+    let mut b = Streams::connect(&server.url(), PREFIX).unwrap();
+    a.push(Priority::Low, b"job").unwrap();
+    let held = a.take("a", 1, Duration::ZERO).unwrap();
+    assert_eq!(held[0].deliveries, 1);
+    // Time passes: the server counts the entry idle; a renewal resets it.
+    std::thread::sleep(Duration::from_millis(60));
+    let (idle, owner) = idle_and_owner(&server, Priority::Low, &held[0].id).unwrap();
+    assert!(idle >= 60 && owner == "a", "{idle} {owner}");
+    assert!(a.renew("a", &held).unwrap().is_empty());
+    let (idle, _) = idle_and_owner(&server, Priority::Low, &held[0].id).unwrap();
+    assert!(idle < 60, "renewed: {idle}");
+    // Someone else's renewal changes nothing and says it is not theirs.
+    assert_eq!(b.renew("b", &held).unwrap(), vec![held[0].id.clone()]);
+    assert_eq!(
+        idle_and_owner(&server, Priority::Low, &held[0].id)
+            .unwrap()
+            .1,
+        "a"
+    );
+    // Not idle for an hour: nothing to take over. Idle at all: b takes it.
+    assert!(b
+        .reclaim("b", Duration::from_secs(3600), 10)
+        .unwrap()
+        .is_empty());
+    let taken = b.reclaim("b", Duration::ZERO, 10).unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!((taken[0].deliveries, &taken[0].body[..]), (2, &b"job"[..]));
+    // a lost it: its renewal says so, its late result is dropped.
+    assert_eq!(a.renew("a", &held).unwrap(), vec![held[0].id.clone()]);
+    assert!(!a.finish("a", &held[0], "client", b"late").unwrap());
+    assert!(b.finish("b", &taken[0], "client", b"first").unwrap());
+    assert!(!a.finish("a", &held[0], "client", b"later").unwrap());
+    let got = a
+        .read_inbox("client", &[], "0", 10, Duration::ZERO)
+        .unwrap();
+    let bodies: Vec<&[u8]> = got.iter().map(|m| &m.body[..]).collect();
+    assert_eq!(bodies, vec![&b"first"[..]], "exactly one result");
+    assert_eq!(left(&server, Priority::Low), (0, 0));
+}
+
+#[test]
+#[ignore = "needs redis-server"]
+fn every_takeover_counts_a_delivery() {
+    let server = RedisServer::start();
+    let mut broker = Streams::connect(&server.url(), PREFIX).unwrap();
+    broker.push(Priority::High, b"poison").unwrap();
+    let mut counts = vec![broker.take("w-0", 1, Duration::ZERO).unwrap()[0].deliveries];
+    for w in 1..5 {
+        let got = broker
+            .reclaim(&format!("w-{w}"), Duration::ZERO, 1)
+            .unwrap();
+        counts.push(got[0].deliveries);
+    }
+    assert_eq!(counts, vec![1, 2, 3, 4, 5]);
+}
+
+#[test]
+#[ignore = "needs redis-server"]
+fn withdraw_removes_a_queued_task_and_takes_a_held_one_from_its_owner() {
+    let server = RedisServer::start();
+    let mut client = Streams::connect(&server.url(), PREFIX).unwrap();
+    let mut worker = Streams::connect(&server.url(), PREFIX).unwrap();
+    let queued = client.push(Priority::Medium, b"queued").unwrap();
+    assert_eq!(
+        client.withdraw(Priority::Medium, &queued).unwrap(),
+        Withdrawn::Removed
+    );
+    assert!(
+        worker.take("w", 10, Duration::ZERO).unwrap().is_empty(),
+        "never handed out"
+    );
+
+    let id = client.push(Priority::Medium, b"running").unwrap();
+    let held = worker.take("w", 10, Duration::ZERO).unwrap();
+    assert_eq!(
+        client.withdraw(Priority::Medium, &id).unwrap(),
+        Withdrawn::Taken { owner: "w".into() }
+    );
+    // The owner is told which task to stop, and its result is dropped.
+    let stops = worker
+        .read_inbox("w", &[], "0", 10, Duration::ZERO)
+        .unwrap();
+    assert_eq!(stops.len(), 1);
+    assert_eq!(stops[0].body, id.as_bytes());
+    assert!(!worker.finish("w", &held[0], "c", b"too late").unwrap());
+    assert!(client
+        .read_inbox("c", &[], "0", 10, Duration::ZERO)
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        client.withdraw(Priority::Medium, &id).unwrap(),
+        Withdrawn::Gone
+    );
+
+    let id = client.push(Priority::High, b"finished").unwrap();
+    let held = worker.take("w", 10, Duration::ZERO).unwrap();
+    assert!(worker.finish("w", &held[0], "c", b"value").unwrap());
+    assert_eq!(
+        client.withdraw(Priority::High, &id).unwrap(),
+        Withdrawn::Gone
+    );
+    for level in Priority::ALL {
+        assert_eq!(left(&server, level), (0, 0));
+    }
+}
+
+#[test]
+#[ignore = "needs redis-server"]
+fn an_inbox_deletes_what_was_seen_and_expires_after_its_ttl() {
+    let server = RedisServer::start();
+    let mut broker = Streams::connect(&server.url(), PREFIX).unwrap();
+    for body in [&b"one"[..], b"two"] {
+        let held = {
+            broker.push(Priority::Low, body).unwrap();
+            broker.take("w", 1, Duration::ZERO).unwrap()
+        };
+        assert!(broker.finish("w", &held[0], "me", body).unwrap());
+    }
+    let first = broker
+        .read_inbox("me", &[], "0", 1, Duration::ZERO)
+        .unwrap();
+    assert_eq!(first[0].body, b"one");
+    let seen = vec![first[0].id.clone()];
+    let second = broker
+        .read_inbox("me", &seen, &first[0].id, 10, Duration::ZERO)
+        .unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].body, b"two");
+    let all = broker
+        .read_inbox("me", &[], "0", 10, Duration::ZERO)
+        .unwrap();
+    assert_eq!(all, second, "the seen message is deleted");
+    let mut con = server.connection();
+    let key = format!("{PREFIX}:inbox:me");
+    let ttl: i64 = redis::cmd("TTL").arg(&key).query(&mut con).unwrap();
+    assert!(ttl > 0 && ttl as u64 <= INBOX_TTL.as_secs(), "{ttl}");
+    broker.drop_inbox("me").unwrap();
+    let exists: bool = redis::cmd("EXISTS").arg(&key).query(&mut con).unwrap();
+    assert!(!exists);
+    let names = [
+        broker.unique_name("c").unwrap(),
+        broker.unique_name("w").unwrap(),
+    ];
+    assert_eq!(names, ["c-1".to_owned(), "w-2".to_owned()]);
 }
 
 #[test]
