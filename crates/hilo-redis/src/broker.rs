@@ -2,6 +2,10 @@
 
 use std::time::Duration;
 
+use hilo::CancelReach;
+
+use crate::wire::WorkerInfo;
+
 /// A task's priority level; higher levels are taken first, FIFO within a
 /// level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -45,6 +49,9 @@ pub enum Withdrawn {
     /// Held by this consumer: taken from it (its result will be dropped)
     /// and a stop sent to its inbox.
     Taken { owner: String },
+    /// Held by this consumer, and left there (only queued tasks were to
+    /// be withdrawn).
+    Held { owner: String },
     /// Not there any more: finished (its result is written), or never was.
     Gone,
 }
@@ -117,9 +124,15 @@ pub trait Broker {
         result: &[u8],
     ) -> Result<bool, BrokerError>;
 
-    /// Takes the task `id` of `priority` back, wherever it is (see
+    /// Takes the task `id` of `priority` back: from the queue, and with
+    /// `CancelReach::Anywhere` from the consumer that holds it too (see
     /// [`Withdrawn`]).
-    fn withdraw(&mut self, priority: Priority, id: &str) -> Result<Withdrawn, BrokerError>;
+    fn withdraw(
+        &mut self,
+        priority: Priority,
+        id: &str,
+        reach: CancelReach,
+    ) -> Result<Withdrawn, BrokerError>;
 
     /// Deletes the messages `seen` from the inbox `name`, then reads up to
     /// `max` messages after `after` (`"0"` for all), waiting up to `wait`
@@ -133,8 +146,20 @@ pub trait Broker {
         wait: Duration,
     ) -> Result<Vec<Message>, BrokerError>;
 
+    /// Adds `body` to the inbox `name`.
+    fn post(&mut self, name: &str, body: &[u8]) -> Result<(), BrokerError>;
+
     /// Removes the inbox `name` and everything in it.
     fn drop_inbox(&mut self, name: &str) -> Result<(), BrokerError>;
+
+    /// Says that worker `info.name` is alive, for `ttl`.
+    fn beat(&mut self, info: &WorkerInfo, ttl: Duration) -> Result<(), BrokerError>;
+
+    /// The workers whose last heartbeat has not expired.
+    fn live_workers(&mut self) -> Result<Vec<WorkerInfo>, BrokerError>;
+
+    /// Worker `name` leaves: its heartbeat and its consumer are removed.
+    fn leave(&mut self, name: &str) -> Result<(), BrokerError>;
 
     /// A name no other client or worker of this broker has had.
     fn unique_name(&mut self, kind: &str) -> Result<String, BrokerError>;

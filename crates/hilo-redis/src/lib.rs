@@ -20,8 +20,14 @@
 //! | inboxes (results, stops) | a stream each, `PREFIX:inbox:NAME`, expiring a day after its last message |
 
 mod broker;
+mod client;
 mod scripts;
 mod streams;
+mod wire;
+mod worker;
 
 pub use broker::{Broker, BrokerError, Delivery, Message, Priority, Withdrawn};
+pub use client::{RedisExecutor, RedisExecutorBuilder, DEFAULT_MAX_DELIVERIES};
 pub use streams::{Streams, INBOX_TTL};
+pub use wire::{fuzz_decode, WorkerInfo, MAX_PAYLOAD};
+pub use worker::{serve, ServeError, ServeOptions, ServeReport};

@@ -69,14 +69,18 @@ return 1
 });
 
 /// Withdraws entry `ARGV[2]` of stream `KEYS[1]` (group `ARGV[1]`): if a
-/// consumer holds it, it is taken from it and its id sent to that
-/// consumer's inbox (`ARGV[3]` .. owner, expiring after `ARGV[4]` s):
-/// `{'taken', owner}`; if still queued, deleted: `{'removed'}`; else
+/// consumer holds it and `ARGV[5]` is `0`, it is taken from it and its id
+/// sent to that consumer's inbox (`ARGV[3]` .. owner, expiring after
+/// `ARGV[4]` s): `{'taken', owner}`; held and `ARGV[5]` is `1`: left,
+/// `{'held', owner}`; still queued: deleted, `{'removed'}`; else
 /// `{'gone'}`.
 pub(crate) static WITHDRAW: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if p[1] and ARGV[5] == '1' then
+  return {'held', p[1][2]}
+end
 if p[1] then
   redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
   redis.call('XDEL', KEYS[1], ARGV[2])

@@ -6,8 +6,11 @@ use std::time::Duration;
 use redis::streams::{StreamReadOptions, StreamReadReply};
 use redis::Commands;
 
+use hilo::CancelReach;
+
 use crate::broker::{Broker, BrokerError, Delivery, Message, Priority, Withdrawn};
 use crate::scripts;
+use crate::wire::WorkerInfo;
 
 /// The consumer group every worker reads the task streams through.
 const GROUP: &str = "hilo-workers";
@@ -24,6 +27,7 @@ pub const INBOX_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// Task queues on one Redis server, under one key prefix.
 pub struct Streams {
+    client: redis::Client,
     con: redis::Connection,
     prefix: String,
 }
@@ -44,29 +48,57 @@ impl Streams {
     /// `prefix` and their group exist.
     pub fn connect(url: &str, prefix: &str) -> Result<Streams, BrokerError> {
         let client = redis::Client::open(url)?;
-        let con = client.get_connection()?;
-        // A blocking read waits as long as it says: no socket timeout may
-        // cut it short.
-        con.set_read_timeout(None)?;
+        let con = open(&client)?;
         let mut streams = Streams {
+            client,
             con,
             prefix: prefix.to_owned(),
         };
+        streams.make_groups()?;
+        Ok(streams)
+    }
+
+    /// Makes the level streams and their group, if they are not there.
+    fn make_groups(&mut self) -> Result<(), BrokerError> {
         for level in Priority::ALL {
-            let key = streams.key(level);
             let made: redis::RedisResult<()> = redis::cmd("XGROUP")
                 .arg("CREATE")
-                .arg(&key)
+                .arg(self.key(level))
                 .arg(GROUP)
                 .arg("0")
                 .arg("MKSTREAM")
-                .query(&mut streams.con);
+                .query(&mut self.con);
             match made {
                 Err(e) if e.code() == Some("BUSYGROUP") => {} // made before
                 other => other?,
             }
         }
-        Ok(streams)
+        Ok(())
+    }
+
+    /// Runs `op` on the connection. If the connection was lost (the server
+    /// restarted), connects again and runs it once more; if the group is
+    /// gone (a server restarted without its data), makes it again first.
+    /// So an `op` may run twice: ours are safe to repeat, or harmless
+    /// (a task queued twice runs twice, which at-least-once allows).
+    fn with_con<T>(
+        &mut self,
+        mut op: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
+    ) -> Result<T, BrokerError> {
+        match op(&mut self.con) {
+            Err(e)
+                if e.is_connection_dropped() || e.is_io_error() || e.is_unrecoverable_error() =>
+            {
+                self.con = open(&self.client)?;
+                self.make_groups()?;
+                Ok(op(&mut self.con)?)
+            }
+            Err(e) if e.code() == Some("NOGROUP") => {
+                self.make_groups()?;
+                Ok(op(&mut self.con)?)
+            }
+            other => Ok(other?),
+        }
     }
 
     /// The stream of one priority level.
@@ -74,14 +106,19 @@ impl Streams {
         format!("{}:tasks:{}", self.prefix, level.name())
     }
 
+    /// The set of the workers' names.
+    fn workers_key(&self) -> String {
+        format!("{}:workers", self.prefix)
+    }
+
+    /// Where worker `name` keeps its heartbeat.
+    fn worker_key(&self, name: &str) -> String {
+        format!("{}:worker:{name}", self.prefix)
+    }
+
     /// The stream of the inbox `name`.
     pub fn inbox_key(&self, name: &str) -> String {
         format!("{}:inbox:{name}", self.prefix)
-    }
-
-    /// The connection, for commands the trait does not cover.
-    pub fn connection(&mut self) -> &mut redis::Connection {
-        &mut self.con
     }
 
     fn level_of(&self, stream: &str) -> Priority {
@@ -107,7 +144,8 @@ impl Streams {
             options = options.block(block_ms(wait));
         }
         let news = vec![">"; keys.len()];
-        let reply: Option<StreamReadReply> = self.con.xread_options(keys, &news, &options)?;
+        let reply: Option<StreamReadReply> =
+            self.with_con(|con| con.xread_options(keys, &news, &options))?;
         let mut out = Vec::new();
         for stream in reply.map(|r| r.keys).unwrap_or_default() {
             let level = self.level_of(&stream.key);
@@ -134,6 +172,14 @@ impl Streams {
     }
 }
 
+/// A connection to `client` on which a blocking read waits as long as it
+/// says: no socket timeout may cut it short.
+fn open(client: &redis::Client) -> Result<redis::Connection, BrokerError> {
+    let con = client.get_connection()?;
+    con.set_read_timeout(None)?;
+    Ok(con)
+}
+
 /// `BLOCK`'s argument for `wait`: at least 1 ms (0 would mean forever).
 fn block_ms(wait: Duration) -> usize {
     wait.as_millis().clamp(1, usize::MAX as u128) as usize
@@ -153,7 +199,7 @@ fn body_of(fields: Vec<Vec<u8>>) -> Option<Vec<u8>> {
 impl Broker for Streams {
     fn push(&mut self, priority: Priority, body: &[u8]) -> Result<String, BrokerError> {
         let key = self.key(priority);
-        Ok(self.con.xadd(key, "*", &[(BODY, body)])?)
+        self.with_con(|con| con.xadd(&key, "*", &[(BODY, body)]))
     }
 
     fn take(
@@ -191,13 +237,16 @@ impl Broker for Streams {
                 break;
             }
             let key = self.key(level);
-            let claimed: Vec<(String, u32, Vec<Vec<u8>>)> = scripts::RECLAIM
-                .key(&key)
-                .arg(GROUP)
-                .arg(consumer)
-                .arg(idle.as_millis() as u64)
-                .arg(max - out.len())
-                .invoke(&mut self.con)?;
+            let want = max - out.len();
+            let claimed: Vec<(String, u32, Vec<Vec<u8>>)> = self.with_con(|con| {
+                scripts::RECLAIM
+                    .key(&key)
+                    .arg(GROUP)
+                    .arg(consumer)
+                    .arg(idle.as_millis() as u64)
+                    .arg(want)
+                    .invoke(con)
+            })?;
             for (id, deliveries, fields) in claimed {
                 let body = body_of(fields).ok_or_else(|| BrokerError::Malformed {
                     stream: key.clone(),
@@ -225,12 +274,15 @@ impl Broker for Streams {
             if ids.is_empty() {
                 continue;
             }
-            let gone: Vec<String> = scripts::RENEW
-                .key(self.key(level))
-                .arg(GROUP)
-                .arg(consumer)
-                .arg(&ids)
-                .invoke(&mut self.con)?;
+            let key = self.key(level);
+            let gone: Vec<String> = self.with_con(|con| {
+                scripts::RENEW
+                    .key(&key)
+                    .arg(GROUP)
+                    .arg(consumer)
+                    .arg(&ids)
+                    .invoke(con)
+            })?;
             lost.extend(gone);
         }
         Ok(lost)
@@ -243,29 +295,45 @@ impl Broker for Streams {
         reply: &str,
         result: &[u8],
     ) -> Result<bool, BrokerError> {
-        let done: i64 = scripts::FINISH
-            .key(self.key(delivery.priority))
-            .key(self.inbox_key(reply))
-            .arg(GROUP)
-            .arg(consumer)
-            .arg(&delivery.id)
-            .arg(result)
-            .arg(INBOX_TTL.as_secs())
-            .invoke(&mut self.con)?;
+        let (key, inbox) = (self.key(delivery.priority), self.inbox_key(reply));
+        let done: i64 = self.with_con(|con| {
+            scripts::FINISH
+                .key(&key)
+                .key(&inbox)
+                .arg(GROUP)
+                .arg(consumer)
+                .arg(&delivery.id)
+                .arg(result)
+                .arg(INBOX_TTL.as_secs())
+                .invoke(con)
+        })?;
         Ok(done == 1)
     }
 
-    fn withdraw(&mut self, priority: Priority, id: &str) -> Result<Withdrawn, BrokerError> {
-        let said: Vec<String> = scripts::WITHDRAW
-            .key(self.key(priority))
-            .arg(GROUP)
-            .arg(id)
-            .arg(self.inbox_key(""))
-            .arg(INBOX_TTL.as_secs())
-            .invoke(&mut self.con)?;
+    fn withdraw(
+        &mut self,
+        priority: Priority,
+        id: &str,
+        reach: CancelReach,
+    ) -> Result<Withdrawn, BrokerError> {
+        let (key, inboxes) = (self.key(priority), self.inbox_key(""));
+        let only_queued = u8::from(reach == CancelReach::Queued);
+        let said: Vec<String> = self.with_con(|con| {
+            scripts::WITHDRAW
+                .key(&key)
+                .arg(GROUP)
+                .arg(id)
+                .arg(&inboxes)
+                .arg(INBOX_TTL.as_secs())
+                .arg(only_queued)
+                .invoke(con)
+        })?;
         Ok(match said.as_slice() {
             [removed] if removed == "removed" => Withdrawn::Removed,
             [taken, owner] if taken == "taken" => Withdrawn::Taken {
+                owner: owner.clone(),
+            },
+            [held, owner] if held == "held" => Withdrawn::Held {
                 owner: owner.clone(),
             },
             _ => Withdrawn::Gone,
@@ -282,13 +350,14 @@ impl Broker for Streams {
     ) -> Result<Vec<Message>, BrokerError> {
         let key = self.inbox_key(name);
         if !seen.is_empty() {
-            let _: usize = self.con.xdel(&key, seen)?;
+            let _: usize = self.with_con(|con| con.xdel(&key, seen))?;
         }
         let mut options = StreamReadOptions::default().count(max);
         if !wait.is_zero() {
             options = options.block(block_ms(wait));
         }
-        let reply: Option<StreamReadReply> = self.con.xread_options(&[&key], &[after], &options)?;
+        let reply: Option<StreamReadReply> =
+            self.with_con(|con| con.xread_options(&[&key], &[after], &options))?;
         let mut out = Vec::new();
         for stream in reply.map(|r| r.keys).unwrap_or_default() {
             for entry in stream.ids {
@@ -307,12 +376,84 @@ impl Broker for Streams {
     }
 
     fn drop_inbox(&mut self, name: &str) -> Result<(), BrokerError> {
-        let _: usize = self.con.del(self.inbox_key(name))?;
+        let key = self.inbox_key(name);
+        let _: usize = self.with_con(|con| con.del(&key))?;
         Ok(())
     }
 
+    fn post(&mut self, name: &str, body: &[u8]) -> Result<(), BrokerError> {
+        let key = self.inbox_key(name);
+        let ttl = INBOX_TTL.as_secs() as i64;
+        self.with_con(|con| {
+            redis::pipe()
+                .xadd(&key, "*", &[(MESSAGE, body)])
+                .ignore()
+                .expire(&key, ttl)
+                .ignore()
+                .exec(con)
+        })
+    }
+
+    fn beat(&mut self, info: &WorkerInfo, ttl: Duration) -> Result<(), BrokerError> {
+        let (key, set) = (self.worker_key(&info.name), self.workers_key());
+        let (body, ms) = (info.encode(), ttl.as_millis().max(1) as u64);
+        self.with_con(|con| {
+            redis::pipe()
+                .set_options(
+                    &key,
+                    &body,
+                    redis::SetOptions::default().with_expiration(redis::SetExpiry::PX(ms)),
+                )
+                .ignore()
+                .sadd(&set, &info.name)
+                .ignore()
+                .exec(con)
+        })
+    }
+
+    fn live_workers(&mut self) -> Result<Vec<WorkerInfo>, BrokerError> {
+        let set = self.workers_key();
+        let names: Vec<String> = self.with_con(|con| con.smembers(&set))?;
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = names.iter().map(|n| self.worker_key(n)).collect();
+        let beats: Vec<Option<Vec<u8>>> = self.with_con(|con| con.mget(&keys))?;
+        let mut live = Vec::new();
+        for (name, beat) in names.iter().zip(beats) {
+            match beat.as_deref().and_then(WorkerInfo::decode) {
+                Some(info) => live.push(info),
+                // Its heartbeat expired: it is gone.
+                None => {
+                    let _: usize = self.with_con(|con| con.srem(&set, name))?;
+                }
+            }
+        }
+        live.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(live)
+    }
+
+    fn leave(&mut self, name: &str) -> Result<(), BrokerError> {
+        let (key, set) = (self.worker_key(name), self.workers_key());
+        let streams = Priority::ALL.map(|l| self.key(l));
+        self.with_con(|con| {
+            let mut pipe = redis::pipe();
+            pipe.del(&key).ignore().srem(&set, name).ignore();
+            for stream in &streams {
+                pipe.cmd("XGROUP")
+                    .arg("DELCONSUMER")
+                    .arg(stream)
+                    .arg(GROUP)
+                    .arg(name)
+                    .ignore();
+            }
+            pipe.exec(con)
+        })
+    }
+
     fn unique_name(&mut self, kind: &str) -> Result<String, BrokerError> {
-        let n: u64 = self.con.incr(format!("{}:names", self.prefix), 1)?;
+        let key = format!("{}:names", self.prefix);
+        let n: u64 = self.with_con(|con| con.incr(&key, 1))?;
         Ok(format!("{kind}-{n}"))
     }
 }

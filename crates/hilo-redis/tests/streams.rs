@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use hilo::CancelReach::{Anywhere, Queued};
 use hilo_redis::{Broker, Priority, Streams, Withdrawn, INBOX_TTL};
 
 mod common;
@@ -274,7 +275,9 @@ fn withdraw_removes_a_queued_task_and_takes_a_held_one_from_its_owner() {
     let mut worker = Streams::connect(&server.url(), PREFIX).unwrap();
     let queued = client.push(Priority::Medium, b"queued").unwrap();
     assert_eq!(
-        client.withdraw(Priority::Medium, &queued).unwrap(),
+        client
+            .withdraw(Priority::Medium, &queued, Anywhere)
+            .unwrap(),
         Withdrawn::Removed
     );
     assert!(
@@ -284,8 +287,17 @@ fn withdraw_removes_a_queued_task_and_takes_a_held_one_from_its_owner() {
 
     let id = client.push(Priority::Medium, b"running").unwrap();
     let held = worker.take("w", 10, Duration::ZERO).unwrap();
+    // Only queued tasks: a held one is left where it is.
     assert_eq!(
-        client.withdraw(Priority::Medium, &id).unwrap(),
+        client.withdraw(Priority::Medium, &id, Queued).unwrap(),
+        Withdrawn::Held { owner: "w".into() }
+    );
+    assert!(worker
+        .read_inbox("w", &[], "0", 10, Duration::ZERO)
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        client.withdraw(Priority::Medium, &id, Anywhere).unwrap(),
         Withdrawn::Taken { owner: "w".into() }
     );
     // The owner is told which task to stop, and its result is dropped.
@@ -300,7 +312,7 @@ fn withdraw_removes_a_queued_task_and_takes_a_held_one_from_its_owner() {
         .unwrap()
         .is_empty());
     assert_eq!(
-        client.withdraw(Priority::Medium, &id).unwrap(),
+        client.withdraw(Priority::Medium, &id, Anywhere).unwrap(),
         Withdrawn::Gone
     );
 
@@ -308,7 +320,7 @@ fn withdraw_removes_a_queued_task_and_takes_a_held_one_from_its_owner() {
     let held = worker.take("w", 10, Duration::ZERO).unwrap();
     assert!(worker.finish("w", &held[0], "c", b"value").unwrap());
     assert_eq!(
-        client.withdraw(Priority::High, &id).unwrap(),
+        client.withdraw(Priority::High, &id, Anywhere).unwrap(),
         Withdrawn::Gone
     );
     for level in Priority::ALL {

@@ -203,6 +203,14 @@ pub enum SubmitError {
         /// What broke it.
         reason: String,
     },
+    /// The executor queues tasks on a server it cannot reach now (a Redis
+    /// executor whose Redis is down); the task was not queued. Trying
+    /// again later may work.
+    #[error("cannot submit: the task queue cannot be reached: {reason}")]
+    Unreachable {
+        /// What the connection said.
+        reason: String,
+    },
 }
 
 impl From<SubmitError> for TaskError {
@@ -210,6 +218,9 @@ impl From<SubmitError> for TaskError {
         match e {
             SubmitError::Shutdown => TaskError::Shutdown,
             SubmitError::Broken { reason } => TaskError::Broken { reason },
+            e @ SubmitError::Unreachable { .. } => TaskError::Failed {
+                message: e.to_string(),
+            },
         }
     }
 }

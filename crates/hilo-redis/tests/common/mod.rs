@@ -2,6 +2,8 @@
 //! directory, no disk writes, stopped (through its child handle, which
 //! cannot point at a recycled pid) when dropped.
 
+pub(crate) mod workers;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -68,4 +70,24 @@ impl Drop for RedisServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The runner of a `harness = false` test binary whose tests all need a
+/// redis-server: each is ignored unless asked for, as
+/// `#[ignore = "needs redis-server"]` would make it (so `.ci/run` installs
+/// it and runs them with `--ignored`). Takes libtest's options.
+#[allow(dead_code)]
+pub(crate) fn run_needing_redis(tests: &[(&'static str, fn())]) {
+    let args = libtest_mimic::Arguments::from_args();
+    let trials = tests
+        .iter()
+        .map(|&(name, test)| {
+            libtest_mimic::Trial::test(name, move || {
+                test();
+                Ok(())
+            })
+            .with_ignored_flag(true)
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
 }

@@ -1,0 +1,505 @@
+//! [`RedisExecutor`]: the client side. It queues `#[hilo::task]` calls in
+//! Redis and hands back hilo futures, which its reader thread completes
+//! from the client's inbox.
+
+mod reader;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use hilo::process::{decode_result, Call};
+use hilo::{CancelReach, Executor, Future, Promise, Shutdown, SubmitError, TaskError};
+use serde::de::DeserializeOwned;
+
+use crate::broker::{Broker, BrokerError, Priority, Withdrawn};
+use crate::streams::Streams;
+use crate::wire::Envelope;
+
+/// How many times a task is handed out before it is given up, unless the
+/// builder says otherwise.
+pub const DEFAULT_MAX_DELIVERIES: u32 = 3;
+
+/// Runs `#[hilo::task]` calls on the workers (`hilo_redis::serve`) of a
+/// Redis server, through the same [`Executor`] interface as a
+/// `ProcessPool`: `wait`, `as_completed`, `map`, retry, priority and
+/// progress work on it unchanged.
+///
+/// - A future's value is delivered once, whatever happens to workers: the
+///   first worker to finish a task writes its one result; a task runs at
+///   least once (again if its worker died or stalled past its lease).
+/// - `cancel()` of a queued task removes it from the queue; of a running
+///   one, its worker kills the process running it. Either way the future
+///   is cancelled at once and no value of that task will ever arrive.
+/// - A task's timeout (`Call::timeout`, or the builder's) kills it on its
+///   worker: `TaskError::TimedOut`.
+/// - A task handed out more than `max_deliveries` times (every worker that
+///   took it died) fails with `TaskError::GaveUp`; the queue moves on.
+/// - The client is not told when a worker starts a task: its future is
+///   `Pending` until the result arrives.
+/// - Dropping the executor is `shutdown(Shutdown::default())`: it waits
+///   for every task's result, so with no workers alive it waits for one to
+///   come.
+pub struct RedisExecutor {
+    shared: Arc<Shared>,
+    reader: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What the submitting threads, the cancel hooks and the reader share.
+pub(crate) struct Shared {
+    /// The connection submits and cancels go through.
+    queue: Mutex<Streams>,
+    /// This client's inbox: where workers send its results.
+    inbox: String,
+    next_tag: std::sync::atomic::AtomicU64,
+    waiting: Mutex<Waiting>,
+    /// Signalled when `waiting.tasks` becomes empty.
+    drained: Condvar,
+    max_workers: usize,
+    max_deliveries: u32,
+    priority: Priority,
+    timeout: Option<Duration>,
+}
+
+/// The tasks whose results have not come back.
+#[derive(Default)]
+pub(crate) struct Waiting {
+    tasks: HashMap<u64, Waiter>,
+    /// `shutdown` was called: no new tasks.
+    closed: bool,
+}
+
+/// One submitted task, until its result comes or it is cancelled.
+struct Waiter {
+    priority: Priority,
+    /// The queue's id of its entry, once the push has returned.
+    id: Option<String>,
+    done: Box<dyn Done>,
+}
+
+/// Completes one future from the task's outcomes (one per call), or
+/// cancels it: type-erased over the future's value type.
+trait Done: Send {
+    fn complete(self: Box<Self>, outcomes: Vec<Result<Vec<u8>, TaskError>>);
+    fn cancel(self: Box<Self>);
+}
+
+/// The future of one call.
+struct One<R>(Promise<R>);
+
+impl<R: DeserializeOwned + Send + 'static> Done for One<R> {
+    fn complete(self: Box<Self>, outcomes: Vec<Result<Vec<u8>, TaskError>>) {
+        let outcome = match <[_; 1]>::try_from(outcomes) {
+            Ok([one]) => one.and_then(|bytes| decode_result(&bytes)),
+            Err(many) => Err(miscount(many.len(), 1)),
+        };
+        self.0.complete(outcome);
+    }
+    fn cancel(self: Box<Self>) {
+        self.0.cancel();
+    }
+}
+
+/// The future of a chunk of calls: one `Result` per call.
+struct Chunk<R>(Promise<Vec<Result<R, TaskError>>>, usize);
+
+impl<R: DeserializeOwned + Send + 'static> Done for Chunk<R> {
+    fn complete(self: Box<Self>, outcomes: Vec<Result<Vec<u8>, TaskError>>) {
+        let Chunk(promise, n) = *self;
+        let values = if outcomes.len() == n {
+            outcomes
+                .into_iter()
+                .map(|o| o.and_then(|bytes| decode_result(&bytes)))
+                .collect()
+        } else {
+            every(&miscount(outcomes.len(), n), n)
+        };
+        promise.complete(Ok(values));
+    }
+    fn cancel(self: Box<Self>) {
+        self.0.cancel();
+    }
+}
+
+fn miscount(got: usize, want: usize) -> TaskError {
+    TaskError::Failed {
+        message: format!("the worker answered {got} outcomes for {want} calls"),
+    }
+}
+
+fn every<R>(error: &TaskError, n: usize) -> Vec<Result<R, TaskError>> {
+    (0..n).map(|_| Err(error.clone())).collect()
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl RedisExecutor {
+    /// An executor on the Redis server at `url`, with the defaults: key
+    /// prefix `hilo`, medium priority, no timeout, 3 deliveries, as many
+    /// workers as the live workers serve.
+    ///
+    /// # Errors
+    /// The server cannot be reached or refuses.
+    pub fn connect(url: &str) -> Result<RedisExecutor, BrokerError> {
+        RedisExecutor::builder(url).build()
+    }
+
+    /// A builder for the prefix, priority, timeout and delivery cap.
+    pub fn builder(url: &str) -> RedisExecutorBuilder {
+        RedisExecutorBuilder {
+            url: url.to_owned(),
+            prefix: "hilo".to_owned(),
+            priority: Priority::Medium,
+            timeout: None,
+            max_deliveries: DEFAULT_MAX_DELIVERIES,
+            max_workers: None,
+        }
+    }
+
+    /// Queues `call` at the executor's priority.
+    ///
+    /// # Errors
+    /// [`SubmitError::Shutdown`] after `shutdown`;
+    /// [`SubmitError::Unreachable`] if Redis cannot be reached.
+    pub fn submit<R>(&self, call: Call<R>) -> Result<Future<R>, SubmitError>
+    where
+        R: DeserializeOwned + Send + 'static,
+    {
+        self.submit_at(self.shared.priority, call)
+    }
+
+    /// Queues `call` at `priority`: every queued higher-level task is
+    /// handed out before any lower one.
+    ///
+    /// # Errors
+    /// As [`RedisExecutor::submit`].
+    pub fn submit_at<R>(&self, priority: Priority, call: Call<R>) -> Result<Future<R>, SubmitError>
+    where
+        R: DeserializeOwned + Send + 'static,
+    {
+        let args = match call.encoded_args() {
+            Ok(args) => args,
+            Err(message) => {
+                return Ok(Future::ready(Err(TaskError::Failed {
+                    message: format!("cannot encode the task's arguments: {message}"),
+                })))
+            }
+        };
+        let timeout = call.time_limit().or(self.shared.timeout);
+        self.shared
+            .enqueue(priority, call.task_name(), vec![args], timeout, |p| {
+                Box::new(One(p))
+            })
+    }
+
+    /// Runs several calls of one task as one queued task (one round trip
+    /// to one worker): one `Result` per call, in order. A worker death or
+    /// timeout fails every call of the chunk.
+    ///
+    /// # Errors
+    /// As [`RedisExecutor::submit`].
+    pub fn submit_chunk<R>(
+        &self,
+        calls: Vec<Call<R>>,
+    ) -> Result<Future<Vec<Result<R, TaskError>>>, SubmitError>
+    where
+        R: DeserializeOwned + Send + 'static,
+    {
+        let Some(first) = calls.first() else {
+            return Ok(Future::ready(Ok(Vec::new())));
+        };
+        let (name, n) = (first.task_name(), calls.len());
+        let timeout = first.time_limit().or(self.shared.timeout);
+        let mut args = Vec::with_capacity(n);
+        for call in &calls {
+            let problem = if call.task_name() != name {
+                Some(format!(
+                    "a chunk must call one task, not both {name} and {}",
+                    call.task_name()
+                ))
+            } else {
+                call.encoded_args().map(|a| args.push(a)).err()
+            };
+            if let Some(message) = problem {
+                let error = TaskError::Failed { message };
+                return Ok(Future::ready(Ok(every(&error, n))));
+            }
+        }
+        let priority = self.shared.priority;
+        self.shared
+            .enqueue(priority, name, args, timeout, move |p| {
+                Box::new(Chunk(p, n))
+            })
+    }
+
+    /// Stops taking tasks. With `cancel_pending`, tasks still queued are
+    /// removed and their futures cancelled (running ones finish); with
+    /// `wait`, blocks until every submitted task's future is done.
+    /// Idempotent.
+    pub fn shutdown(&self, how: Shutdown) {
+        lock(&self.shared.waiting).closed = true;
+        if how.cancel_pending {
+            let tags: Vec<u64> = lock(&self.shared.waiting).tasks.keys().copied().collect();
+            for tag in tags {
+                self.shared.cancel(tag, CancelReach::Queued);
+            }
+        }
+        // The reader ends once nothing is waiting; wake it to see that.
+        self.shared.wake_reader();
+        if how.wait {
+            let mut waiting = lock(&self.shared.waiting);
+            while !waiting.tasks.is_empty() {
+                waiting = self
+                    .shared
+                    .drained
+                    .wait(waiting)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+            drop(waiting);
+            if let Some(reader) = lock(&self.reader).take() {
+                let _ = reader.join();
+            }
+        }
+    }
+
+    /// How many tasks the workers run at once, as the builder was told or
+    /// as the live workers said when this executor was built.
+    pub fn max_workers(&self) -> usize {
+        self.shared.max_workers
+    }
+
+    /// This client's inbox name (its results stream is `PREFIX:inbox:NAME`).
+    pub fn name(&self) -> &str {
+        &self.shared.inbox
+    }
+}
+
+impl Shared {
+    fn enqueue<T: Send + 'static>(
+        self: &Arc<Self>,
+        priority: Priority,
+        name: &str,
+        args: Vec<Vec<u8>>,
+        timeout: Option<Duration>,
+        make: impl FnOnce(Promise<T>) -> Box<dyn Done>,
+    ) -> Result<Future<T>, SubmitError> {
+        use std::sync::atomic::Ordering;
+        let tag = self.next_tag.fetch_add(1, Ordering::Relaxed);
+        let envelope = Envelope::new(&self.inbox, tag, name, args, timeout, self.max_deliveries);
+        let body = match envelope.encode() {
+            Ok(body) => body,
+            Err(fault) => {
+                return Ok(Future::ready(Err(TaskError::Failed {
+                    message: format!("cannot queue the task: {fault}"),
+                })))
+            }
+        };
+        let weak = Arc::downgrade(self);
+        let (promise, future) = Promise::with_cancel(move |reach| {
+            weak.upgrade()
+                .is_some_and(|shared| shared.cancel(tag, reach))
+        });
+        {
+            let mut waiting = lock(&self.waiting);
+            if waiting.closed {
+                return Err(SubmitError::Shutdown);
+            }
+            let done = make(promise);
+            waiting.tasks.insert(
+                tag,
+                Waiter {
+                    priority,
+                    id: None,
+                    done,
+                },
+            );
+        }
+        let pushed = lock(&self.queue).push(priority, &body);
+        let mut waiting = lock(&self.waiting);
+        match pushed {
+            Ok(id) => {
+                if let Some(waiter) = waiting.tasks.get_mut(&tag) {
+                    waiter.id = Some(id);
+                }
+                Ok(future)
+            }
+            Err(e) => {
+                let waiter = waiting.tasks.remove(&tag);
+                self.notify_if_drained(&waiting);
+                drop(waiting);
+                drop(waiter);
+                Err(SubmitError::Unreachable {
+                    reason: e.to_string(),
+                })
+            }
+        }
+    }
+
+    /// The cancel hook of task `tag`'s future: true if the task was taken
+    /// back (it will give no value) and its future cancelled.
+    fn cancel(&self, tag: u64, reach: CancelReach) -> bool {
+        let (priority, id) = match lock(&self.waiting).tasks.get(&tag) {
+            Some(Waiter {
+                priority,
+                id: Some(id),
+                ..
+            }) => (*priority, id.clone()),
+            _ => return false, // its result is in, or it is still being pushed
+        };
+        match lock(&self.queue).withdraw(priority, &id, reach) {
+            Ok(Withdrawn::Removed | Withdrawn::Taken { .. }) => {}
+            Ok(Withdrawn::Held { .. } | Withdrawn::Gone) | Err(_) => return false,
+        }
+        let waiter = {
+            let mut waiting = lock(&self.waiting);
+            let waiter = waiting.tasks.remove(&tag);
+            self.notify_if_drained(&waiting);
+            waiter
+        };
+        // No result of it can come any more; a promise not found was
+        // completed by the reader just before (then the cancel changes
+        // nothing, as for a finished future).
+        if let Some(waiter) = waiter {
+            waiter.done.cancel();
+        }
+        true
+    }
+
+    fn notify_if_drained(&self, waiting: &Waiting) {
+        if waiting.tasks.is_empty() {
+            self.drained.notify_all();
+        }
+    }
+
+    /// Posts an empty message to this client's inbox, which wakes its
+    /// reader from a blocking read.
+    fn wake_reader(&self) {
+        let _ = lock(&self.queue).post(&self.inbox, b"");
+    }
+}
+
+impl Drop for RedisExecutor {
+    fn drop(&mut self) {
+        self.shutdown(Shutdown::default());
+    }
+}
+
+impl std::fmt::Debug for RedisExecutor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisExecutor")
+            .field("name", &self.shared.inbox)
+            .field("max_workers", &self.shared.max_workers)
+            .field("waiting", &lock(&self.shared.waiting).tasks.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R> Executor<Call<R>> for RedisExecutor
+where
+    R: DeserializeOwned + Send + 'static,
+{
+    type Output = R;
+
+    fn submit(&self, job: Call<R>) -> Result<Future<R>, SubmitError> {
+        RedisExecutor::submit(self, job)
+    }
+
+    fn max_workers(&self) -> usize {
+        self.shared.max_workers
+    }
+}
+
+/// Settings for a [`RedisExecutor`].
+#[derive(Clone)]
+pub struct RedisExecutorBuilder {
+    url: String,
+    prefix: String,
+    priority: Priority,
+    timeout: Option<Duration>,
+    max_deliveries: u32,
+    max_workers: Option<usize>,
+}
+
+impl std::fmt::Debug for RedisExecutorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the URL: it may hold a password.
+        f.debug_struct("RedisExecutorBuilder")
+            .field("prefix", &self.prefix)
+            .field("priority", &self.priority)
+            .field("timeout", &self.timeout)
+            .field("max_deliveries", &self.max_deliveries)
+            .field("max_workers", &self.max_workers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisExecutorBuilder {
+    /// The key prefix: clients and workers of one prefix share queues.
+    pub fn prefix(mut self, prefix: &str) -> Self {
+        prefix.clone_into(&mut self.prefix);
+        self
+    }
+
+    /// The level `submit` queues at (default medium).
+    pub fn priority(mut self, priority: Priority) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// Kill a task that runs longer (a call's own timeout wins).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Give a task up after this many deliveries (at least 1).
+    pub fn max_deliveries(mut self, n: u32) -> Self {
+        self.max_deliveries = n.max(1);
+        self
+    }
+
+    /// How many tasks to say run at once (what `map` and the policies
+    /// size their windows from); default: the live workers' slots.
+    pub fn max_workers(mut self, n: usize) -> Self {
+        self.max_workers = Some(n.max(1));
+        self
+    }
+
+    /// Connects, names this client and starts its reader.
+    ///
+    /// # Errors
+    /// The server cannot be reached or refuses.
+    pub fn build(self) -> Result<RedisExecutor, BrokerError> {
+        let mut queue = Streams::connect(&self.url, &self.prefix)?;
+        let inbox = queue.unique_name("client")?;
+        let max_workers = match self.max_workers {
+            Some(n) => n,
+            None => queue
+                .live_workers()?
+                .iter()
+                .map(|w| w.slots as usize)
+                .sum::<usize>()
+                .max(1),
+        };
+        let reader_broker = Streams::connect(&self.url, &self.prefix)?;
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(queue),
+            inbox,
+            next_tag: std::sync::atomic::AtomicU64::new(0),
+            waiting: Mutex::new(Waiting::default()),
+            drained: Condvar::new(),
+            max_workers,
+            max_deliveries: self.max_deliveries,
+            priority: self.priority,
+            timeout: self.timeout,
+        });
+        let reader = reader::start(Arc::clone(&shared), reader_broker);
+        Ok(RedisExecutor {
+            shared,
+            reader: Mutex::new(Some(reader)),
+        })
+    }
+}
