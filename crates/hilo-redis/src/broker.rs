@@ -109,6 +109,10 @@ pub trait Broker {
         max: usize,
     ) -> Result<Vec<Delivery>, BrokerError>;
 
+    /// True if some body has not been renewed by its holder for `idle`
+    /// (what [`Broker::reclaim`] would take over).
+    fn any_lapsed(&mut self, idle: Duration) -> Result<bool, BrokerError>;
+
     /// Renews `consumer`'s lease on each of `held`; returns the ids it no
     /// longer holds (finished, withdrawn, or reclaimed by another).
     fn renew(&mut self, consumer: &str, held: &[Delivery]) -> Result<Vec<String>, BrokerError>;

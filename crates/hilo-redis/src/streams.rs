@@ -263,6 +263,28 @@ impl Broker for Streams {
         Ok(out)
     }
 
+    fn any_lapsed(&mut self, idle: Duration) -> Result<bool, BrokerError> {
+        for level in Priority::ALL {
+            let key = self.key(level);
+            let ms = idle.as_millis() as u64;
+            let lapsed: Vec<redis::Value> = self.with_con(|con| {
+                redis::cmd("XPENDING")
+                    .arg(&key)
+                    .arg(GROUP)
+                    .arg("IDLE")
+                    .arg(ms)
+                    .arg("-")
+                    .arg("+")
+                    .arg(1)
+                    .query(con)
+            })?;
+            if !lapsed.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     fn renew(&mut self, consumer: &str, held: &[Delivery]) -> Result<Vec<String>, BrokerError> {
         let mut lost = Vec::new();
         for level in Priority::ALL {

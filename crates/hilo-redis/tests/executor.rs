@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use hilo::{as_completed, wait, Executor, ReturnWhen, State, TaskError};
 use hilo_redis::{Priority, RedisExecutor};
 
+#[macro_use]
 mod common;
 use common::workers::{serve_until_stdin_closes, WorkerProcess};
 use common::RedisServer;
@@ -62,6 +63,22 @@ fn say_pid_then_sleep(fifo: String) -> u32 {
     std::fs::write(&fifo, std::process::id().to_string()).unwrap();
     std::thread::sleep(Duration::from_secs(60));
     std::process::id()
+}
+
+/// Kills the worker running it (the pool process's parent): a task no
+/// worker survives.
+#[hilo::task]
+fn kill_my_worker() {
+    let worker = rustix::process::getppid().unwrap();
+    let _ = rustix::process::kill_process(worker, rustix::process::Signal::KILL);
+    std::thread::sleep(Duration::from_secs(60));
+}
+
+/// `i`'s value after `ms` milliseconds.
+#[hilo::task]
+fn slow_value(i: u64, ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    i * 3 + 1
 }
 
 // ---- helpers --------------------------------------------------------------
@@ -350,6 +367,214 @@ fn heartbeats_name_the_live_workers() {
     );
 }
 
+fn a_poison_task_is_given_up_without_stalling_the_others() {
+    let server = RedisServer::start();
+    let workers: Vec<_> = (0..3)
+        .map(|_| WorkerProcess::start(&server.url(), 2, LEASE))
+        .collect();
+    let exec = RedisExecutor::builder(&server.url())
+        .prefix("test")
+        .max_deliveries(2)
+        .build()
+        .unwrap();
+    let poison = exec.submit(kill_my_worker::call()).unwrap();
+    let others: Vec<_> = (0..60u64)
+        .map(|i| exec.submit(slow_value::call(i, 5)).unwrap())
+        .collect();
+    assert_eq!(poison.result(), Err(TaskError::GaveUp { deliveries: 2 }));
+    for (i, f) in (0..60u64).zip(others) {
+        assert_eq!(f.result(), Ok(i * 3 + 1));
+    }
+    // Two workers died of it; the third gave it up and serves on.
+    assert_eq!(exec.submit(square::call(9)).unwrap().result(), Ok(81));
+    let alive: Vec<_> = workers
+        .into_iter()
+        .filter(|w| {
+            std::fs::metadata(format!("/proc/{}", w.pid())).is_ok_and(|_| !is_zombie(w.pid()))
+        })
+        .collect();
+    assert_eq!(alive.len(), 1);
+}
+
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(')')
+            .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+    })
+}
+
+/// Entries worker `name` holds, as the server counts them.
+fn held_by(con: &mut redis::Connection, name: &str) -> u64 {
+    Priority::ALL
+        .iter()
+        .map(|level| {
+            let (count, _, _, owners): (u64, redis::Value, redis::Value, Vec<(String, String)>) =
+                redis::cmd("XPENDING")
+                    .arg(format!("test:tasks:{}", level.name()))
+                    .arg("hilo-workers")
+                    .query(con)
+                    .unwrap_or((0, redis::Value::Nil, redis::Value::Nil, Vec::new()));
+            let _ = count;
+            owners
+                .iter()
+                .filter(|(owner, _)| owner == name)
+                .map(|(_, n)| n.parse::<u64>().unwrap())
+                .sum::<u64>()
+        })
+        .sum()
+}
+
+/// The issue's chaos run: 3 workers, 5,000 tasks; one worker killed with
+/// SIGKILL mid-run, another stopped past its lease and continued, Redis
+/// killed and restarted (append-only, fsync always). Every future ends
+/// with its value, none gets two results, nothing is left behind.
+fn chaos_every_future_ends_once_with_its_value() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let mut server = RedisServer::start_persistent();
+    let url = server.url();
+    let killed = WorkerProcess::start(&url, 2, LEASE);
+    let stopped = WorkerProcess::start(&url, 2, LEASE);
+    let steady = WorkerProcess::start(&url, 2, LEASE);
+    let exec = executor(&server);
+    let finished = Arc::new(AtomicUsize::new(0));
+    let (tick, ticks) = std::sync::mpsc::channel();
+    const N: u64 = 5_000;
+    let futs: Vec<_> = (0..N)
+        .map(|i| {
+            // Mostly short tasks, some long ones, so that workers are mid-task.
+            let ms = if i % 100 == 0 { 200 } else { i % 4 };
+            let f = exec.submit(slow_value::call(i, ms)).unwrap();
+            let (finished, tick) = (Arc::clone(&finished), tick.clone());
+            f.add_done_callback(move |_| {
+                let n = finished.fetch_add(1, Ordering::SeqCst) + 1;
+                let _ = tick.send(n);
+            });
+            f
+        })
+        .collect();
+    let reach = |n: usize| {
+        while ticks
+            .recv_timeout(Duration::from_secs(60))
+            .expect("progress stalled")
+            < n
+        {}
+    };
+    // 1. A worker dies mid-task: it holds two when it runs at all.
+    reach(500);
+    let killed_name = worker_name(&url, killed.pid());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while lock_held(&url, &killed_name) == 0 {
+        assert!(Instant::now() < deadline, "the worker never held a task");
+    }
+    killed.kill();
+    let replacement = WorkerProcess::start(&url, 2, LEASE);
+    // 2. Another stops past its lease: what it held is taken over; then it
+    // goes on, and its late results must be dropped.
+    reach(1_500);
+    let stopped_name = worker_name(&url, stopped.pid());
+    stopped.signal(rustix::process::Signal::STOP);
+    let mut con = server.connection();
+    assert!(
+        held_by(&mut con, &stopped_name) > 0,
+        "it held tasks when stopped"
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while held_by(&mut con, &stopped_name) > 0 {
+        assert!(Instant::now() < deadline, "its tasks were never taken over");
+        std::thread::yield_now();
+    }
+    drop(con);
+    stopped.signal(rustix::process::Signal::CONT);
+    // 3. Redis dies and comes back with its data.
+    reach(3_000);
+    server.restart();
+    let done = wait(
+        &futs,
+        Some(Duration::from_secs(180)),
+        ReturnWhen::AllCompleted,
+    );
+    assert_eq!(done.pending.len(), 0, "futures never ended");
+    for (i, f) in (0..N).zip(futs) {
+        assert_eq!(f.result(), Ok(i * 3 + 1), "task {i}");
+    }
+    assert_eq!(exec.stray_replies(), 0, "a task got a second result");
+    drop(exec);
+    let (stopped_done, late) = stopped.stop();
+    assert!(late > 0, "the stopped worker's late results were dropped");
+    let (steady_done, _) = steady.stop();
+    let (replacement_done, _) = replacement.stop();
+    eprintln!(
+        "chaos: {N} futures all ended with their value, 0 second results; \
+         written by the stopped worker {stopped_done} (late and dropped: {late}), \
+         the steady one {steady_done}, the replacement {replacement_done}; \
+         the rest by the killed one"
+    );
+    assert_no_zombies();
+    assert_nothing_left(&server);
+}
+
+fn worker_name(url: &str, pid: u32) -> String {
+    let mut broker = hilo_redis::Streams::connect(url, "test").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let live = hilo_redis::Broker::live_workers(&mut broker).unwrap();
+        if let Some(w) = live.into_iter().find(|w| w.pid == pid) {
+            return w.name;
+        }
+        assert!(Instant::now() < deadline, "worker {pid} never beat");
+        std::thread::yield_now();
+    }
+}
+
+fn lock_held(url: &str, name: &str) -> u64 {
+    let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
+    held_by(&mut con, name)
+}
+
+fn assert_no_zombies() {
+    let me = std::process::id().to_string();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        assert!(
+            !(fields[0] == "Z" && fields[1] == me),
+            "zombie child {:?}",
+            entry.file_name()
+        );
+    }
+}
+
+/// Only the queues (empty, nothing pending), the name counter and the
+/// workers' set stay; every other key expires within the documented TTL.
+fn assert_nothing_left(server: &RedisServer) {
+    let mut con = server.connection();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut con).unwrap();
+    for key in keys {
+        if let Some(level) = key.strip_prefix("test:tasks:") {
+            let len: u64 = redis::cmd("XLEN").arg(&key).query(&mut con).unwrap();
+            assert_eq!(len, 0, "{level} queue not empty");
+            let pending: (u64, redis::Value, redis::Value, redis::Value) = redis::cmd("XPENDING")
+                .arg(&key)
+                .arg("hilo-workers")
+                .query(&mut con)
+                .unwrap();
+            assert_eq!(pending.0, 0, "{level}: tasks still held");
+        } else if key != "test:names" && key != "test:workers" {
+            let ttl: i64 = redis::cmd("TTL").arg(&key).query(&mut con).unwrap();
+            assert!(
+                ttl > 0 && ttl as u64 <= hilo_redis::INBOX_TTL.as_secs(),
+                "{key} has TTL {ttl}"
+            );
+        }
+    }
+}
+
 fn main() {
     hilo::init();
     let args: Vec<String> = std::env::args().collect();
@@ -359,30 +584,14 @@ fn main() {
         return;
     }
     common::run_needing_redis(&[
-        (
-            "results_come_back_from_worker_processes",
-            results_come_back_from_worker_processes,
-        ),
-        (
-            "failures_cross_as_themselves_and_the_worker_lives_on",
-            failures_cross_as_themselves_and_the_worker_lives_on,
-        ),
-        (
-            "cancel_of_a_queued_task_removes_it",
-            cancel_of_a_queued_task_removes_it,
-        ),
-        (
-            "cancel_of_a_running_task_kills_its_process_only",
-            cancel_of_a_running_task_kills_its_process_only,
-        ),
-        ("higher_priorities_run_first", higher_priorities_run_first),
-        (
-            "shutdown_cancels_what_is_queued_and_refuses_more",
-            shutdown_cancels_what_is_queued_and_refuses_more,
-        ),
-        (
-            "heartbeats_name_the_live_workers",
-            heartbeats_name_the_live_workers,
-        ),
+        test!(results_come_back_from_worker_processes),
+        test!(failures_cross_as_themselves_and_the_worker_lives_on),
+        test!(cancel_of_a_queued_task_removes_it),
+        test!(cancel_of_a_running_task_kills_its_process_only),
+        test!(higher_priorities_run_first),
+        test!(shutdown_cancels_what_is_queued_and_refuses_more),
+        test!(heartbeats_name_the_live_workers),
+        test!(a_poison_task_is_given_up_without_stalling_the_others),
+        test!(chaos_every_future_ends_once_with_its_value),
     ]);
 }

@@ -60,6 +60,8 @@ pub(crate) struct Shared {
     max_deliveries: u32,
     priority: Priority,
     timeout: Option<Duration>,
+    /// Replies for no waiting task.
+    stray: std::sync::atomic::AtomicU64,
 }
 
 /// The tasks whose results have not come back.
@@ -271,6 +273,14 @@ impl RedisExecutor {
         self.shared.max_workers
     }
 
+    /// Replies that came for no waiting future: a result of a task that
+    /// had been cancelled as it finished, or a second result of one task,
+    /// which the broker's first-finisher rule makes impossible (so a
+    /// count above the cancels is a bug worth reporting).
+    pub fn stray_replies(&self) -> u64 {
+        self.shared.stray.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// This client's inbox name (its results stream is `PREFIX:inbox:NAME`).
     pub fn name(&self) -> &str {
         &self.shared.inbox
@@ -353,18 +363,14 @@ impl Shared {
             Ok(Withdrawn::Removed | Withdrawn::Taken { .. }) => {}
             Ok(Withdrawn::Held { .. } | Withdrawn::Gone) | Err(_) => return false,
         }
-        let waiter = {
-            let mut waiting = lock(&self.waiting);
-            let waiter = waiting.tasks.remove(&tag);
-            self.notify_if_drained(&waiting);
-            waiter
-        };
+        let waiter = lock(&self.waiting).tasks.remove(&tag);
         // No result of it can come any more; a promise not found was
         // completed by the reader just before (then the cancel changes
         // nothing, as for a finished future).
         if let Some(waiter) = waiter {
             waiter.done.cancel();
         }
+        self.notify_if_drained(&lock(&self.waiting));
         true
     }
 
@@ -495,6 +501,7 @@ impl RedisExecutorBuilder {
             max_deliveries: self.max_deliveries,
             priority: self.priority,
             timeout: self.timeout,
+            stray: std::sync::atomic::AtomicU64::new(0),
         });
         let reader = reader::start(Arc::clone(&shared), reader_broker);
         Ok(RedisExecutor {

@@ -67,18 +67,19 @@ fn deliver(shared: &Shared, bytes: &[u8]) {
     let Ok(reply) = Reply::decode(bytes) else {
         return;
     };
-    let waiter = {
-        let mut waiting = lock(&shared.waiting);
-        let waiter = waiting.tasks.remove(&reply.tag);
-        shared.notify_if_drained(&waiting);
-        waiter
+    let waiter = lock(&shared.waiting).tasks.remove(&reply.tag);
+    let Some(waiter) = waiter else {
+        shared
+            .stray
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return;
     };
-    if let Some(waiter) = waiter {
-        let outcomes = reply
-            .outcomes
-            .into_iter()
-            .map(|o| o.map_err(TaskError::from))
-            .collect();
-        waiter.done.complete(outcomes);
-    }
+    let outcomes = reply
+        .outcomes
+        .into_iter()
+        .map(|o| o.map_err(TaskError::from))
+        .collect();
+    waiter.done.complete(outcomes);
+    // Only now: `shutdown` waits until every future is done.
+    shared.notify_if_drained(&lock(&shared.waiting));
 }

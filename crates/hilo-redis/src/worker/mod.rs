@@ -170,8 +170,14 @@ pub fn serve(url: &str, options: &ServeOptions) -> Result<ServeReport, ServeErro
     })
 }
 
-/// The taker: whenever a slot is free, takes tasks (new ones, or ones
-/// whose lease ran out elsewhere) and starts them.
+/// The taker: whenever a slot is free, takes new tasks and starts them.
+///
+/// Every half lease it looks for tasks another worker held past its lease.
+/// Such a task may be what killed that worker (and any task beside it), so
+/// it runs here alone: the worker drains what it holds, takes over one
+/// task, and takes nothing else until it is done. A task that kills its
+/// workers then takes no other task down with it, and fails alone once it
+/// reaches its delivery cap.
 fn take_until_stopped(
     worker: &Arc<Worker>,
     broker: &mut Streams,
@@ -181,31 +187,39 @@ fn take_until_stopped(
 ) {
     // The longest blocking read: a stop is noticed this soon.
     let wait = (worker.lease / 3).min(Duration::from_millis(500));
-    let mut last_reclaim: Option<Instant> = None;
+    let mut next_look = Instant::now();
+    let mut draining = false;
     let mut backoff = Duration::from_millis(10);
     while !stop.is_stop_requested() {
-        let free = {
-            let mut held = lock(&worker.held);
-            while held.len() >= worker.slots && !stop.is_stop_requested() {
-                held = worker
-                    .freed
-                    .wait_timeout(held, wait)
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0;
-            }
-            worker.slots.saturating_sub(held.len())
+        let (held, alone) = {
+            let held = lock(&worker.held);
+            (held.len(), held.values().any(|h| h.delivery.deliveries > 1))
         };
-        if free == 0 {
+        let busy = held >= worker.slots || alone || (draining && held > 0);
+        if busy {
+            wait_for_a_slot(worker, held, wait);
             continue;
         }
-        let mut got = Ok(Vec::new());
-        if last_reclaim.is_none_or(|at| at.elapsed() >= worker.lease / 2) {
-            last_reclaim = Some(Instant::now());
-            got = broker.reclaim(&worker.name, worker.lease, free);
-        }
-        if matches!(&got, Ok(v) if v.is_empty()) {
-            got = broker.take(&worker.name, free, wait);
-        }
+        let got = if draining || Instant::now() >= next_look {
+            next_look = Instant::now() + worker.lease / 2;
+            match broker.any_lapsed(worker.lease) {
+                Ok(true) if held > 0 => {
+                    draining = true;
+                    continue;
+                }
+                Ok(true) => {
+                    draining = false;
+                    broker.reclaim(&worker.name, worker.lease, 1)
+                }
+                Ok(false) => {
+                    draining = false;
+                    broker.take(&worker.name, worker.slots - held, wait)
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            broker.take(&worker.name, worker.slots - held, wait)
+        };
         match got {
             Ok(deliveries) => {
                 backoff = Duration::from_millis(10);
@@ -219,6 +233,14 @@ fn take_until_stopped(
                 backoff = (backoff * 2).min(Duration::from_secs(1));
             }
         }
+    }
+}
+
+/// Waits until the worker holds fewer than `held` tasks, or `wait` passes.
+fn wait_for_a_slot(worker: &Worker, held: usize, wait: Duration) {
+    let guard = lock(&worker.held);
+    if guard.len() >= held {
+        let _ = worker.freed.wait_timeout(guard, wait);
     }
 }
 

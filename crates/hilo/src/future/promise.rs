@@ -36,7 +36,8 @@ impl<T: Send> Hooked<T> {
             State::Pending | State::Running => {}
         }
         if !(self.hook)(reach) {
-            return false;
+            // Another thread's cancel may have won meanwhile.
+            return self.inner.state() == State::Cancelled;
         }
         // The task will give no value: end the future, from whichever of
         // the two live states it is in now.
