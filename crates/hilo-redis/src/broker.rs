@@ -6,25 +6,42 @@ use hilo::CancelReach;
 
 use crate::wire::WorkerInfo;
 
-/// A task's priority level; higher levels are taken first, FIFO within a
-/// level.
+/// A queue level: higher levels are taken first, FIFO within a level.
+/// Clients map `hilo::Priority` onto them ([`Level::of`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Priority {
+pub enum Level {
     High,
     Medium,
     Low,
 }
 
-impl Priority {
+impl Level {
     /// Every level, the first taken first.
-    pub const ALL: [Priority; 3] = [Priority::High, Priority::Medium, Priority::Low];
+    pub const ALL: [Level; 3] = [Level::High, Level::Medium, Level::Low];
+
+    /// The level of a `hilo::Priority`: above normal is high, below is
+    /// low.
+    ///
+    /// ```
+    /// use hilo_redis::Level;
+    /// assert_eq!(Level::of(hilo::Priority::HIGH), Level::High);
+    /// assert_eq!(Level::of(hilo::Priority::NORMAL), Level::Medium);
+    /// assert_eq!(Level::of(hilo::Priority(-1)), Level::Low);
+    /// ```
+    pub fn of(priority: hilo::Priority) -> Level {
+        match priority.0.cmp(&0) {
+            std::cmp::Ordering::Greater => Level::High,
+            std::cmp::Ordering::Equal => Level::Medium,
+            std::cmp::Ordering::Less => Level::Low,
+        }
+    }
 
     /// The level's name: `high`, `medium` or `low`.
     pub fn name(self) -> &'static str {
         match self {
-            Priority::High => "high",
-            Priority::Medium => "medium",
-            Priority::Low => "low",
+            Level::High => "high",
+            Level::Medium => "medium",
+            Level::Low => "low",
         }
     }
 }
@@ -35,7 +52,7 @@ impl Priority {
 pub struct Delivery {
     /// The broker's id of the entry (unique within its level).
     pub id: String,
-    pub priority: Priority,
+    pub level: Level,
     /// How many times the body has been handed out, this time included.
     pub deliveries: u32,
     pub body: Vec<u8>,
@@ -87,8 +104,8 @@ pub enum BrokerError {
 /// consumers that ran it the first to finish writes the one result and
 /// the other's is dropped.
 pub trait Broker {
-    /// Queues `body` at `priority`; returns its id.
-    fn push(&mut self, priority: Priority, body: &[u8]) -> Result<String, BrokerError>;
+    /// Queues `body` at `level`; returns its id.
+    fn push(&mut self, level: Level, body: &[u8]) -> Result<String, BrokerError>;
 
     /// Up to `max` bodies never handed out before, for `consumer`, the
     /// higher levels first, waiting up to `wait` when none is queued (an
@@ -128,12 +145,12 @@ pub trait Broker {
         result: &[u8],
     ) -> Result<bool, BrokerError>;
 
-    /// Takes the task `id` of `priority` back: from the queue, and with
+    /// Takes the task `id` of `level` back: from the queue, and with
     /// `CancelReach::Anywhere` from the consumer that holds it too (see
     /// [`Withdrawn`]).
     fn withdraw(
         &mut self,
-        priority: Priority,
+        level: Level,
         id: &str,
         reach: CancelReach,
     ) -> Result<Withdrawn, BrokerError>;

@@ -8,7 +8,7 @@ use redis::Commands;
 
 use hilo::CancelReach;
 
-use crate::broker::{Broker, BrokerError, Delivery, Message, Priority, Withdrawn};
+use crate::broker::{Broker, BrokerError, Delivery, Level, Message, Withdrawn};
 use crate::scripts;
 use crate::wire::WorkerInfo;
 
@@ -60,7 +60,7 @@ impl Streams {
 
     /// Makes the level streams and their group, if they are not there.
     fn make_groups(&mut self) -> Result<(), BrokerError> {
-        for level in Priority::ALL {
+        for level in Level::ALL {
             let made: redis::RedisResult<()> = redis::cmd("XGROUP")
                 .arg("CREATE")
                 .arg(self.key(level))
@@ -102,7 +102,7 @@ impl Streams {
     }
 
     /// The stream of one priority level.
-    pub fn key(&self, level: Priority) -> String {
+    pub fn key(&self, level: Level) -> String {
         format!("{}:tasks:{}", self.prefix, level.name())
     }
 
@@ -121,8 +121,8 @@ impl Streams {
         format!("{}:inbox:{name}", self.prefix)
     }
 
-    fn level_of(&self, stream: &str) -> Priority {
-        Priority::ALL
+    fn level_of(&self, stream: &str) -> Level {
+        Level::ALL
             .into_iter()
             .find(|&l| self.key(l) == stream)
             .expect("a stream this broker asked for")
@@ -160,14 +160,14 @@ impl Streams {
                     })?;
                 out.push(Delivery {
                     id: entry.id,
-                    priority: level,
+                    level,
                     deliveries: 1,
                     body,
                 });
             }
         }
         // Several levels in one blocking read: the higher ones first.
-        out.sort_by_key(|d| d.priority);
+        out.sort_by_key(|d| d.level);
         Ok(out)
     }
 }
@@ -197,8 +197,8 @@ fn body_of(fields: Vec<Vec<u8>>) -> Option<Vec<u8>> {
 }
 
 impl Broker for Streams {
-    fn push(&mut self, priority: Priority, body: &[u8]) -> Result<String, BrokerError> {
-        let key = self.key(priority);
+    fn push(&mut self, level: Level, body: &[u8]) -> Result<String, BrokerError> {
+        let key = self.key(level);
         self.with_con(|con| con.xadd(&key, "*", &[(BODY, body)]))
     }
 
@@ -211,7 +211,7 @@ impl Broker for Streams {
         // Level by level without waiting, so that a lower level is read
         // only when the higher ones have nothing.
         let mut out = Vec::new();
-        for level in Priority::ALL {
+        for level in Level::ALL {
             if out.len() == max {
                 return Ok(out);
             }
@@ -219,7 +219,7 @@ impl Broker for Streams {
             out.extend(self.read(&key, consumer, max - out.len(), Duration::ZERO)?);
         }
         if out.is_empty() && !wait.is_zero() {
-            let keys = Priority::ALL.map(|l| self.key(l));
+            let keys = Level::ALL.map(|l| self.key(l));
             out = self.read(&keys, consumer, max, wait)?;
         }
         Ok(out)
@@ -232,7 +232,7 @@ impl Broker for Streams {
         max: usize,
     ) -> Result<Vec<Delivery>, BrokerError> {
         let mut out = Vec::new();
-        for level in Priority::ALL {
+        for level in Level::ALL {
             if out.len() == max {
                 break;
             }
@@ -254,7 +254,7 @@ impl Broker for Streams {
                 })?;
                 out.push(Delivery {
                     id,
-                    priority: level,
+                    level,
                     deliveries,
                     body,
                 });
@@ -264,7 +264,7 @@ impl Broker for Streams {
     }
 
     fn any_lapsed(&mut self, idle: Duration) -> Result<bool, BrokerError> {
-        for level in Priority::ALL {
+        for level in Level::ALL {
             let key = self.key(level);
             let ms = idle.as_millis() as u64;
             let lapsed: Vec<redis::Value> = self.with_con(|con| {
@@ -287,10 +287,10 @@ impl Broker for Streams {
 
     fn renew(&mut self, consumer: &str, held: &[Delivery]) -> Result<Vec<String>, BrokerError> {
         let mut lost = Vec::new();
-        for level in Priority::ALL {
+        for level in Level::ALL {
             let ids: Vec<&str> = held
                 .iter()
-                .filter(|d| d.priority == level)
+                .filter(|d| d.level == level)
                 .map(|d| d.id.as_str())
                 .collect();
             if ids.is_empty() {
@@ -317,7 +317,7 @@ impl Broker for Streams {
         reply: &str,
         result: &[u8],
     ) -> Result<bool, BrokerError> {
-        let (key, inbox) = (self.key(delivery.priority), self.inbox_key(reply));
+        let (key, inbox) = (self.key(delivery.level), self.inbox_key(reply));
         let done: i64 = self.with_con(|con| {
             scripts::FINISH
                 .key(&key)
@@ -334,11 +334,11 @@ impl Broker for Streams {
 
     fn withdraw(
         &mut self,
-        priority: Priority,
+        level: Level,
         id: &str,
         reach: CancelReach,
     ) -> Result<Withdrawn, BrokerError> {
-        let (key, inboxes) = (self.key(priority), self.inbox_key(""));
+        let (key, inboxes) = (self.key(level), self.inbox_key(""));
         let only_queued = u8::from(reach == CancelReach::Queued);
         let said: Vec<String> = self.with_con(|con| {
             scripts::WITHDRAW
@@ -457,7 +457,7 @@ impl Broker for Streams {
 
     fn leave(&mut self, name: &str) -> Result<(), BrokerError> {
         let (key, set) = (self.worker_key(name), self.workers_key());
-        let streams = Priority::ALL.map(|l| self.key(l));
+        let streams = Level::ALL.map(|l| self.key(l));
         self.with_con(|con| {
             let mut pipe = redis::pipe();
             pipe.del(&key).ignore().srem(&set, name).ignore();

@@ -7,8 +7,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use hilo::process::ChunkExecutor;
 use hilo::{as_completed, wait, Executor, ReturnWhen, State, TaskError};
-use hilo_redis::{Priority, RedisExecutor};
+use hilo_redis::{Level, RedisExecutor};
 
 #[macro_use]
 mod common;
@@ -74,11 +75,36 @@ fn kill_my_worker() {
     std::thread::sleep(Duration::from_secs(60));
 }
 
+/// Panics on its first `fails` runs (counted as lines of the file `path`),
+/// then returns how many runs it took.
+#[hilo::task]
+fn flaky(path: String, fails: usize) -> usize {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .unwrap();
+    f.write_all(b"run\n").unwrap();
+    let runs = std::fs::read_to_string(&path).unwrap().lines().count();
+    assert!(runs > fails, "run {runs} fails");
+    runs
+}
+
 /// `i`'s value after `ms` milliseconds.
 #[hilo::task]
 fn slow_value(i: u64, ms: u64) -> u64 {
     std::thread::sleep(Duration::from_millis(ms));
     i * 3 + 1
+}
+
+/// Writes its pid to the FIFO `started`, then waits until the FIFO
+/// `release` is opened and closed by the test.
+#[hilo::task]
+fn hold_until_released(started: String, release: String) -> u32 {
+    std::fs::write(&started, std::process::id().to_string()).unwrap();
+    let _ = std::fs::read(&release);
+    std::process::id()
 }
 
 // ---- helpers --------------------------------------------------------------
@@ -150,9 +176,23 @@ fn results_come_back_from_worker_processes() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(mapped, (0..100u64).map(|x| x * x).collect::<Vec<_>>());
+    // A chunked map: 10,000 items in chunks of 250, one queued task each.
+    let chunked: Vec<u64> = exec
+        .map_chunked(0..10_000u64, 250, square::call)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(chunked, (0..10_000u64).map(|x| x * x).collect::<Vec<_>>());
+    let odd: Vec<_> = exec.map_chunked(0..10u64, 4, panic_if_odd::call).collect();
+    for (x, r) in (0..10u64).zip(odd) {
+        assert_eq!(r.is_err(), x % 2 == 1, "{x}: {r:?}");
+    }
     drop(exec);
     let total: u64 = workers.into_iter().map(|w| w.stop().0).sum();
-    assert_eq!(total, 300 + 50 + 100, "each task's result written once");
+    assert_eq!(
+        total,
+        300 + 50 + 100 + 40 + 3,
+        "each task's result written once"
+    );
 }
 
 fn failures_cross_as_themselves_and_the_worker_lives_on() {
@@ -264,30 +304,40 @@ fn cancel_of_a_running_task_kills_its_process_only() {
 fn higher_priorities_run_first() {
     let server = RedisServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let gate = dir.path().join("gate");
-    mkfifo(&gate);
+    let (started, release) = (dir.path().join("started"), dir.path().join("release"));
+    mkfifo(&started);
+    mkfifo(&release);
     let log = dir.path().join("order").to_string_lossy().into_owned();
     let _worker = WorkerProcess::start(&server.url(), 1, LEASE);
     let exec = executor(&server);
-    // The one slot is busy until the gate opens; meanwhile all levels queue.
+    // The one slot is busy until the test releases it; meanwhile all levels
+    // queue.
+    let path = |p: &Path| p.to_string_lossy().into_owned();
     let busy = exec
-        .submit(
-            say_pid_then_sleep::call(gate.to_string_lossy().into_owned())
-                .timeout(Duration::from_millis(1)),
-        )
+        .submit(hold_until_released::call(path(&started), path(&release)))
         .unwrap();
-    let _ = read_pid(&gate);
+    let _ = read_pid(&started);
     let mut futs = Vec::new();
     for i in 0..3 {
-        for level in [Priority::Low, Priority::Medium, Priority::High] {
-            let label = format!("{}{i}", level.name());
+        for priority in [
+            hilo::Priority::LOW,
+            hilo::Priority::NORMAL,
+            hilo::Priority::HIGH,
+        ] {
+            let label = format!("{}{i}", Level::of(priority).name());
             futs.push(
-                exec.submit_at(level, append::call(log.clone(), label))
+                exec.submit_at(priority, append::call(log.clone(), label))
                     .unwrap(),
             );
         }
     }
-    assert!(matches!(busy.result(), Err(TaskError::TimedOut { .. })));
+    drop(
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&release)
+            .unwrap(),
+    );
+    busy.result().unwrap();
     for f in futs {
         f.result().unwrap();
     }
@@ -316,7 +366,7 @@ fn shutdown_cancels_what_is_queued_and_refuses_more() {
     );
     // Nothing is left queued for a worker to run.
     let mut con = server.connection();
-    for level in Priority::ALL {
+    for level in Level::ALL {
         let len: u64 = redis::cmd("XLEN")
             .arg(format!("test:tasks:{}", level.name()))
             .query(&mut con)
@@ -367,6 +417,62 @@ fn heartbeats_name_the_live_workers() {
     );
 }
 
+/// retry, PriorityExecutor and Progress are written over `Executor`: they
+/// work on the Redis executor as on a pool, cancel included.
+fn the_policies_work_on_it_unchanged() {
+    use std::sync::Arc;
+    let server = RedisServer::start();
+    let _worker = WorkerProcess::start(&server.url(), 2, LEASE);
+    let exec = Arc::new(executor(&server));
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs").to_string_lossy().into_owned();
+    let policy =
+        hilo::RetryPolicy::new(5).backoff(Duration::from_millis(1), Duration::from_millis(10));
+    let fut = hilo::retry(Arc::clone(&exec), policy, move || {
+        flaky::call(runs.clone(), 2)
+    });
+    assert_eq!(
+        fut.result(),
+        Ok(3),
+        "two panics retried, the third run's value"
+    );
+    // A cancel reaches the attempt running on a worker and kills it.
+    let fifo = dir.path().join("pid");
+    mkfifo(&fifo);
+    let path = fifo.to_string_lossy().into_owned();
+    let policy = hilo::RetryPolicy::new(3);
+    let fut = hilo::retry(Arc::clone(&exec), policy, move || {
+        say_pid_then_sleep::call(path.clone())
+    });
+    let pid = read_pid(&fifo);
+    assert!(fut.cancel());
+    assert!(
+        gone_within(pid, Duration::from_secs(10)),
+        "attempt {pid} still runs"
+    );
+    assert_eq!(fut.result(), Err(TaskError::Cancelled));
+    // Priorities kept by the client, and counts.
+    let prio = hilo::PriorityExecutor::new(Arc::clone(&exec));
+    let futs: Vec<_> = (0..30u64)
+        .map(|x| {
+            prio.submit(hilo::Priority(x as i32 % 3), square::call(x))
+                .unwrap()
+        })
+        .collect();
+    for (x, f) in (0..30u64).zip(futs) {
+        assert_eq!(f.result(), Ok(x * x));
+    }
+    let progress = hilo::Progress::new(Arc::clone(&exec));
+    let futs: Vec<_> = (0..25u64)
+        .map(|x| progress.submit(panic_if_odd::call(x)).unwrap())
+        .collect();
+    for f in futs {
+        let _ = f.result();
+    }
+    let counts = progress.snapshot();
+    assert_eq!((counts.submitted, counts.done, counts.failed), (25, 25, 12));
+}
+
 fn a_poison_task_is_given_up_without_stalling_the_others() {
     let server = RedisServer::start();
     let workers: Vec<_> = (0..3)
@@ -405,7 +511,7 @@ fn is_zombie(pid: u32) -> bool {
 
 /// Entries worker `name` holds, as the server counts them.
 fn held_by(con: &mut redis::Connection, name: &str) -> u64 {
-    Priority::ALL
+    Level::ALL
         .iter()
         .map(|level| {
             let (count, _, _, owners): (u64, redis::Value, redis::Value, Vec<(String, String)>) =
@@ -591,6 +697,7 @@ fn main() {
         test!(higher_priorities_run_first),
         test!(shutdown_cancels_what_is_queued_and_refuses_more),
         test!(heartbeats_name_the_live_workers),
+        test!(the_policies_work_on_it_unchanged),
         test!(a_poison_task_is_given_up_without_stalling_the_others),
         test!(chaos_every_future_ends_once_with_its_value),
     ]);

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hilo::CancelReach::{Anywhere, Queued};
-use hilo_redis::{Broker, Priority, Streams, Withdrawn, INBOX_TTL};
+use hilo_redis::{Broker, Level, Streams, Withdrawn, INBOX_TTL};
 
 mod common;
 use common::RedisServer;
@@ -16,7 +16,7 @@ use common::RedisServer;
 const PREFIX: &str = "test";
 
 /// Entries left in the level's stream, and entries read but not acked.
-fn left(server: &RedisServer, level: Priority) -> (u64, u64) {
+fn left(server: &RedisServer, level: Level) -> (u64, u64) {
     let mut con = server.connection();
     let key = format!("{PREFIX}:tasks:{}", level.name());
     let len: u64 = redis::cmd("XLEN").arg(&key).query(&mut con).unwrap();
@@ -42,7 +42,7 @@ fn every_body_goes_to_exactly_one_of_three_consumers() {
         })
         .collect();
     for (i, body) in bodies.iter().enumerate() {
-        producer.push(Priority::ALL[i % 3], body).unwrap();
+        producer.push(Level::ALL[i % 3], body).unwrap();
     }
     let got = Arc::new(Mutex::new(Vec::new()));
     let taken = Arc::new(AtomicUsize::new(0));
@@ -74,7 +74,7 @@ fn every_body_goes_to_exactly_one_of_three_consumers() {
     let distinct: HashSet<&Vec<u8>> = got.iter().collect();
     let want: HashSet<&Vec<u8>> = bodies.iter().collect();
     assert_eq!(distinct, want);
-    for level in Priority::ALL {
+    for level in Level::ALL {
         assert_eq!(left(&server, level), (0, 0), "{level:?}: entries, pending");
     }
 }
@@ -85,7 +85,7 @@ fn higher_levels_come_first_and_each_level_in_order() {
     let server = RedisServer::start();
     let mut broker = Streams::connect(&server.url(), PREFIX).unwrap();
     for i in 0..5u8 {
-        for level in [Priority::Low, Priority::Medium, Priority::High] {
+        for level in [Level::Low, Level::Medium, Level::High] {
             broker.push(level, &[level as u8, i]).unwrap();
         }
     }
@@ -98,10 +98,10 @@ fn higher_levels_come_first_and_each_level_in_order() {
         }
         for d in batch {
             assert!(broker.finish("one", &d, "results", b"").unwrap());
-            order.push((d.priority, d.body));
+            order.push((d.level, d.body));
         }
     }
-    let want: Vec<_> = [Priority::High, Priority::Medium, Priority::Low]
+    let want: Vec<_> = [Level::High, Level::Medium, Level::Low]
         .into_iter()
         .flat_map(|l| (0..5u8).map(move |i| (l, vec![l as u8, i])))
         .collect();
@@ -144,7 +144,7 @@ fn a_waiting_consumer_wakes_on_a_push() {
         );
         std::thread::yield_now();
     }
-    producer.push(Priority::Low, b"wake up").unwrap();
+    producer.push(Level::Low, b"wake up").unwrap();
     let (batch, took) = consumer.join().unwrap();
     assert_eq!(batch.len(), 1);
     assert_eq!(batch[0].body, b"wake up");
@@ -160,14 +160,14 @@ fn a_taken_body_is_no_one_elses_until_done_and_then_gone() {
     let server = RedisServer::start();
     let mut a = Streams::connect(&server.url(), PREFIX).unwrap();
     let mut b = Streams::connect(&server.url(), PREFIX).unwrap();
-    a.push(Priority::Medium, b"mine").unwrap();
+    a.push(Level::Medium, b"mine").unwrap();
     let mine = a.take("a", 10, Duration::ZERO).unwrap();
     assert_eq!(mine.len(), 1);
     assert!(b.take("b", 10, Duration::ZERO).unwrap().is_empty());
-    assert_eq!(left(&server, Priority::Medium), (1, 1));
+    assert_eq!(left(&server, Level::Medium), (1, 1));
     assert!(!b.finish("b", &mine[0], "results", b"no").unwrap());
     assert!(a.finish("a", &mine[0], "results", b"yes").unwrap());
-    assert_eq!(left(&server, Priority::Medium), (0, 0));
+    assert_eq!(left(&server, Level::Medium), (0, 0));
     let results = a
         .read_inbox("results", &[], "0", 10, Duration::ZERO)
         .unwrap();
@@ -181,7 +181,7 @@ fn a_taken_body_is_no_one_elses_until_done_and_then_gone() {
 fn connecting_twice_keeps_the_queue() {
     let server = RedisServer::start();
     let mut first = Streams::connect(&server.url(), PREFIX).unwrap();
-    first.push(Priority::High, b"kept").unwrap();
+    first.push(Level::High, b"kept").unwrap();
     // A second worker starting up must not reset the group or the stream.
     let mut second = Streams::connect(&server.url(), PREFIX).unwrap();
     let got = second.take("w", 10, Duration::ZERO).unwrap();
@@ -190,7 +190,7 @@ fn connecting_twice_keeps_the_queue() {
 }
 
 /// Idle time of entry `id` as the server counts it, and its owner.
-fn idle_and_owner(server: &RedisServer, level: Priority, id: &str) -> Option<(u64, String)> {
+fn idle_and_owner(server: &RedisServer, level: Level, id: &str) -> Option<(u64, String)> {
     let mut con = server.connection();
     let key = format!("{PREFIX}:tasks:{}", level.name());
     let rows: Vec<(String, String, u64, u64)> = redis::cmd("XPENDING")
@@ -212,22 +212,20 @@ fn a_lease_is_renewed_by_its_owner_only_and_taken_over_when_idle() {
     let server = RedisServer::start();
     let mut a = Streams::connect(&server.url(), PREFIX).unwrap();
     let mut b = Streams::connect(&server.url(), PREFIX).unwrap();
-    a.push(Priority::Low, b"job").unwrap();
+    a.push(Level::Low, b"job").unwrap();
     let held = a.take("a", 1, Duration::ZERO).unwrap();
     assert_eq!(held[0].deliveries, 1);
     // Time passes: the server counts the entry idle; a renewal resets it.
     std::thread::sleep(Duration::from_millis(60));
-    let (idle, owner) = idle_and_owner(&server, Priority::Low, &held[0].id).unwrap();
+    let (idle, owner) = idle_and_owner(&server, Level::Low, &held[0].id).unwrap();
     assert!(idle >= 60 && owner == "a", "{idle} {owner}");
     assert!(a.renew("a", &held).unwrap().is_empty());
-    let (idle, _) = idle_and_owner(&server, Priority::Low, &held[0].id).unwrap();
+    let (idle, _) = idle_and_owner(&server, Level::Low, &held[0].id).unwrap();
     assert!(idle < 60, "renewed: {idle}");
     // Someone else's renewal changes nothing and says it is not theirs.
     assert_eq!(b.renew("b", &held).unwrap(), vec![held[0].id.clone()]);
     assert_eq!(
-        idle_and_owner(&server, Priority::Low, &held[0].id)
-            .unwrap()
-            .1,
+        idle_and_owner(&server, Level::Low, &held[0].id).unwrap().1,
         "a"
     );
     // Not idle for an hour: nothing to take over. Idle at all: b takes it.
@@ -248,7 +246,7 @@ fn a_lease_is_renewed_by_its_owner_only_and_taken_over_when_idle() {
         .unwrap();
     let bodies: Vec<&[u8]> = got.iter().map(|m| &m.body[..]).collect();
     assert_eq!(bodies, vec![&b"first"[..]], "exactly one result");
-    assert_eq!(left(&server, Priority::Low), (0, 0));
+    assert_eq!(left(&server, Level::Low), (0, 0));
 }
 
 #[test]
@@ -256,7 +254,7 @@ fn a_lease_is_renewed_by_its_owner_only_and_taken_over_when_idle() {
 fn every_takeover_counts_a_delivery() {
     let server = RedisServer::start();
     let mut broker = Streams::connect(&server.url(), PREFIX).unwrap();
-    broker.push(Priority::High, b"poison").unwrap();
+    broker.push(Level::High, b"poison").unwrap();
     let mut counts = vec![broker.take("w-0", 1, Duration::ZERO).unwrap()[0].deliveries];
     for w in 1..5 {
         let got = broker
@@ -273,11 +271,9 @@ fn withdraw_removes_a_queued_task_and_takes_a_held_one_from_its_owner() {
     let server = RedisServer::start();
     let mut client = Streams::connect(&server.url(), PREFIX).unwrap();
     let mut worker = Streams::connect(&server.url(), PREFIX).unwrap();
-    let queued = client.push(Priority::Medium, b"queued").unwrap();
+    let queued = client.push(Level::Medium, b"queued").unwrap();
     assert_eq!(
-        client
-            .withdraw(Priority::Medium, &queued, Anywhere)
-            .unwrap(),
+        client.withdraw(Level::Medium, &queued, Anywhere).unwrap(),
         Withdrawn::Removed
     );
     assert!(
@@ -285,11 +281,11 @@ fn withdraw_removes_a_queued_task_and_takes_a_held_one_from_its_owner() {
         "never handed out"
     );
 
-    let id = client.push(Priority::Medium, b"running").unwrap();
+    let id = client.push(Level::Medium, b"running").unwrap();
     let held = worker.take("w", 10, Duration::ZERO).unwrap();
     // Only queued tasks: a held one is left where it is.
     assert_eq!(
-        client.withdraw(Priority::Medium, &id, Queued).unwrap(),
+        client.withdraw(Level::Medium, &id, Queued).unwrap(),
         Withdrawn::Held { owner: "w".into() }
     );
     assert!(worker
@@ -297,7 +293,7 @@ fn withdraw_removes_a_queued_task_and_takes_a_held_one_from_its_owner() {
         .unwrap()
         .is_empty());
     assert_eq!(
-        client.withdraw(Priority::Medium, &id, Anywhere).unwrap(),
+        client.withdraw(Level::Medium, &id, Anywhere).unwrap(),
         Withdrawn::Taken { owner: "w".into() }
     );
     // The owner is told which task to stop, and its result is dropped.
@@ -312,18 +308,18 @@ fn withdraw_removes_a_queued_task_and_takes_a_held_one_from_its_owner() {
         .unwrap()
         .is_empty());
     assert_eq!(
-        client.withdraw(Priority::Medium, &id, Anywhere).unwrap(),
+        client.withdraw(Level::Medium, &id, Anywhere).unwrap(),
         Withdrawn::Gone
     );
 
-    let id = client.push(Priority::High, b"finished").unwrap();
+    let id = client.push(Level::High, b"finished").unwrap();
     let held = worker.take("w", 10, Duration::ZERO).unwrap();
     assert!(worker.finish("w", &held[0], "c", b"value").unwrap());
     assert_eq!(
-        client.withdraw(Priority::High, &id, Anywhere).unwrap(),
+        client.withdraw(Level::High, &id, Anywhere).unwrap(),
         Withdrawn::Gone
     );
-    for level in Priority::ALL {
+    for level in Level::ALL {
         assert_eq!(left(&server, level), (0, 0));
     }
 }
@@ -335,7 +331,7 @@ fn an_inbox_deletes_what_was_seen_and_expires_after_its_ttl() {
     let mut broker = Streams::connect(&server.url(), PREFIX).unwrap();
     for body in [&b"one"[..], b"two"] {
         let held = {
-            broker.push(Priority::Low, body).unwrap();
+            broker.push(Level::Low, body).unwrap();
             broker.take("w", 1, Duration::ZERO).unwrap()
         };
         assert!(broker.finish("w", &held[0], "me", body).unwrap());

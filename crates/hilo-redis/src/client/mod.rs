@@ -9,11 +9,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use hilo::process::{decode_result, Call};
-use hilo::{CancelReach, Executor, Future, Promise, Shutdown, SubmitError, TaskError};
+use hilo::process::{decode_result, Call, ChunkExecutor, ChunkFuture};
+use hilo::{CancelReach, Executor, Future, Priority, Promise, Shutdown, SubmitError, TaskError};
 use serde::de::DeserializeOwned;
 
-use crate::broker::{Broker, BrokerError, Priority, Withdrawn};
+use crate::broker::{Broker, BrokerError, Level, Withdrawn};
 use crate::streams::Streams;
 use crate::wire::Envelope;
 
@@ -58,7 +58,7 @@ pub(crate) struct Shared {
     drained: Condvar,
     max_workers: usize,
     max_deliveries: u32,
-    priority: Priority,
+    level: Level,
     timeout: Option<Duration>,
     /// Replies for no waiting task.
     stray: std::sync::atomic::AtomicU64,
@@ -74,7 +74,7 @@ pub(crate) struct Waiting {
 
 /// One submitted task, until its result comes or it is cancelled.
 struct Waiter {
-    priority: Priority,
+    level: Level,
     /// The queue's id of its entry, once the push has returned.
     id: Option<String>,
     done: Box<dyn Done>,
@@ -154,7 +154,7 @@ impl RedisExecutor {
         RedisExecutorBuilder {
             url: url.to_owned(),
             prefix: "hilo".to_owned(),
-            priority: Priority::Medium,
+            priority: Priority::NORMAL,
             timeout: None,
             max_deliveries: DEFAULT_MAX_DELIVERIES,
             max_workers: None,
@@ -170,15 +170,23 @@ impl RedisExecutor {
     where
         R: DeserializeOwned + Send + 'static,
     {
-        self.submit_at(self.shared.priority, call)
+        self.enqueue_call(self.shared.level, call)
     }
 
-    /// Queues `call` at `priority`: every queued higher-level task is
-    /// handed out before any lower one.
+    /// Queues `call` at `priority`: above `Priority::NORMAL` in the high
+    /// queue, below it in the low one, else the medium one. Every queued
+    /// task of a higher queue is handed out before any of a lower one.
     ///
     /// # Errors
     /// As [`RedisExecutor::submit`].
     pub fn submit_at<R>(&self, priority: Priority, call: Call<R>) -> Result<Future<R>, SubmitError>
+    where
+        R: DeserializeOwned + Send + 'static,
+    {
+        self.enqueue_call(Level::of(priority), call)
+    }
+
+    fn enqueue_call<R>(&self, level: Level, call: Call<R>) -> Result<Future<R>, SubmitError>
     where
         R: DeserializeOwned + Send + 'static,
     {
@@ -192,7 +200,7 @@ impl RedisExecutor {
         };
         let timeout = call.time_limit().or(self.shared.timeout);
         self.shared
-            .enqueue(priority, call.task_name(), vec![args], timeout, |p| {
+            .enqueue(level, call.task_name(), vec![args], timeout, |p| {
                 Box::new(One(p))
             })
     }
@@ -203,10 +211,7 @@ impl RedisExecutor {
     ///
     /// # Errors
     /// As [`RedisExecutor::submit`].
-    pub fn submit_chunk<R>(
-        &self,
-        calls: Vec<Call<R>>,
-    ) -> Result<Future<Vec<Result<R, TaskError>>>, SubmitError>
+    pub fn submit_chunk<R>(&self, calls: Vec<Call<R>>) -> Result<ChunkFuture<R>, SubmitError>
     where
         R: DeserializeOwned + Send + 'static,
     {
@@ -230,7 +235,7 @@ impl RedisExecutor {
                 return Ok(Future::ready(Ok(every(&error, n))));
             }
         }
-        let priority = self.shared.priority;
+        let priority = self.shared.level;
         self.shared
             .enqueue(priority, name, args, timeout, move |p| {
                 Box::new(Chunk(p, n))
@@ -290,7 +295,7 @@ impl RedisExecutor {
 impl Shared {
     fn enqueue<T: Send + 'static>(
         self: &Arc<Self>,
-        priority: Priority,
+        level: Level,
         name: &str,
         args: Vec<Vec<u8>>,
         timeout: Option<Duration>,
@@ -321,13 +326,13 @@ impl Shared {
             waiting.tasks.insert(
                 tag,
                 Waiter {
-                    priority,
+                    level,
                     id: None,
                     done,
                 },
             );
         }
-        let pushed = lock(&self.queue).push(priority, &body);
+        let pushed = lock(&self.queue).push(level, &body);
         let mut waiting = lock(&self.waiting);
         match pushed {
             Ok(id) => {
@@ -351,15 +356,15 @@ impl Shared {
     /// The cancel hook of task `tag`'s future: true if the task was taken
     /// back (it will give no value) and its future cancelled.
     fn cancel(&self, tag: u64, reach: CancelReach) -> bool {
-        let (priority, id) = match lock(&self.waiting).tasks.get(&tag) {
+        let (level, id) = match lock(&self.waiting).tasks.get(&tag) {
             Some(Waiter {
-                priority,
+                level,
                 id: Some(id),
                 ..
-            }) => (*priority, id.clone()),
+            }) => (*level, id.clone()),
             _ => return false, // its result is in, or it is still being pushed
         };
-        match lock(&self.queue).withdraw(priority, &id, reach) {
+        match lock(&self.queue).withdraw(level, &id, reach) {
             Ok(Withdrawn::Removed | Withdrawn::Taken { .. }) => {}
             Ok(Withdrawn::Held { .. } | Withdrawn::Gone) | Err(_) => return false,
         }
@@ -400,6 +405,20 @@ impl std::fmt::Debug for RedisExecutor {
             .field("max_workers", &self.shared.max_workers)
             .field("waiting", &lock(&self.shared.waiting).tasks.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// `map_chunked` over the workers: a chunk is one queued task.
+impl ChunkExecutor for RedisExecutor {
+    fn submit_chunk<R>(&self, calls: Vec<Call<R>>) -> Result<ChunkFuture<R>, SubmitError>
+    where
+        R: DeserializeOwned + Send + 'static,
+    {
+        RedisExecutor::submit_chunk(self, calls)
+    }
+
+    fn chunk_workers(&self) -> usize {
+        self.shared.max_workers
     }
 }
 
@@ -449,7 +468,8 @@ impl RedisExecutorBuilder {
         self
     }
 
-    /// The level `submit` queues at (default medium).
+    /// The priority `submit` queues at (default `Priority::NORMAL`, the
+    /// medium queue); see [`RedisExecutor::submit_at`].
     pub fn priority(mut self, priority: Priority) -> Self {
         self.priority = priority;
         self
@@ -499,7 +519,7 @@ impl RedisExecutorBuilder {
             drained: Condvar::new(),
             max_workers,
             max_deliveries: self.max_deliveries,
-            priority: self.priority,
+            level: Level::of(self.priority),
             timeout: self.timeout,
             stray: std::sync::atomic::AtomicU64::new(0),
         });

@@ -50,6 +50,7 @@
 
 mod cell;
 mod child;
+mod chunked;
 mod fds;
 mod pool;
 pub(crate) mod protocol;
@@ -57,7 +58,8 @@ mod registry;
 mod supervisor;
 pub(crate) mod worker;
 
-pub use pool::{ChunkedMap, ProcessPool, ProcessPoolBuilder};
+pub use chunked::{ChunkExecutor, ChunkFuture, ChunkedMap};
+pub use pool::{ProcessPool, ProcessPoolBuilder};
 pub use protocol::{decode_frame, FrameError};
 pub use registry::{
     decode_args, decode_result, encode_value, registered_tasks, Call, TaskEntry, TaskFn,

@@ -2,7 +2,6 @@
 //! Submitting queues a call for the supervisors (see `supervisor.rs`); the
 //! pool never talks to a worker itself.
 
-use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -16,6 +15,7 @@ use super::cell::{
     convert_chunk, convert_encoded, convert_one, every, Convert, ProcCell, Whereabouts,
 };
 use super::child::{Config, Worker};
+use super::chunked::{ChunkExecutor, ChunkFuture, ChunkedMap};
 use super::lock;
 use super::registry::Call;
 use super::supervisor::{supervise, Shared};
@@ -215,21 +215,13 @@ impl ProcessPool {
         items: I,
         chunk_size: usize,
         make_call: M,
-    ) -> ChunkedMap<'_, I::IntoIter, M, R>
+    ) -> ChunkedMap<'_, Self, I::IntoIter, M, R>
     where
         I: IntoIterator,
         M: FnMut(I::Item) -> Call<R>,
         R: DeserializeOwned + Send + 'static,
     {
-        ChunkedMap {
-            pool: self,
-            items: items.into_iter().fuse(),
-            make_call,
-            chunk_size: chunk_size.max(1),
-            window: 2 * self.shared.max_workers,
-            in_flight: VecDeque::new(),
-            ready: VecDeque::new(),
-        }
+        ChunkedMap::new(self, items.into_iter(), chunk_size, make_call)
     }
 
     fn enqueue<O: Send + 'static>(
@@ -360,6 +352,19 @@ impl std::fmt::Debug for ProcessPool {
             .field("max_workers", &self.shared.max_workers)
             .field("workers", &self.worker_pids())
             .finish_non_exhaustive()
+    }
+}
+
+impl ChunkExecutor for ProcessPool {
+    fn submit_chunk<R>(&self, calls: Vec<Call<R>>) -> Result<ChunkFuture<R>, SubmitError>
+    where
+        R: DeserializeOwned + Send + 'static,
+    {
+        ProcessPool::submit_chunk(self, calls)
+    }
+
+    fn chunk_workers(&self) -> usize {
+        self.shared.max_workers
     }
 }
 
@@ -555,95 +560,4 @@ fn start_other_slots(shared: &Arc<Shared>) -> Vec<thread::JoinHandle<()>> {
         }
     }
     supervisors
-}
-
-/// The future of a chunk: one `Result` per call.
-type ChunkFuture<R> = Future<Vec<Result<R, TaskError>>>;
-
-/// The iterator of [`ProcessPool::map_chunked`]: one `Result` per item.
-pub struct ChunkedMap<'p, I: Iterator, M, R> {
-    pool: &'p ProcessPool,
-    items: std::iter::Fuse<I>,
-    make_call: M,
-    chunk_size: usize,
-    window: usize,
-    /// Chunks submitted, oldest first, with how many items each holds.
-    in_flight: VecDeque<(usize, ChunkFuture<R>)>,
-    /// Results of the oldest finished chunk not yet yielded.
-    ready: VecDeque<Result<R, TaskError>>,
-}
-
-impl<I, M, R> ChunkedMap<'_, I, M, R>
-where
-    I: Iterator,
-    M: FnMut(I::Item) -> Call<R>,
-    R: DeserializeOwned + Send + 'static,
-{
-    /// At most `n` chunks queued or running at once (at least 1).
-    pub fn window(mut self, n: usize) -> Self {
-        self.window = n.max(1);
-        self
-    }
-
-    fn fill(&mut self) {
-        while self.in_flight.len() < self.window {
-            let calls: Vec<Call<R>> = self
-                .items
-                .by_ref()
-                .take(self.chunk_size)
-                .map(&mut self.make_call)
-                .collect();
-            if calls.is_empty() {
-                return;
-            }
-            let n = calls.len();
-            let fut = self
-                .pool
-                .submit_chunk(calls)
-                .unwrap_or_else(|e| Future::ready(Err(e.into())));
-            self.in_flight.push_back((n, fut));
-        }
-    }
-}
-
-impl<I, M, R> Iterator for ChunkedMap<'_, I, M, R>
-where
-    I: Iterator,
-    M: FnMut(I::Item) -> Call<R>,
-    R: DeserializeOwned + Send + 'static,
-{
-    type Item = Result<R, TaskError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if let Some(r) = self.ready.pop_front() {
-            return Some(r);
-        }
-        self.fill();
-        let (n, fut) = self.in_flight.pop_front()?;
-        match fut.result() {
-            Ok(results) => self.ready.extend(results),
-            Err(e) => self.ready.extend(every(e, n)),
-        }
-        self.ready.pop_front()
-    }
-}
-
-impl<I: Iterator, M, R> Drop for ChunkedMap<'_, I, M, R> {
-    fn drop(&mut self) {
-        for (_, fut) in &self.in_flight {
-            // Pending chunks only: a running one finishes (killing a worker
-            // for a dropped iterator would be a surprise).
-            fut.cancel_pending();
-        }
-    }
-}
-
-impl<I: Iterator, M, R> std::fmt::Debug for ChunkedMap<'_, I, M, R> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChunkedMap")
-            .field("chunk_size", &self.chunk_size)
-            .field("window", &self.window)
-            .field("chunks_in_flight", &self.in_flight.len())
-            .finish_non_exhaustive()
-    }
 }
