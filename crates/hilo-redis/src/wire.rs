@@ -300,6 +300,21 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = fuzz_decode(&bytes);
+        }
+
+        #[test]
+        fn a_mangled_envelope_never_panics(flip in 0usize..64, to in proptest::num::u8::ANY) {
+            let mut bytes = sample().encode().unwrap();
+            let at = flip % bytes.len();
+            bytes[at] = to;
+            let _ = Envelope::decode(&bytes);
+        }
+    }
+
     #[test]
     fn an_envelope_over_the_cap_is_refused_when_made() {
         let mut big = sample();
