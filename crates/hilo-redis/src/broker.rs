@@ -58,6 +58,15 @@ pub struct Delivery {
     pub body: Vec<u8>,
 }
 
+/// A finished task for [`Broker::finish_all`]: its delivery, the inbox its
+/// result goes to, and the result.
+#[derive(Debug, Clone, Copy)]
+pub struct Finished<'a> {
+    pub delivery: &'a Delivery,
+    pub reply: &'a str,
+    pub result: &'a [u8],
+}
+
 /// Where [`Broker::withdraw`] found a task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Withdrawn {
@@ -143,7 +152,22 @@ pub trait Broker {
         delivery: &Delivery,
         reply: &str,
         result: &[u8],
-    ) -> Result<bool, BrokerError>;
+    ) -> Result<bool, BrokerError> {
+        let one = Finished {
+            delivery,
+            reply,
+            result,
+        };
+        Ok(self.finish_all(consumer, &[one])?[0])
+    }
+
+    /// [`Broker::finish`] for each of `finished`, in one round trip where
+    /// the broker can: one answer each, in order.
+    fn finish_all(
+        &mut self,
+        consumer: &str,
+        finished: &[Finished<'_>],
+    ) -> Result<Vec<bool>, BrokerError>;
 
     /// Takes the task `id` of `level` back: from the queue, and with
     /// `CancelReach::Anywhere` from the consumer that holds it too (see

@@ -26,7 +26,7 @@ mod streams;
 mod wire;
 mod worker;
 
-pub use broker::{Broker, BrokerError, Delivery, Level, Message, Withdrawn};
+pub use broker::{Broker, BrokerError, Delivery, Finished, Level, Message, Withdrawn};
 pub use client::{RedisExecutor, RedisExecutorBuilder, DEFAULT_MAX_DELIVERIES};
 pub use streams::{Streams, INBOX_TTL};
 pub use wire::{fuzz_decode, WorkerInfo, MAX_PAYLOAD};

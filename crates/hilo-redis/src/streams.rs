@@ -8,7 +8,7 @@ use redis::Commands;
 
 use hilo::CancelReach;
 
-use crate::broker::{Broker, BrokerError, Delivery, Level, Message, Withdrawn};
+use crate::broker::{Broker, BrokerError, Delivery, Finished, Level, Message, Withdrawn};
 use crate::scripts;
 use crate::wire::WorkerInfo;
 
@@ -310,26 +310,36 @@ impl Broker for Streams {
         Ok(lost)
     }
 
-    fn finish(
+    fn finish_all(
         &mut self,
         consumer: &str,
-        delivery: &Delivery,
-        reply: &str,
-        result: &[u8],
-    ) -> Result<bool, BrokerError> {
-        let (key, inbox) = (self.key(delivery.level), self.inbox_key(reply));
-        let done: i64 = self.with_con(|con| {
-            scripts::FINISH
-                .key(&key)
-                .key(&inbox)
+        finished: &[Finished<'_>],
+    ) -> Result<Vec<bool>, BrokerError> {
+        if finished.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for f in finished {
+            pipe.cmd("EVALSHA")
+                .arg(scripts::FINISH.get_hash())
+                .arg(2)
+                .arg(self.key(f.delivery.level))
+                .arg(self.inbox_key(f.reply))
                 .arg(GROUP)
                 .arg(consumer)
-                .arg(&delivery.id)
-                .arg(result)
-                .arg(INBOX_TTL.as_secs())
-                .invoke(con)
+                .arg(&f.delivery.id)
+                .arg(f.result)
+                .arg(INBOX_TTL.as_secs());
+        }
+        let done: Vec<i64> = self.with_con(|con| match pipe.query(con) {
+            // A server that restarted has forgotten the script: load it.
+            Err(e) if e.code() == Some("NOSCRIPT") => {
+                scripts::FINISH.prepare_invoke().load(con)?;
+                pipe.query(con)
+            }
+            other => other,
         })?;
-        Ok(done == 1)
+        Ok(done.into_iter().map(|d| d == 1).collect())
     }
 
     fn withdraw(

@@ -150,9 +150,10 @@ fn gone_within(pid: u32, limit: Duration) -> bool {
 
 fn results_come_back_from_worker_processes() {
     let server = RedisServer::start();
+    // One takes tasks as slots free up, one holds two more than it runs.
     let workers = [
         WorkerProcess::start(&server.url(), 2, LEASE),
-        WorkerProcess::start(&server.url(), 2, LEASE),
+        WorkerProcess::start_prefetching(&server.url(), 2, 2, LEASE),
     ];
     let exec = executor(&server);
     let futs: Vec<_> = (0..300u64)

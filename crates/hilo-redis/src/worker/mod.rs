@@ -28,6 +28,12 @@ pub struct ServeOptions {
     pub prefix: String,
     /// How many tasks run at once (processes of the local pool).
     pub slots: usize,
+    /// Tasks held beyond the running ones, queued in the local pool so
+    /// that a slot never waits for Redis between tasks (default 0). They
+    /// are the worker's (leased, renewed) until they run, in the order
+    /// they were taken: a higher-priority task queued meanwhile waits
+    /// behind them. For many short tasks of one priority.
+    pub prefetch: usize,
     /// A task this worker holds is taken over by another worker if this
     /// one has not renewed its lease for this long (it renews every third
     /// of it).
@@ -42,6 +48,7 @@ impl Default for ServeOptions {
         ServeOptions {
             prefix: "hilo".to_owned(),
             slots: hilo::default_workers(),
+            prefetch: 0,
             lease: Duration::from_secs(10),
             stop: StopToken::new(),
         }
@@ -83,7 +90,10 @@ pub(crate) struct Held {
 /// What the taker, the finisher and the keeper share.
 pub(crate) struct Worker {
     pub(crate) name: String,
+    /// Tasks that run at once.
     pub(crate) slots: usize,
+    /// Tasks it may hold: the running ones and the prefetched ones.
+    pub(crate) capacity: usize,
     pub(crate) lease: Duration,
     pub(crate) held: Mutex<HashMap<String, Held>>,
     /// Signalled when a slot frees up.
@@ -127,6 +137,7 @@ pub fn serve(url: &str, options: &ServeOptions) -> Result<ServeReport, ServeErro
     let worker = Arc::new(Worker {
         name,
         slots,
+        capacity: slots + options.prefetch,
         lease: options.lease.max(Duration::from_millis(30)),
         held: Mutex::new(HashMap::new()),
         freed: Condvar::new(),
@@ -195,7 +206,7 @@ fn take_until_stopped(
             let held = lock(&worker.held);
             (held.len(), held.values().any(|h| h.delivery.deliveries > 1))
         };
-        let busy = held >= worker.slots || alone || (draining && held > 0);
+        let busy = held >= worker.capacity || alone || (draining && held > 0);
         if busy {
             wait_for_a_slot(worker, held, wait);
             continue;
@@ -213,12 +224,12 @@ fn take_until_stopped(
                 }
                 Ok(false) => {
                     draining = false;
-                    broker.take(&worker.name, worker.slots - held, wait)
+                    broker.take(&worker.name, worker.capacity - held, wait)
                 }
                 Err(e) => Err(e),
             }
         } else {
-            broker.take(&worker.name, worker.slots - held, wait)
+            broker.take(&worker.name, worker.capacity - held, wait)
         };
         match got {
             Ok(deliveries) => {

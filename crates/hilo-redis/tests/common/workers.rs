@@ -1,5 +1,5 @@
 //! Worker processes for the executor tests: this test binary started again
-//! with `--helper worker URL SLOTS LEASE_MS`. Each serves until its stdin
+//! with `--helper worker URL SLOTS LEASE_MS [PREFETCH]`. Each serves until its stdin
 //! closes, then prints its report (`name done dropped`) and exits.
 #![allow(dead_code)]
 
@@ -11,12 +11,15 @@ use rustix::process::{kill_process, Pid, Signal};
 
 /// The helper's side: serve, stop on stdin's end, print the report.
 pub(crate) fn serve_until_stdin_closes(args: &[String]) {
-    let [url, slots, lease_ms] = args else {
-        panic!("worker URL SLOTS LEASE_MS, not {args:?}");
+    let (url, slots, lease_ms, prefetch) = match args {
+        [url, slots, lease_ms] => (url, slots, lease_ms, "0"),
+        [url, slots, lease_ms, prefetch] => (url, slots, lease_ms, prefetch.as_str()),
+        _ => panic!("worker URL SLOTS LEASE_MS [PREFETCH], not {args:?}"),
     };
     let options = hilo_redis::ServeOptions {
         prefix: "test".into(),
         slots: slots.parse().unwrap(),
+        prefetch: prefetch.parse().unwrap(),
         lease: Duration::from_millis(lease_ms.parse().unwrap()),
         ..Default::default()
     };
@@ -36,9 +39,20 @@ pub(crate) struct WorkerProcess {
 
 impl WorkerProcess {
     pub(crate) fn start(url: &str, slots: usize, lease: Duration) -> WorkerProcess {
+        WorkerProcess::start_prefetching(url, slots, 0, lease)
+    }
+
+    /// A worker that holds `prefetch` tasks beyond its running ones.
+    pub(crate) fn start_prefetching(
+        url: &str,
+        slots: usize,
+        prefetch: usize,
+        lease: Duration,
+    ) -> WorkerProcess {
         let child = Command::new(std::env::current_exe().unwrap())
             .args(["--helper", "worker", url, &slots.to_string()])
             .arg(lease.as_millis().to_string())
+            .arg(prefetch.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
