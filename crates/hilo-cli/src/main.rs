@@ -27,10 +27,16 @@ enum Command {
     Wordcount(hilo_tools::wordcount::Args),
     /// Measure the lessons' claims about threads and processes on this machine
     Bench(hilo_lab::Args),
+    /// Serve the tasks of --cluster from a Redis server (one per machine)
+    Worker(hilo_cluster::WorkerArgs),
+    /// Look at a cluster (status), or try one on this machine (demo)
+    #[command(subcommand)]
+    Cluster(hilo_cluster::ClusterCommand),
 }
 
 fn main() -> ExitCode {
-    // With `--engine processes`, workers are this program started again:
+    // With `--engine processes` (and in `hilo worker`), workers are this
+    // program started again:
     // this line turns such a copy into a worker (it never returns then).
     hilo::init();
     let cli = match Cli::try_parse() {
@@ -70,6 +76,8 @@ fn main() -> ExitCode {
         Some(Command::Primes(args)) => ExitCode::from(hilo_tools::primes::main(args)),
         Some(Command::Wordcount(args)) => ExitCode::from(hilo_tools::wordcount::main(args)),
         Some(Command::Bench(args)) => ExitCode::from(hilo_lab::main(args)),
+        Some(Command::Worker(args)) => ExitCode::from(hilo_cluster::worker_main(args)),
+        Some(Command::Cluster(command)) => ExitCode::from(hilo_cluster::cluster_main(command)),
         None => {
             // No subcommand is a usage error: say what there is.
             let help = Cli::command().render_help();

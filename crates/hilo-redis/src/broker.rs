@@ -67,6 +67,16 @@ pub struct Finished<'a> {
     pub result: &'a [u8],
 }
 
+/// One level's tasks ([`Broker::queue_stats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LevelStats {
+    pub level: Level,
+    /// Waiting to be handed out.
+    pub queued: u64,
+    /// Handed to a worker, not finished.
+    pub held: u64,
+}
+
 /// Where [`Broker::withdraw`] found a task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Withdrawn {
@@ -202,6 +212,12 @@ pub trait Broker {
 
     /// The workers whose last heartbeat has not expired.
     fn live_workers(&mut self) -> Result<Vec<WorkerInfo>, BrokerError>;
+
+    /// How many tasks each level holds: queued, and held by workers.
+    fn queue_stats(&mut self) -> Result<Vec<LevelStats>, BrokerError>;
+
+    /// How many tasks have been finished (results written) in all.
+    fn finished_total(&mut self) -> Result<u64, BrokerError>;
 
     /// Worker `name` leaves: its heartbeat and its consumer are removed.
     fn leave(&mut self, name: &str) -> Result<(), BrokerError>;

@@ -19,15 +19,47 @@
 //! | cancelling | a script: a queued entry is deleted; a held one is taken from its owner, whose inbox gets a stop |
 //! | inboxes (results, stops) | a stream each, `PREFIX:inbox:NAME`, expiring a day after its last message |
 
+/// The key prefix clients and workers use unless told otherwise: those of
+/// one prefix share queues.
+pub const DEFAULT_PREFIX: &str = "hilo";
+
+/// `url` with its password (if any) replaced by `***`: what may be shown.
+///
+/// ```
+/// use hilo_redis::redacted;
+/// assert_eq!(redacted("redis://me:secret@host:6379/0"), "redis://me:***@host:6379/0");
+/// assert_eq!(redacted("rediss://:secret@host"), "rediss://:***@host");
+/// assert_eq!(redacted("redis://host:6379"), "redis://host:6379");
+/// assert_eq!(redacted("redis+unix:///run/redis.sock"), "redis+unix:///run/redis.sock");
+/// ```
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info
+                .split_once(':')
+                .map_or(user_info, |(user, _)| user);
+            let hidden = if user_info.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{}", &rest[authority_end..])
+        }
+        None => url.to_owned(),
+    }
+}
+
 mod broker;
 mod client;
+mod local;
 mod scripts;
 mod streams;
 mod wire;
 mod worker;
 
-pub use broker::{Broker, BrokerError, Delivery, Finished, Level, Message, Withdrawn};
+pub use broker::{Broker, BrokerError, Delivery, Finished, Level, LevelStats, Message, Withdrawn};
 pub use client::{RedisExecutor, RedisExecutorBuilder, DEFAULT_MAX_DELIVERIES};
+pub use local::LocalRedis;
 pub use streams::{Streams, INBOX_TTL};
 pub use wire::{fuzz_decode, WorkerInfo, MAX_PAYLOAD};
 pub use worker::{serve, ServeError, ServeOptions, ServeReport};

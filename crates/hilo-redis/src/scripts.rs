@@ -49,9 +49,10 @@ return out
 });
 
 /// Finishes entry `ARGV[3]` of stream `KEYS[1]` if consumer `ARGV[2]`
-/// holds it in group `ARGV[1]`: acknowledged, deleted, and the result
+/// holds it in group `ARGV[1]`: acknowledged, deleted, the result
 /// `ARGV[4]` added to the inbox `KEYS[2]`, which expires `ARGV[5]` s after
-/// its last message. Returns 1, or 0 (not held: nothing done).
+/// its last message, and the counter of finished tasks `KEYS[3]` counts
+/// it. Returns 1, or 0 (not held: nothing done).
 pub(crate) static FINISH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -63,6 +64,7 @@ redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
 redis.call('XDEL', KEYS[1], ARGV[3])
 redis.call('XADD', KEYS[2], '*', 'm', ARGV[4])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
+redis.call('INCR', KEYS[3])
 return 1
 ",
     )

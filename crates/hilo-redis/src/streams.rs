@@ -8,7 +8,9 @@ use redis::Commands;
 
 use hilo::CancelReach;
 
-use crate::broker::{Broker, BrokerError, Delivery, Finished, Level, Message, Withdrawn};
+use crate::broker::{
+    Broker, BrokerError, Delivery, Finished, Level, LevelStats, Message, Withdrawn,
+};
 use crate::scripts;
 use crate::wire::WorkerInfo;
 
@@ -104,6 +106,11 @@ impl Streams {
     /// The stream of one priority level.
     pub fn key(&self, level: Level) -> String {
         format!("{}:tasks:{}", self.prefix, level.name())
+    }
+
+    /// The count of tasks finished since the queues were made.
+    fn finished_key(&self) -> String {
+        format!("{}:finished", self.prefix)
     }
 
     /// The set of the workers' names.
@@ -319,12 +326,14 @@ impl Broker for Streams {
             return Ok(Vec::new());
         }
         let mut pipe = redis::pipe();
+        let counter = self.finished_key();
         for f in finished {
             pipe.cmd("EVALSHA")
                 .arg(scripts::FINISH.get_hash())
-                .arg(2)
+                .arg(3)
                 .arg(self.key(f.delivery.level))
                 .arg(self.inbox_key(f.reply))
+                .arg(&counter)
                 .arg(GROUP)
                 .arg(consumer)
                 .arg(&f.delivery.id)
@@ -463,6 +472,34 @@ impl Broker for Streams {
         }
         live.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(live)
+    }
+
+    fn queue_stats(&mut self) -> Result<Vec<LevelStats>, BrokerError> {
+        let mut out = Vec::new();
+        for level in Level::ALL {
+            let key = self.key(level);
+            let (len, (held, _, _, _)): (u64, (u64, redis::Value, redis::Value, redis::Value)) =
+                self.with_con(|con| {
+                    redis::pipe()
+                        .xlen(&key)
+                        .cmd("XPENDING")
+                        .arg(&key)
+                        .arg(GROUP)
+                        .query(con)
+                })?;
+            out.push(LevelStats {
+                level,
+                queued: len.saturating_sub(held),
+                held,
+            });
+        }
+        Ok(out)
+    }
+
+    fn finished_total(&mut self) -> Result<u64, BrokerError> {
+        let key = self.finished_key();
+        let n: Option<u64> = self.with_con(|con| con.get(&key))?;
+        Ok(n.unwrap_or(0))
     }
 
     fn leave(&mut self, name: &str) -> Result<(), BrokerError> {

@@ -108,7 +108,7 @@ pub struct RunArgs {
     keep_order: bool,
 
     /// Wait SECS between starting two jobs (e.g. --delay 0.5)
-    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    #[arg(long, value_name = "SECS", value_parser = hilo_term::parse_secs)]
     delay: Option<Duration>,
 
     /// Read values from FILE, one per line; repeatable, each -a is a source (-a hosts.txt)
@@ -154,7 +154,7 @@ pub struct RunArgs {
 
     /// Kill a job (its whole process group: TERM, then KILL 1 s later) that
     /// runs longer than SECS (--timeout 30)
-    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    #[arg(long, value_name = "SECS", value_parser = hilo_term::parse_secs)]
     timeout: Option<Duration>,
 
     /// Run a failing job up to N times in all, waiting 0.1 s, 0.2 s, 0.4 s,
@@ -201,13 +201,6 @@ fn as_many_as_possible() -> usize {
         .current
         .unwrap_or(1024);
     usize::try_from(nofile / 8).unwrap_or(1024).clamp(1, 1024)
-}
-
-fn parse_secs(s: &str) -> Result<Duration, String> {
-    s.parse::<f64>()
-        .ok()
-        .and_then(|v| Duration::try_from_secs_f64(v).ok())
-        .ok_or_else(|| format!("expected a number of seconds, got {s:?}"))
 }
 
 /// Splits `COMMAND [ARGS...] [::: ... | :::: ...]` into the command words

@@ -102,6 +102,21 @@ pub fn exit_status(tool: &str, outcome: Result<(), Failure>) -> u8 {
     outcome.map_or_else(|f| f.report(tool), |()| 0)
 }
 
+/// A duration given in seconds on the command line (`30`, `0.5`).
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(hilo_term::parse_secs("1.5"), Ok(Duration::from_millis(1500)));
+/// assert!(hilo_term::parse_secs("-1").is_err());
+/// assert!(hilo_term::parse_secs("10s").is_err());
+/// ```
+pub fn parse_secs(s: &str) -> Result<std::time::Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .and_then(|v| std::time::Duration::try_from_secs_f64(v).ok())
+        .ok_or_else(|| format!("expected a number of seconds, got {s:?}"))
+}
+
 pub use indicatif::ProgressBar;
 
 pub use comfy_table::CellAlignment as Align;

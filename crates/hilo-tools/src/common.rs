@@ -33,17 +33,50 @@ impl Engine {
     }
 }
 
-/// The pool `--engine` picks. The tools submit the same `#[hilo::task]`
-/// calls to either (a thread calls the function, a worker process gets it
-/// by name); an executor on more machines will be one more variant.
+/// Where the work runs: here (`--engine`), or on the workers of a Redis
+/// server (`--cluster URL`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Place {
+    Here(Engine),
+    Cluster(String),
+}
+
+impl Place {
+    pub(crate) fn of(engine: Engine, cluster: Option<&String>) -> Place {
+        cluster.map_or(Place::Here(engine), |url| Place::Cluster(url.clone()))
+    }
+
+    /// Its name in reports and JSON.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Place::Here(engine) => engine.name(),
+            Place::Cluster(_) => "cluster",
+        }
+    }
+}
+
+/// The help of `--cluster`.
+pub(crate) const CLUSTER_HELP: &str =
+    "Run the chunks on the workers (hilo worker URL) of this Redis \
+     server: redis://[user:password@]host:port, rediss://... or redis+unix:///path";
+
+/// The pool `--engine` picks, or the cluster. The tools submit the same
+/// `#[hilo::task]` calls to each (a thread calls the function, a worker
+/// process gets it by name, a cluster worker gets it through Redis).
 pub(crate) enum Pool {
     Threads(ThreadPool),
     Processes(ProcessPool),
+    Cluster(hilo_redis::RedisExecutor),
 }
 
 impl Pool {
-    /// A pool of `jobs` workers; threads are named `name-N`.
-    pub(crate) fn new(engine: Engine, jobs: usize, name: &str) -> Result<Pool, String> {
+    /// A pool of `jobs` workers at `place`; threads are named `name-N`. A
+    /// cluster has as many as its live workers serve.
+    pub(crate) fn new(place: &Place, jobs: usize, name: &str) -> Result<Pool, String> {
+        let engine = match place {
+            Place::Here(engine) => *engine,
+            Place::Cluster(url) => return cluster(url, name),
+        };
         match engine {
             Engine::Threads => ThreadPool::builder()
                 .max_workers(jobs)
@@ -64,8 +97,22 @@ impl Pool {
         match self {
             Pool::Threads(pool) => pool.max_workers(),
             Pool::Processes(pool) => pool.max_workers(),
+            Pool::Cluster(exec) => exec.max_workers(),
         }
     }
+}
+
+/// The client of the cluster at `url`. With no live worker it says so on
+/// stderr (the tasks wait in the queue for one).
+fn cluster(url: &str, name: &str) -> Result<Pool, String> {
+    let exec = hilo_redis::RedisExecutor::connect(url).map_err(|e| {
+        let at = hilo_redis::redacted(url);
+        format!("cannot use the Redis at {at}: {e}")
+    })?;
+    if exec.live_workers().is_ok_and(|w| w.is_empty()) {
+        eprintln!("hilo {name}: no worker is serving this Redis yet; the tasks wait for one (hilo worker URL)");
+    }
+    Ok(Pool::Cluster(exec))
 }
 
 impl<R> Executor<Call<R>> for Pool
@@ -78,6 +125,7 @@ where
         match self {
             Pool::Threads(pool) => Executor::submit(pool, call),
             Pool::Processes(pool) => pool.submit(call),
+            Pool::Cluster(exec) => exec.submit(call),
         }
     }
 

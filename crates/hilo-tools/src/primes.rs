@@ -14,7 +14,7 @@ use std::time::Instant;
 use hilo_term::{Align, Failure, ProgressBar};
 use hilo_work::sieve::{self, Sieve, SEGMENT_SPAN};
 
-use crate::common::{Engine, Pool};
+use crate::common::{Engine, Place, Pool};
 
 /// The most segments in a default chunk (6 billion numbers, about a second
 /// of work): huge ranges still move the progress bar, and setting up a
@@ -77,6 +77,9 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Engine::Threads)]
     engine: Engine,
 
+    #[arg(long, value_name = "URL", conflicts_with_all = ["engine", "compare"], help = crate::common::CLUSTER_HELP)]
+    cluster: Option<String>,
+
     #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = hilo_term::parse_jobs, allow_negative_numbers = true,
           help = hilo_term::JOBS_HELP)]
     jobs: Option<hilo_term::Jobs>,
@@ -103,12 +106,13 @@ pub fn main(args: Args) -> u8 {
 fn run(args: &Args) -> Result<(), Failure> {
     let job = check(args).map_err(Failure::usage)?;
     let sieve = shared_sieve();
+    let place = Place::of(args.engine, args.cluster.as_ref());
     if args.print {
-        print(job, args.engine)
+        print(job, &place)
     } else if args.compare {
         compare(sieve, job, args.json)
     } else {
-        count_once(sieve, job, args.engine, args.json)
+        count_once(sieve, job, &place, args.json)
     }
 }
 
@@ -225,22 +229,22 @@ struct Report {
 
 /// How the chunks run: in this thread, or on one of the pools.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Run {
+enum Run<'a> {
     Sequential,
-    On(Engine),
+    On(&'a Place),
 }
 
-impl Run {
+impl Run<'_> {
     fn name(self) -> &'static str {
         match self {
             Run::Sequential => "sequential",
-            Run::On(engine) => engine.name(),
+            Run::On(place) => place.name(),
         }
     }
 }
 
-fn count_once(sieve: &Sieve, job: Job, engine: Engine, json: bool) -> Result<(), Failure> {
-    let report = timed_count(sieve, job, Run::On(engine))?;
+fn count_once(sieve: &Sieve, job: Job, place: &Place, json: bool) -> Result<(), Failure> {
+    let report = timed_count(sieve, job, Run::On(place))?;
     let mut out = std::io::stdout().lock();
     if json {
         writeln!(out, "{}", to_json(&report)?).map_err(Failure::output)?;
@@ -253,11 +257,8 @@ fn count_once(sieve: &Sieve, job: Job, engine: Engine, json: bool) -> Result<(),
 /// The exercise's "compare with the sequential version": the same chunks
 /// in this thread alone, on threads and on processes.
 fn compare(sieve: &Sieve, job: Job, json: bool) -> Result<(), Failure> {
-    let runs = [
-        Run::Sequential,
-        Run::On(Engine::Threads),
-        Run::On(Engine::Processes),
-    ];
+    let (threads, processes) = (Place::Here(Engine::Threads), Place::Here(Engine::Processes));
+    let runs = [Run::Sequential, Run::On(&threads), Run::On(&processes)];
     let mut reports = Vec::new();
     for run in runs {
         reports.push(timed_count(sieve, job, run)?);
@@ -296,7 +297,7 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, Failure> {
 
 /// Counts the job's range on `run`, timing it (pool start-up included:
 /// it is part of what using that engine costs).
-fn timed_count(sieve: &Sieve, job: Job, run: Run) -> Result<Report, Failure> {
+fn timed_count(sieve: &Sieve, job: Job, run: Run<'_>) -> Result<Report, Failure> {
     let began = Instant::now();
     let bar = bar_for(job, false);
     let ranges = sieve::chunks(job.start, job.end, job.chunk);
@@ -306,14 +307,15 @@ fn timed_count(sieve: &Sieve, job: Job, run: Run) -> Result<Report, Failure> {
         }
         n
     };
-    let count = match run {
-        Run::Sequential => ranges.map(|(lo, hi)| tick(sieve.count(lo, hi))).sum(),
-        Run::On(engine) => {
-            let pool = pool(engine, job.jobs)?;
-            hilo::map(&pool, ranges, |(lo, hi)| count_chunk::call(lo, hi))
+    let (count, jobs) = match run {
+        Run::Sequential => (ranges.map(|(lo, hi)| tick(sieve.count(lo, hi))).sum(), 1),
+        Run::On(place) => {
+            let pool = pool(place, job.jobs)?;
+            let count = hilo::map(&pool, ranges, |(lo, hi)| count_chunk::call(lo, hi))
                 .unordered()
                 .map(|n| n.map(tick).map_err(worker_failed))
-                .sum::<Result<u64, Failure>>()?
+                .sum::<Result<u64, Failure>>()?;
+            (count, pool.jobs())
         }
     };
     if let Some(bar) = bar {
@@ -325,14 +327,14 @@ fn timed_count(sieve: &Sieve, job: Job, run: Run) -> Result<Report, Failure> {
         end: job.end,
         seconds: began.elapsed().as_secs_f64(),
         engine: run.name(),
-        jobs: if run == Run::Sequential { 1 } else { job.jobs },
+        jobs,
     })
 }
 
 /// Lists the primes chunk by chunk, in order: at most 2 × -j chunks are
 /// sieved ahead of the one being written, so memory stays bounded however
 /// large the range.
-fn print(job: Job, engine: Engine) -> Result<(), Failure> {
+fn print(job: Job, place: &Place) -> Result<(), Failure> {
     // On a terminal the list itself shows progress; a bar would garble it.
     let bar = bar_for(job, std::io::stdout().is_terminal());
     let ranges = sieve::chunks(job.start, job.end, job.chunk);
@@ -345,7 +347,7 @@ fn print(job: Job, engine: Engine) -> Result<(), Failure> {
         }
         Ok(())
     };
-    let pool = pool(engine, job.jobs)?;
+    let pool = pool(place, job.jobs)?;
     hilo::map(&pool, ranges, |(lo, hi)| list_chunk::call(lo, hi)).try_for_each(&mut write)?;
     out.flush().map_err(Failure::output)?;
     if let Some(bar) = bar {
@@ -372,8 +374,8 @@ fn bar_for(job: Job, hide: bool) -> Option<ProgressBar> {
     )
 }
 
-fn pool(engine: Engine, jobs: usize) -> Result<Pool, Failure> {
-    Pool::new(engine, jobs, "primes").map_err(Failure::failed)
+fn pool(place: &Place, jobs: usize) -> Result<Pool, Failure> {
+    Pool::new(place, jobs, "primes").map_err(Failure::failed)
 }
 
 fn worker_failed(e: hilo::TaskError) -> Failure {

@@ -29,7 +29,7 @@ use hilo_term::Failure;
 use hilo_work::io_message;
 use hilo_work::words::{self, ChunkError, Counts, StreamChunks, Word};
 
-use crate::common::{Engine, Pool};
+use crate::common::{Engine, Place, Pool};
 
 /// A partition's pieces are merged once this many wait.
 const FAN_IN: usize = 8;
@@ -145,7 +145,7 @@ fn run(args: Args) -> Result<(), Failure> {
     let started = Instant::now();
     let jobs = crate::common::jobs(args.jobs);
     let inputs = open_inputs(&args.files, args.chunk_size)?;
-    let pool = Pool::new(args.engine, jobs, "wordcount").map_err(Failure::failed)?;
+    let pool = Pool::new(&Place::Here(args.engine), jobs, "wordcount").map_err(Failure::failed)?;
     let settings = MapSettings {
         lossy: args.lossy,
         parts: (4 * jobs).clamp(4, 256),

@@ -153,7 +153,7 @@ impl RedisExecutor {
     pub fn builder(url: &str) -> RedisExecutorBuilder {
         RedisExecutorBuilder {
             url: url.to_owned(),
-            prefix: "hilo".to_owned(),
+            prefix: crate::DEFAULT_PREFIX.to_owned(),
             priority: Priority::NORMAL,
             timeout: None,
             max_deliveries: DEFAULT_MAX_DELIVERIES,
@@ -276,6 +276,15 @@ impl RedisExecutor {
     /// as the live workers said when this executor was built.
     pub fn max_workers(&self) -> usize {
         self.shared.max_workers
+    }
+
+    /// The workers alive now (their heartbeats), as `hilo cluster status`
+    /// lists them.
+    ///
+    /// # Errors
+    /// Redis cannot be reached.
+    pub fn live_workers(&self) -> Result<Vec<crate::WorkerInfo>, BrokerError> {
+        lock(&self.shared.queue).live_workers()
     }
 
     /// Replies that came for no waiting future: a result of a task that

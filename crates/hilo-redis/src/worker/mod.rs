@@ -46,7 +46,7 @@ pub struct ServeOptions {
 impl Default for ServeOptions {
     fn default() -> Self {
         ServeOptions {
-            prefix: "hilo".to_owned(),
+            prefix: crate::DEFAULT_PREFIX.to_owned(),
             slots: hilo::default_workers(),
             prefetch: 0,
             lease: Duration::from_secs(10),

@@ -29,7 +29,7 @@ use std::time::Instant;
 
 use hilo_work::gzip::{self, Block, BlockJob};
 
-use crate::common::{Engine, Pool};
+use crate::common::{Engine, Place, Pool};
 use hilo_term::{progress_bar, Failure};
 
 mod list;
@@ -269,7 +269,7 @@ pub fn main(args: Args) -> u8 {
     let uses_stdin = inputs.contains(&Input::Stdin);
     let in_order = opts.mode != Mode::Compress && (opts.to_stdout || uses_stdin);
     // Decompressing to stdout needs no workers: do not start any.
-    let pool = match (!in_order).then(|| Pool::new(opts.engine, opts.jobs, "gzip")) {
+    let pool = match (!in_order).then(|| Pool::new(&Place::Here(opts.engine), opts.jobs, "gzip")) {
         None => None,
         Some(Ok(pool)) => Some(pool),
         Some(Err(message)) => return Failure::failed(message).report("compress"),

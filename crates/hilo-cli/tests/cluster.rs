@@ -1,0 +1,212 @@
+//! `hilo worker`, `hilo primes --cluster` and `hilo cluster status|demo` as
+//! a shell user meets them: against a real `redis-server` (started by each
+//! test on a unix socket) and real `hilo worker` processes; the results
+//! checked against the local engine. Bad input: one line, never a password.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hilo_redis::LocalRedis;
+
+fn hilo_path() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("hilo")
+}
+
+fn hilo() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("hilo").unwrap()
+}
+
+fn stdout_of(args: &[&str]) -> String {
+    let out = hilo().args(args).assert().success();
+    String::from_utf8(out.get_output().stdout.clone()).unwrap()
+}
+
+/// A `hilo worker` process: SIGTERM (through the unreaped child, so the
+/// pid is its own) and reaped when dropped.
+struct Worker(Child);
+
+impl Worker {
+    fn start(url: &str) -> Worker {
+        let child = Command::new(hilo_path())
+            .args(["worker", "-j", "1", "--lease", "2", url])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        Worker(child)
+    }
+
+    /// SIGTERM, then its exit status and what it said.
+    fn stop(mut self) -> (std::process::ExitStatus, String) {
+        self.terminate();
+        let mut said = String::new();
+        std::io::Read::read_to_string(&mut self.0.stderr.take().unwrap(), &mut said).unwrap();
+        (self.0.wait().unwrap(), said)
+    }
+
+    fn terminate(&self) {
+        let pid = rustix::process::Pid::from_raw(self.0.id() as i32).unwrap();
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn status_json(url: &str) -> serde_json::Value {
+    let out = stdout_of(&["cluster", "status", "--interval", "0.1", "--json", url]);
+    serde_json::from_str(&out).unwrap()
+}
+
+/// Waits until `n` workers have said they are alive.
+fn wait_for_workers(url: &str, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while status_json(url)["workers"].as_array().unwrap().len() != n {
+        assert!(Instant::now() < deadline, "the workers never came up");
+    }
+}
+
+#[test]
+#[ignore = "needs redis-server"]
+fn primes_on_the_cluster_match_the_local_engine() {
+    let redis = LocalRedis::start().unwrap();
+    let url = redis.url();
+    let workers = [Worker::start(&url), Worker::start(&url)];
+    wait_for_workers(&url, 2);
+    assert_eq!(
+        stdout_of(&["primes", "--cluster", &url, "1e9"]),
+        stdout_of(&["primes", "1e9"])
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout_of(&[
+        "primes",
+        "--cluster",
+        &url,
+        "--json",
+        "1e8",
+        "2e8",
+    ]))
+    .unwrap();
+    assert_eq!(json["engine"], "cluster");
+    assert_eq!(json["jobs"], 2, "the workers' slots");
+    assert_eq!(
+        json["count"].as_u64().unwrap(),
+        stdout_of(&["primes", "1e8", "2e8"])
+            .trim()
+            .parse::<u64>()
+            .unwrap()
+    );
+    // Listing: the chunks come back in order, byte for byte the local list.
+    let listed = stdout_of(&[
+        "primes",
+        "--cluster",
+        &url,
+        "--print",
+        "--chunk",
+        "1e5",
+        "1e6",
+        "1.5e6",
+    ]);
+    assert_eq!(listed, stdout_of(&["primes", "--print", "1e6", "1.5e6"]));
+    assert!(listed.lines().count() > 30_000);
+    let status = status_json(&url);
+    assert!(status["finished"].as_u64().unwrap() >= 5, "{status}");
+    assert_eq!(status["in_flight"], 0);
+    for w in workers {
+        let (exit, said) = w.stop();
+        assert!(exit.success(), "{exit}: {said}");
+        assert!(
+            said.contains(" stopped: ") && said.contains("tasks done"),
+            "{said}"
+        );
+    }
+    assert_eq!(
+        status_json(&url)["workers"].as_array().unwrap().len(),
+        0,
+        "they left"
+    );
+}
+
+#[test]
+#[ignore = "needs redis-server"]
+fn the_demo_counts_on_two_workers_and_cleans_up() {
+    let out = stdout_of(&["cluster", "demo", "1e8"]);
+    let count = stdout_of(&["primes", "1e8"]);
+    assert!(
+        out.contains(&format!("primes up to 1e8: {}", count.trim())),
+        "{out}"
+    );
+    let reports: Vec<&str> = out.lines().filter(|l| l.contains("tasks done")).collect();
+    assert_eq!(reports.len(), 2, "{out}");
+    let removed = out
+        .lines()
+        .find_map(|l| l.split("removed ").nth(1))
+        .expect("says what it removed");
+    assert!(
+        !std::path::Path::new(removed).exists(),
+        "{removed} left behind"
+    );
+}
+
+/// Runs hilo with `args`, expects exit status `code` and one line on
+/// stderr (returned).
+fn one_line_error(args: &[&str], code: i32) -> String {
+    let out = hilo()
+        .args(args)
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(code);
+    let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    err
+}
+
+#[test]
+fn an_unreachable_redis_is_one_line_and_never_shows_the_password() {
+    let url = "redis://someone:secretpw@127.0.0.1:1";
+    for args in [
+        vec!["worker", url],
+        vec!["primes", "--cluster", url, "100"],
+        vec!["cluster", "status", url],
+    ] {
+        let err = one_line_error(&args, 1);
+        assert!(!err.contains("secretpw"), "{args:?}: {err}");
+        assert!(err.starts_with("hilo "), "{err}");
+    }
+    let err = one_line_error(&["primes", "--cluster", "not a url", "100"], 1);
+    assert!(err.contains("not a url") && err.contains("did not parse"), "{err}");
+}
+
+#[test]
+fn bad_cluster_options_are_usage_errors() {
+    one_line_error(&["worker", "--lease", "0.01", "redis://127.0.0.1:1"], 2);
+    one_line_error(&["worker", "--lease", "soon", "redis://127.0.0.1:1"], 2);
+    one_line_error(&["cluster", "status"], 2);
+    one_line_error(
+        &[
+            "primes",
+            "--cluster",
+            "redis://127.0.0.1:1",
+            "--engine",
+            "processes",
+            "10",
+        ],
+        2,
+    );
+    one_line_error(
+        &[
+            "primes",
+            "--cluster",
+            "redis://127.0.0.1:1",
+            "--compare",
+            "10",
+        ],
+        2,
+    );
+    one_line_error(&["cluster", "demo", "-j", "0"], 2);
+}
