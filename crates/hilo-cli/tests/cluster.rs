@@ -134,6 +134,61 @@ fn primes_on_the_cluster_match_the_local_engine() {
 
 #[test]
 #[ignore = "needs redis-server"]
+fn wordcount_on_the_cluster_matches_the_local_count() {
+    let redis = LocalRedis::start().unwrap();
+    let url = redis.url();
+    let _workers = [Worker::start(&url), Worker::start(&url)];
+    // Two files of words of every length and case, some non-ASCII, cut in
+    // many small chunks; the workers see only the bytes sent to them.
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for f in 0..2u64 {
+        let mut text = String::new();
+        let mut x = 7 + f;
+        for i in 0..300_000u64 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let word = ["the", "Río", "hilo", "THE", "futures", "año", "a"][(x >> 60) as usize % 7];
+            text.push_str(word);
+            text.push_str(&(x >> 50 & 31).to_string());
+            text.push(if i % 13 == 0 { '\n' } else { ' ' });
+        }
+        let path = dir.path().join(format!("part{f}.txt"));
+        std::fs::write(&path, text).unwrap();
+        files.push(path.to_string_lossy().into_owned());
+    }
+    let mut local = vec!["wordcount", "--top", "0"];
+    local.extend(files.iter().map(String::as_str));
+    let mut remote = vec![
+        "wordcount",
+        "--cluster",
+        &url,
+        "--top",
+        "0",
+        "--chunk-size",
+        "64K",
+    ];
+    remote.extend(files.iter().map(String::as_str));
+    let want = stdout_of(&local);
+    assert!(want.lines().count() > 100);
+    assert_eq!(stdout_of(&remote), want);
+    // From stdin too.
+    let out = hilo()
+        .args(["wordcount", "--cluster", &url, "--top", "0", "-"])
+        .pipe_stdin(&files[0])
+        .unwrap()
+        .assert()
+        .success();
+    let from_stdin = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert_eq!(
+        from_stdin,
+        stdout_of(&["wordcount", "--top", "0", &files[0]])
+    );
+}
+
+#[test]
+#[ignore = "needs redis-server"]
 fn the_demo_counts_on_two_workers_and_cleans_up() {
     let out = stdout_of(&["cluster", "demo", "1e8"]);
     let count = stdout_of(&["primes", "1e8"]);
@@ -179,7 +234,10 @@ fn an_unreachable_redis_is_one_line_and_never_shows_the_password() {
         assert!(err.starts_with("hilo "), "{err}");
     }
     let err = one_line_error(&["primes", "--cluster", "not a url", "100"], 1);
-    assert!(err.contains("not a url") && err.contains("did not parse"), "{err}");
+    assert!(
+        err.contains("not a url") && err.contains("did not parse"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -209,4 +267,24 @@ fn bad_cluster_options_are_usage_errors() {
         2,
     );
     one_line_error(&["cluster", "demo", "-j", "0"], 2);
+    one_line_error(
+        &[
+            "wordcount",
+            "--cluster",
+            "redis://127.0.0.1:1",
+            "--engine",
+            "processes",
+        ],
+        2,
+    );
+    one_line_error(
+        &[
+            "wordcount",
+            "--cluster",
+            "redis://127.0.0.1:1",
+            "--chunk-size",
+            "64M",
+        ],
+        2,
+    );
 }

@@ -7,10 +7,11 @@ use std::time::Duration;
 use hilo::TaskError;
 use serde::{Deserialize, Serialize};
 
-/// The largest envelope or reply, in bytes: a task's arguments (or a
-/// chunk's) and its values must fit. Larger ones are refused on the way
-/// in and never decoded on the way out.
-pub const MAX_PAYLOAD: usize = 16 << 20;
+/// The largest envelope or reply, in bytes (64 MiB, as a process pool's
+/// message): a task's arguments (or a chunk's) and its values must fit.
+/// Larger ones are refused on the way in and never decoded on the way
+/// out.
+pub const MAX_PAYLOAD: usize = 64 << 20;
 
 /// The envelope's format; a worker refuses any other.
 const FORMAT: u8 = 1;

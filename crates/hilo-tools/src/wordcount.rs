@@ -95,6 +95,12 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Engine::Threads)]
     engine: Engine,
 
+    /// Count on the workers (hilo worker URL) of this Redis server: this
+    /// machine reads the files and sends them in chunks, so the workers
+    /// need no shared filesystem
+    #[arg(long, value_name = "URL", conflicts_with = "engine")]
+    cluster: Option<String>,
+
     #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = hilo_term::parse_jobs, allow_negative_numbers = true,
           help = hilo_term::JOBS_HELP)]
     jobs: Option<hilo_term::Jobs>,
@@ -136,16 +142,19 @@ pub fn main(args: Args) -> u8 {
 }
 
 fn run(args: Args) -> Result<(), Failure> {
-    if args.engine == Engine::Processes && args.chunk_size > MAX_PROCESS_CHUNK {
+    let place = Place::of(args.engine, args.cluster.as_ref());
+    if place != Place::Here(Engine::Threads) && args.chunk_size > MAX_PROCESS_CHUNK {
         return Err(Failure::usage(
-            "--chunk-size above 32M needs --engine threads (process workers take at most \
-             64 MiB per message)",
+            "--chunk-size above 32M needs --engine threads (process and cluster workers take \
+             at most 64 MiB per message)",
         ));
     }
     let started = Instant::now();
     let jobs = crate::common::jobs(args.jobs);
-    let inputs = open_inputs(&args.files, args.chunk_size)?;
-    let pool = Pool::new(&Place::Here(args.engine), jobs, "wordcount").map_err(Failure::failed)?;
+    // A cluster's workers cannot read this machine's files: they get bytes.
+    let ship = matches!(place, Place::Cluster(_));
+    let inputs = open_inputs(&args.files, args.chunk_size, ship)?;
+    let pool = Pool::new(&place, jobs, "wordcount").map_err(Failure::failed)?;
     let settings = MapSettings {
         lossy: args.lossy,
         parts: (4 * jobs).clamp(4, 256),
@@ -216,8 +225,9 @@ enum Source {
     Stream(Box<dyn Read>),
 }
 
-/// Opens every input (stdin if none); regular files are cut into chunks.
-fn open_inputs(files: &[PathBuf], chunk_size: u64) -> Result<Vec<Input>, Failure> {
+/// Opens every input (stdin if none); regular files are cut into chunks,
+/// unless `ship`: then they are read here, as streams are, and sent.
+fn open_inputs(files: &[PathBuf], chunk_size: u64, ship: bool) -> Result<Vec<Input>, Failure> {
     let stdin = || Input {
         name: "<stdin>".into(),
         source: Source::Stream(Box::new(io::stdin().lock())),
@@ -237,7 +247,7 @@ fn open_inputs(files: &[PathBuf], chunk_size: u64) -> Result<Vec<Input>, Failure
         let meta = file.metadata().map_err(fail)?;
         let source = if meta.is_dir() {
             return Err(Failure::failed(format!("{name}: is a directory")));
-        } else if meta.is_file() {
+        } else if meta.is_file() && !ship {
             let cuts = words::plan_file(&file, meta.len(), chunk_size).map_err(fail)?;
             Source::File {
                 path: Arc::from(path.as_path()),
