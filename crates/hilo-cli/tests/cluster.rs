@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 use hilo_redis::LocalRedis;
 
+#[macro_use]
+mod gnu_cases;
+use gnu_cases::{args, exits, tricky, Case};
+
 fn hilo_path() -> PathBuf {
     assert_cmd::cargo::cargo_bin("hilo")
 }
@@ -28,8 +32,14 @@ struct Worker(Child);
 
 impl Worker {
     fn start(url: &str) -> Worker {
+        Worker::start_in(url, &std::env::temp_dir())
+    }
+
+    /// A worker whose jobs run in `dir`.
+    fn start_in(url: &str, dir: &std::path::Path) -> Worker {
         let child = Command::new(hilo_path())
             .args(["worker", "-j", "1", "--lease", "2", url])
+            .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -208,6 +218,158 @@ fn the_demo_counts_on_two_workers_and_cleans_up() {
     );
 }
 
+/// `name: case;` lines as a list.
+macro_rules! case_list {
+    ($($name:ident: $case:expr;)*) => {
+        vec![$((stringify!($name), $case)),*]
+    };
+}
+
+/// `hilo run -k ARGS` in a directory holding the case's files.
+fn run_case(case: &Case, cluster: Option<&str>) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in &case.files {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    let mut hilo = hilo();
+    hilo.arg("run").arg("-k");
+    if let Some(url) = cluster {
+        hilo.args(["--cluster", url]);
+    }
+    hilo.args(&case.args)
+        .current_dir(dir.path())
+        .write_stdin(case.stdin.clone())
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
+/// The GNU parallel cross-check cases, run on two cluster workers, print
+/// byte for byte what they print here and exit with the same status
+/// (`--line-buffer` does not go with `--cluster`).
+#[test]
+#[ignore = "needs redis-server"]
+fn run_on_the_cluster_prints_what_it_prints_here() {
+    let redis = LocalRedis::start().unwrap();
+    let url = redis.url();
+    // The workers' jobs run where the cases' scripts are.
+    let work = tempfile::tempdir().unwrap();
+    let cases: Vec<(&str, Case)> = with_gnu_cases!(case_list);
+    for (_, case) in &cases {
+        for (name, bytes) in &case.files {
+            std::fs::write(work.path().join(name), bytes).unwrap();
+        }
+    }
+    let _workers = [
+        Worker::start_in(&url, work.path()),
+        Worker::start_in(&url, work.path()),
+    ];
+    wait_for_workers(&url, 2);
+    let mut checked = 0;
+    for (name, case) in &cases {
+        if case
+            .args
+            .iter()
+            .any(|a| a == "--lb" || a == "--line-buffer")
+        {
+            continue;
+        }
+        let here = run_case(case, None);
+        let there = run_case(case, Some(&url));
+        let say = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(
+            String::from_utf8_lossy(&there.stdout),
+            String::from_utf8_lossy(&here.stdout),
+            "{name}: stdout (cluster stderr: {})",
+            say(&there)
+        );
+        assert_eq!(there.stdout, here.stdout, "{name}: stdout bytes");
+        assert_eq!(
+            there.status.code(),
+            here.status.code(),
+            "{name}: exit status ({})",
+            say(&there)
+        );
+        checked += 1;
+    }
+    assert!(checked >= 75, "only {checked} cases ran");
+}
+
+/// `hilo run --joblog --results --timeout --retries` on `url`'s workers
+/// (or here): its stderr, the job log's rows by sequence number, and the
+/// results directory.
+fn run_logged(url: Option<&str>) -> (String, Vec<Vec<String>>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hilo = hilo();
+    hilo.arg("run");
+    if let Some(url) = url {
+        hilo.args(["--cluster", url]);
+    }
+    let script = "echo out{}; echo err{} >&2; sleep {}; exit {}";
+    let out = hilo
+        .args([
+            "--joblog",
+            "jobs.log",
+            "--results",
+            "out",
+            "--timeout",
+            "1",
+            "--retries",
+            "2",
+        ])
+        .args(["sh", "-c", script, ":::", "0", "3"])
+        .current_dir(dir.path())
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let log = std::fs::read_to_string(dir.path().join("jobs.log")).unwrap();
+    let mut rows: Vec<Vec<String>> = log
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').map(str::to_owned).collect())
+        .collect();
+    rows.sort();
+    (stderr, rows, dir)
+}
+
+#[test]
+#[ignore = "needs redis-server"]
+fn run_on_the_cluster_keeps_joblog_results_timeout_and_retries() {
+    let redis = LocalRedis::start().unwrap();
+    let url = redis.url();
+    let _workers = [Worker::start(&url), Worker::start(&url)];
+    wait_for_workers(&url, 2);
+    let (here_err, here, here_dir) = run_logged(None);
+    let (there_err, there, there_dir) = run_logged(Some(&url));
+    assert_eq!(there_err, here_err);
+    assert!(there_err.contains("timed out"), "{there_err}");
+    assert_eq!(there.len(), 2);
+    // Seq Host Starttime JobRuntime Send Receive Exitval Signal Command:
+    // all but the times as here.
+    for (t, h) in there.iter().zip(&here) {
+        for col in [0, 1, 4, 5, 6, 7, 8] {
+            assert_eq!(t[col], h[col], "column {col}: {t:?} vs {h:?}");
+        }
+    }
+    assert_eq!(
+        there[1][7], "15",
+        "the slow one was stopped by TERM at its timeout"
+    );
+    let runtime: f64 = there[1][3].trim().parse().unwrap();
+    assert!((1.0..3.0).contains(&runtime), "{runtime}");
+    for file in [
+        "1/0/stdout",
+        "1/0/stderr",
+        "1/3/stdout",
+        "1/3/stderr",
+        "1/3/seq",
+    ] {
+        let read = |d: &tempfile::TempDir| std::fs::read(d.path().join("out").join(file)).unwrap();
+        assert_eq!(read(&there_dir), read(&here_dir), "{file}");
+    }
+}
+
 /// Runs hilo with `args`, expects exit status `code` and one line on
 /// stderr (returned).
 fn one_line_error(args: &[&str], code: i32) -> String {
@@ -267,6 +429,18 @@ fn bad_cluster_options_are_usage_errors() {
         2,
     );
     one_line_error(&["cluster", "demo", "-j", "0"], 2);
+    one_line_error(
+        &[
+            "run",
+            "--cluster",
+            "redis://127.0.0.1:1",
+            "--lb",
+            "echo",
+            ":::",
+            "a",
+        ],
+        2,
+    );
     one_line_error(
         &[
             "wordcount",

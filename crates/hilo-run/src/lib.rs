@@ -138,6 +138,14 @@ pub struct RunArgs {
     #[arg(long, visible_alias = "lb")]
     line_buffer: bool,
 
+    /// Run the jobs on the workers (hilo worker URL) of this Redis server:
+    /// redis://[user:password@]host:port, rediss://... or
+    /// redis+unix:///path; outputs, exit statuses, --joblog, --results,
+    /// --halt, --timeout and --retries work as here. -j defaults to the
+    /// workers' slots
+    #[arg(long, value_name = "URL", conflicts_with = "line_buffer")]
+    cluster: Option<String>,
+
     /// Prefix each output line with the job's values (space-separated) and a tab (--tag host {})
     #[arg(long)]
     tag: bool,
@@ -339,9 +347,23 @@ fn run(args: &mut RunArgs) -> Result<u8, String> {
     if args.dry_run {
         return dry_run(&mut plan, args.tag);
     }
+    let cluster = match &args.cluster {
+        Some(url) => Some(Arc::new(hilo_redis::RedisExecutor::connect(url).map_err(
+            |e| format!("cannot use the Redis at {}: {e}", hilo_redis::redacted(url)),
+        )?)),
+        None => None,
+    };
+    if let Some(exec) = &cluster {
+        if exec.live_workers().is_ok_and(|w| w.is_empty()) {
+            eprintln!("hilo run: no worker is serving this Redis yet; the jobs wait for one (hilo worker URL)");
+        }
+        if args.jobs.is_none() {
+            plan.jobs = exec.max_workers();
+        }
+    }
     let ordered_lines = args.line_buffer && args.keep_order;
     let lines = Arc::new(lines::Lines::new(ordered_lines));
-    let runner = start_runner(args, &plan, Arc::clone(&lines))?;
+    let runner = start_runner(args, &plan, Arc::clone(&lines), cluster)?;
     let pool = hilo::ThreadPool::builder()
         .max_workers(plan.jobs)
         .thread_name_prefix("hilo-run")
@@ -379,6 +401,7 @@ fn start_runner(
     args: &RunArgs,
     plan: &Plan,
     lines: Arc<lines::Lines>,
+    cluster: Option<Arc<hilo_redis::RedisExecutor>>,
 ) -> Result<Arc<Runner>, String> {
     let capture = if args.line_buffer {
         Capture::Lines { tag: args.tag }
@@ -404,6 +427,7 @@ fn start_runner(
             || args.json
             || args.halt.is_some()
             || args.timeout.is_some(),
+        cluster,
     })
     .map_err(|e| format!("cannot start: {e}"))
 }

@@ -20,6 +20,9 @@ use crate::report::JobReport;
 impl Runner {
     /// One try of a job.
     pub(super) fn run_once(&self, seq: u64, argv: &[OsString], out: &LineOut) -> JobReport {
+        if let Some(exec) = &self.settings.cluster {
+            return self.run_remote(exec, seq, argv);
+        }
         let start = SystemTime::now();
         let began = Instant::now();
         let mut report = JobReport {

@@ -12,7 +12,8 @@
 //!
 //! Here: the runner, its slots, `--delay`, the retry loop, `--halt` and the
 //! signals; `child.rs`: one try of a job (spawn, capture, reap);
-//! `programs.rs`: the `PATH` cache.
+//! `programs.rs`: the `PATH` cache; `remote.rs`: a try on a cluster worker
+//! (`--cluster`).
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -26,6 +27,7 @@ use rustix::process::{Pid, Signal};
 
 mod child;
 mod programs;
+mod remote;
 
 use programs::Programs;
 
@@ -76,6 +78,8 @@ pub(crate) struct Settings {
     pub(crate) lines: Arc<Lines>,
     /// The job log or `--json` shows each job's command line.
     pub(crate) record_command: bool,
+    /// `--cluster`: the jobs run on the workers of this executor.
+    pub(crate) cluster: Option<Arc<hilo_redis::RedisExecutor>>,
 }
 
 /// Where a `--line-buffer` job's lines go: its place among the submitted
