@@ -370,6 +370,55 @@ fn run_on_the_cluster_keeps_joblog_results_timeout_and_retries() {
     }
 }
 
+#[test]
+#[ignore = "needs redis-server"]
+fn halt_now_stops_a_job_running_on_a_worker() {
+    let redis = LocalRedis::start().unwrap();
+    let url = redis.url();
+    let _workers = [Worker::start(&url), Worker::start(&url)];
+    wait_for_workers(&url, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("slow.pid");
+    // Job 2 says its pid and sleeps; job 1 fails once job 2 runs.
+    let script = format!(
+        "if [ {{}} = 2 ]; then echo $$ > {0}.tmp; mv {0}.tmp {0}; exec sleep 60; fi; \
+         while [ ! -s {0} ]; do sleep 0.01; done; exit 3",
+        pidfile.display()
+    );
+    let began = Instant::now();
+    hilo()
+        .args([
+            "run",
+            "--cluster",
+            &url,
+            "-j",
+            "2",
+            "--halt",
+            "now,fail=1",
+            &script,
+            ":::",
+            "1",
+            "2",
+        ])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(3);
+    assert!(
+        began.elapsed() < Duration::from_secs(30),
+        "waited for the sleep"
+    );
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(Instant::now() < deadline, "the halted job {pid} still runs");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Runs hilo with `args`, expects exit status `code` and one line on
 /// stderr (returned).
 fn one_line_error(args: &[&str], code: i32) -> String {

@@ -52,6 +52,8 @@ pub(crate) fn run(args: &WorkerArgs) -> Result<(), Failure> {
         slots,
         prefetch: args.prefetch,
         lease: args.lease,
+        // A shell job is a process of its own: its task needs none.
+        on_threads: vec![hilo_run::job_task_name().to_owned()],
         ..ServeOptions::default()
     };
     // First signal: stop taking tasks; second: go at once (the pool's

@@ -98,3 +98,26 @@ return {'gone'}
 ",
     )
 });
+
+/// Takes up to `ARGV[3]` new entries for consumer `ARGV[2]` of group
+/// `ARGV[1]` from the streams `KEYS` in order, a later one only while the
+/// earlier ones have too few: one round trip for the priority scan.
+/// Returns `{key, id, fields}` for each.
+pub(crate) static TAKE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local want = tonumber(ARGV[3])
+local out = {}
+for _, key in ipairs(KEYS) do
+  if #out >= want then break end
+  local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', want - #out, 'STREAMS', key, '>')
+  if r then
+    for _, e in ipairs(r[1][2]) do
+      out[#out + 1] = {key, e[1], e[2]}
+    end
+  end
+end
+return out
+",
+    )
+});

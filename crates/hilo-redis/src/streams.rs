@@ -215,18 +215,31 @@ impl Broker for Streams {
         max: usize,
         wait: Duration,
     ) -> Result<Vec<Delivery>, BrokerError> {
-        // Level by level without waiting, so that a lower level is read
-        // only when the higher ones have nothing.
-        let mut out = Vec::new();
-        for level in Level::ALL {
-            if out.len() == max {
-                return Ok(out);
+        // Level by level, a lower one only when the higher ones have too
+        // few, in one script; then, if none had any, a blocking read of all.
+        let keys = Level::ALL.map(|l| self.key(l));
+        let taken: Vec<(String, String, Vec<Vec<u8>>)> = self.with_con(|con| {
+            let mut take = scripts::TAKE.prepare_invoke();
+            for key in &keys {
+                take.key(key);
             }
-            let key = [self.key(level)];
-            out.extend(self.read(&key, consumer, max - out.len(), Duration::ZERO)?);
+            take.arg(GROUP).arg(consumer).arg(max).invoke(con)
+        })?;
+        let mut out = Vec::with_capacity(taken.len());
+        for (key, id, fields) in taken {
+            let level = self.level_of(&key);
+            let body = body_of(fields).ok_or_else(|| BrokerError::Malformed {
+                stream: key.clone(),
+                id: id.clone(),
+            })?;
+            out.push(Delivery {
+                id,
+                level,
+                deliveries: 1,
+                body,
+            });
         }
         if out.is_empty() && !wait.is_zero() {
-            let keys = Level::ALL.map(|l| self.key(l));
             out = self.read(&keys, consumer, max, wait)?;
         }
         Ok(out)
@@ -390,15 +403,20 @@ impl Broker for Streams {
         wait: Duration,
     ) -> Result<Vec<Message>, BrokerError> {
         let key = self.inbox_key(name);
-        if !seen.is_empty() {
-            let _: usize = self.with_con(|con| con.xdel(&key, seen))?;
-        }
         let mut options = StreamReadOptions::default().count(max);
         if !wait.is_zero() {
             options = options.block(block_ms(wait));
         }
-        let reply: Option<StreamReadReply> =
-            self.with_con(|con| con.xread_options(&[&key], &[after], &options))?;
+        // The seen messages deleted and the next read, in one round trip.
+        let reply: Option<StreamReadReply> = self.with_con(|con| {
+            let mut pipe = redis::pipe();
+            if !seen.is_empty() {
+                pipe.xdel(&key, seen).ignore();
+            }
+            pipe.xread_options(&[&key], &[after], &options);
+            let (reply,): (Option<StreamReadReply>,) = pipe.query(con)?;
+            Ok(reply)
+        })?;
         let mut out = Vec::new();
         for stream in reply.map(|r| r.keys).unwrap_or_default() {
             for entry in stream.ids {

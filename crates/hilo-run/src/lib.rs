@@ -45,6 +45,7 @@ use halt::Halt;
 use input::{InputOptions, Source};
 use template::Template;
 
+pub use exec::job_task_name;
 pub use report::EXIT_ERROR;
 
 const AFTER_HELP: &str = "\

@@ -131,6 +131,42 @@ impl StopToken {
     pub fn wait(&self) {
         while !self.wait_timeout(Duration::from_secs(3600)) {}
     }
+
+    /// Runs `f` with this token as the thread's [`StopToken::current`]:
+    /// how an executor that runs a `#[hilo::task]` on a thread (whose
+    /// function takes no token) lets it learn that it should stop. The
+    /// previous current token is back when `f` returns or panics.
+    ///
+    /// ```
+    /// let t = hilo::StopToken::new();
+    /// assert!(hilo::StopToken::current().is_none());
+    /// t.request_stop();
+    /// let seen = t.run_as_current(|| hilo::StopToken::current().unwrap().is_stop_requested());
+    /// assert!(seen);
+    /// assert!(hilo::StopToken::current().is_none());
+    /// ```
+    pub fn run_as_current<T>(&self, f: impl FnOnce() -> T) -> T {
+        struct Restore(Option<StopToken>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                CURRENT.with(|c| *c.borrow_mut() = self.0.take());
+            }
+        }
+        let previous = CURRENT.with(|c| c.borrow_mut().replace(self.clone()));
+        let _restore = Restore(previous);
+        f()
+    }
+
+    /// The token of the task this thread runs, if its executor gave it
+    /// one ([`StopToken::run_as_current`]). A task in a process pool has
+    /// none: it is stopped by killing its process.
+    pub fn current() -> Option<StopToken> {
+        CURRENT.with(|c| c.borrow().clone())
+    }
+}
+
+thread_local! {
+    static CURRENT: std::cell::RefCell<Option<StopToken>> = const { std::cell::RefCell::new(None) };
 }
 
 impl Default for StopToken {

@@ -68,12 +68,15 @@ fn run(worker: &Worker, mut broker: Streams, stop: &StopToken) {
     }
 }
 
-/// Cancels the held task `id` where it runs (its process is killed); its
-/// reply will not be written, as the task is no longer this worker's.
+/// Stops the held task `id` where it runs (its process is killed; a task
+/// on a thread is asked through its stop token); its reply will not be
+/// written, as the task is no longer this worker's.
 fn stop_task(worker: &Worker, id: &str) {
     if let Some(held) = lock(&worker.held).get(id) {
         // Its done callback only sends to the finisher: safe under the lock.
-        held.future.cancel();
+        if !held.future.cancel() {
+            held.future.request_stop();
+        }
     }
 }
 

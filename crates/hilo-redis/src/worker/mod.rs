@@ -14,7 +14,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use hilo::process::ProcessPool;
-use hilo::{Future, StopToken, TaskError};
+use hilo::{Future, StopToken, TaskError, ThreadPool};
 
 use crate::broker::{Broker, BrokerError, Delivery};
 use crate::client::lock;
@@ -41,6 +41,12 @@ pub struct ServeOptions {
     /// Stop when this is requested: take no more tasks, finish the ones
     /// held, leave.
     pub stop: StopToken,
+    /// Tasks run on the worker's own threads instead of its process pool:
+    /// tasks that only start other processes and wait for them (a shell
+    /// job), for which a process of their own isolates nothing and costs
+    /// a round trip and a fork. A cancel (or a lost lease) requests their
+    /// `StopToken::current()`; the timeout of the call is theirs to keep.
+    pub on_threads: Vec<String>,
 }
 
 impl Default for ServeOptions {
@@ -51,6 +57,7 @@ impl Default for ServeOptions {
             prefetch: 0,
             lease: Duration::from_secs(10),
             stop: StopToken::new(),
+            on_threads: Vec::new(),
         }
     }
 }
@@ -132,6 +139,21 @@ pub(crate) const UNDELIVERABLE: &str = "undeliverable";
 pub fn serve(url: &str, options: &ServeOptions) -> Result<ServeReport, ServeError> {
     let slots = options.slots.max(1);
     let pool = ProcessPool::builder().max_workers(slots).build()?;
+    let threads = if options.on_threads.is_empty() {
+        None
+    } else {
+        Some(
+            ThreadPool::builder()
+                .max_workers(slots)
+                .thread_name_prefix("hilo-redis-task")
+                .build()?,
+        )
+    };
+    let runners = Runners {
+        pool: &pool,
+        threads: threads.as_ref(),
+        on_threads: &options.on_threads,
+    };
     let mut taker = Streams::connect(url, &options.prefix)?;
     let name = taker.unique_name("worker")?;
     let worker = Arc::new(Worker {
@@ -156,7 +178,7 @@ pub fn serve(url: &str, options: &ServeOptions) -> Result<ServeReport, ServeErro
         Streams::connect(url, &options.prefix)?,
         keeper_stop.clone(),
     );
-    take_until_stopped(&worker, &mut taker, &pool, &finish, &options.stop);
+    take_until_stopped(&worker, &mut taker, &runners, &finish, &options.stop);
     // Let what is held finish and be written, then leave.
     {
         let mut held = lock(&worker.held);
@@ -192,7 +214,7 @@ pub fn serve(url: &str, options: &ServeOptions) -> Result<ServeReport, ServeErro
 fn take_until_stopped(
     worker: &Arc<Worker>,
     broker: &mut Streams,
-    pool: &ProcessPool,
+    runners: &Runners<'_>,
     finish: &mpsc::Sender<Finish>,
     stop: &StopToken,
 ) {
@@ -235,7 +257,7 @@ fn take_until_stopped(
             Ok(deliveries) => {
                 backoff = Duration::from_millis(10);
                 for delivery in deliveries {
-                    start(worker, pool, finish, delivery);
+                    start(worker, runners, finish, delivery);
                 }
             }
             Err(_) => {
@@ -255,11 +277,43 @@ fn wait_for_a_slot(worker: &Worker, held: usize, wait: Duration) {
     }
 }
 
-/// Starts one delivered task on the pool, or answers it at once if it
-/// cannot or must not run.
+/// Where a worker's tasks run.
+struct Runners<'a> {
+    pool: &'a ProcessPool,
+    threads: Option<&'a ThreadPool>,
+    on_threads: &'a [String],
+}
+
+impl Runners<'_> {
+    /// Runs the task's calls, on a thread if it is one of `on_threads`,
+    /// else in the process pool.
+    fn run(
+        &self,
+        task: String,
+        args: Vec<Vec<u8>>,
+        timeout: Option<Duration>,
+    ) -> Future<Vec<Result<Vec<u8>, TaskError>>> {
+        let submitted = match self.threads {
+            Some(threads) if self.on_threads.contains(&task) => {
+                threads.submit_with_stop(move |token| {
+                    token.run_as_current(|| {
+                        args.iter()
+                            .map(|a| hilo::process::run_encoded_here(&task, a))
+                            .collect()
+                    })
+                })
+            }
+            _ => self.pool.submit_encoded(&task, args, timeout),
+        };
+        submitted.unwrap_or_else(|e| Future::ready(Err(e.into())))
+    }
+}
+
+/// Starts one delivered task, or answers it at once if it cannot or must
+/// not run.
 fn start(
     worker: &Arc<Worker>,
-    pool: &ProcessPool,
+    runners: &Runners<'_>,
     finish: &mpsc::Sender<Finish>,
     mut delivery: Delivery,
 ) {
@@ -301,9 +355,7 @@ fn start(
         return;
     }
     let timeout = envelope.timeout();
-    let future = pool
-        .submit_encoded(&envelope.task, envelope.args, timeout)
-        .unwrap_or_else(|e| Future::ready(Err(e.into())));
+    let future = runners.run(envelope.task, envelope.args, timeout);
     let id = delivery.id.clone();
     let mut held = lock(&worker.held);
     let task = held.entry(id.clone()).insert_entry(Held {

@@ -29,6 +29,8 @@ mod child;
 mod programs;
 mod remote;
 
+pub use remote::job_task_name;
+
 use programs::Programs;
 
 use super::captured::Budget;

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 use rustix::process::{Pid, Signal};
 use serde::{Deserialize, Serialize};
 
-use super::{Runner, KILL_GRACE};
+use super::{Programs, Runner, KILL_GRACE};
 use crate::captured::{self, Captured};
 use crate::report::JobReport;
 
@@ -34,7 +34,9 @@ pub(super) struct RemoteJob {
 
 /// Runs `argv` on this machine (a cluster worker) as `hilo run` runs a job:
 /// stdin from /dev/null, in a process group of its own, output captured;
-/// past `timeout_ms` the group gets TERM, then KILL a second later.
+/// past `timeout_ms`, or when its stop token says so, the group gets TERM,
+/// then KILL a second later. Served on a worker's threads
+/// ([`job_task_name`]).
 #[hilo::task]
 pub(super) fn run_job(argv: Vec<Vec<u8>>, timeout_ms: Option<u64>) -> RemoteJob {
     let start = SystemTime::now();
@@ -78,35 +80,34 @@ fn run_here(
         ));
     };
     let (mut out, mut err) = (captured::file()?, captured::file()?);
-    let mut command = Command::new(OsString::from_vec(program.clone()));
+    // Looked up once per name in this worker process, as here.
+    static PROGRAMS: std::sync::LazyLock<Programs> = std::sync::LazyLock::new(Programs::default);
+    let name = OsString::from_vec(program.clone());
+    let mut command = Command::new(PROGRAMS.resolve(&name));
     command
+        .arg0(&name)
         .args(args.iter().map(|a| std::ffi::OsStr::from_bytes(a)))
         .stdin(Stdio::null())
         .stdout(out.try_clone()?)
         .stderr(err.try_clone()?)
         .process_group(0);
-    // SAFETY: between fork and exec only async-signal-safe calls are
-    // allowed; `prctl(PR_SET_PDEATHSIG)` is one system call, touching no
-    // memory of the parent. It makes the job die with the worker process
-    // running it (a cancel kills that process).
-    unsafe {
-        command.pre_exec(|| {
-            rustix::process::set_parent_process_death_signal(Some(Signal::KILL))
-                .map_err(std::io::Error::from)
-        });
-    }
     let mut child = command.spawn()?;
     let pid = Pid::from_child(&child);
     // The pidfd says when the job exits, without reaping it: until it is
     // reaped its group id names nobody else.
     let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())?;
-    if let Some(limit) = timeout {
-        if !exited_within(&pidfd, limit) {
-            job.timed_out = true;
-            let _ = rustix::process::kill_process_group(pid, Signal::TERM);
-            if !exited_within(&pidfd, KILL_GRACE) {
-                let _ = rustix::process::kill_process_group(pid, Signal::KILL);
-            }
+    // Run on a worker's thread, the task learns of a cancel (or a lost
+    // lease) through its stop token: the job is then stopped as at a
+    // timeout.
+    let stop = hilo::StopToken::current();
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let stopped = wait_exit(&pidfd, deadline, stop.as_ref());
+    if stopped != Waited::Exited {
+        job.timed_out = stopped == Waited::TimedOut;
+        let _ = rustix::process::kill_process_group(pid, Signal::TERM);
+        let grace = Some(Instant::now() + KILL_GRACE);
+        if wait_exit(&pidfd, grace, None) != Waited::Exited {
+            let _ = rustix::process::kill_process_group(pid, Signal::KILL);
         }
     }
     let status = child.wait()?;
@@ -119,26 +120,59 @@ fn run_here(
     Ok(())
 }
 
-/// True if the process behind `pidfd` exits within `limit`.
-fn exited_within(pidfd: &impl AsFd, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
+/// How a wait for a job's exit ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waited {
+    Exited,
+    TimedOut,
+    Stopped,
+}
+
+/// Waits until the process behind `pidfd` exits, `deadline` passes, or
+/// `stop` is requested (looked at every 50 ms).
+fn wait_exit(
+    pidfd: &impl AsFd,
+    deadline: Option<Instant>,
+    stop: Option<&hilo::StopToken>,
+) -> Waited {
+    const LOOK: Duration = Duration::from_millis(50);
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
+        if stop.is_some_and(hilo::StopToken::is_stop_requested) {
+            return Waited::Stopped;
+        }
+        let mut slice = if stop.is_some() {
+            LOOK
+        } else {
+            Duration::from_secs(3600)
+        };
+        if let Some(at) = deadline {
+            let left = at.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Waited::TimedOut;
+            }
+            slice = slice.min(left);
+        }
+        let timeout = rustix::event::Timespec::try_from(slice).unwrap_or(rustix::event::Timespec {
+            tv_sec: 3600,
+            tv_nsec: 0,
+        });
         let mut fds = [rustix::event::PollFd::new(
             pidfd,
             rustix::event::PollFlags::IN,
         )];
-        let timeout = rustix::event::Timespec::try_from(left).unwrap_or(rustix::event::Timespec {
-            tv_sec: i64::MAX,
-            tv_nsec: 0,
-        });
         match rustix::event::poll(&mut fds, Some(&timeout)) {
-            Ok(n) if n > 0 => return true,
-            Ok(_) => return false,
-            Err(rustix::io::Errno::INTR) if !left.is_zero() => {}
-            Err(_) => return false,
+            Ok(n) if n > 0 => return Waited::Exited,
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            // Cannot wait on it: let the caller reap it.
+            Err(_) => return Waited::Exited,
         }
     }
+}
+
+/// The name the `run_job` task is registered under: what `hilo worker`
+/// runs on its own threads (a job is a process of its own already).
+pub fn job_task_name() -> &'static str {
+    run_job::call(Vec::new(), None).task_name()
 }
 
 impl Runner {

@@ -62,7 +62,8 @@ pub use chunked::{ChunkExecutor, ChunkFuture, ChunkedMap};
 pub use pool::{ProcessPool, ProcessPoolBuilder};
 pub use protocol::{decode_frame, FrameError};
 pub use registry::{
-    decode_args, decode_result, encode_value, registered_tasks, Call, TaskEntry, TaskFn,
+    decode_args, decode_result, encode_value, registered_tasks, run_encoded_here, Call, TaskEntry,
+    TaskFn,
 };
 pub use worker::init;
 

@@ -209,6 +209,29 @@ impl<R> std::fmt::Debug for Call<R> {
     }
 }
 
+/// Runs the registered task `name` on arguments already encoded, on this
+/// thread, and returns its value encoded: what a worker that runs some
+/// tasks on its own threads (not in its process pool) calls. A panic
+/// unwinds to the caller, as a thread pool's task's does.
+///
+/// # Errors
+/// `TaskError::UnknownTask` for a name no `#[hilo::task]` registered;
+/// `TaskError::Failed` if the arguments do not decode or the value does
+/// not encode.
+///
+/// ```
+/// let err = hilo::process::run_encoded_here("no::such::task", &[]).unwrap_err();
+/// assert_eq!(err, hilo::TaskError::UnknownTask { name: "no::such::task".into() });
+/// ```
+pub fn run_encoded_here(name: &str, args: &[u8]) -> Result<Vec<u8>, TaskError> {
+    let entry = find(name).ok_or_else(|| TaskError::UnknownTask {
+        name: name.to_owned(),
+    })?;
+    entry
+        .run(args)
+        .map_err(|message| TaskError::Failed { message })
+}
+
 /// Decodes a task's value as [`ProcessPool::submit_encoded`](super::ProcessPool::submit_encoded)
 /// leaves it; a value of another type is `TaskError::Failed`, never a panic.
 ///
