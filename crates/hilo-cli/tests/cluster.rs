@@ -419,6 +419,116 @@ fn halt_now_stops_a_job_running_on_a_worker() {
     }
 }
 
+/// A redis-server speaking TLS only, with a password, on a free port of
+/// 127.0.0.1; its certificate (for `localhost`) is in `dir`/cert.pem, which
+/// clients trust through `SSL_CERT_FILE`. Killed and reaped when dropped.
+struct TlsRedis {
+    child: Child,
+    port: u16,
+    cert: PathBuf,
+}
+
+impl TlsRedis {
+    fn start(dir: &std::path::Path) -> TlsRedis {
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&cert, made.cert.pem()).unwrap();
+        std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new("redis-server")
+            .args([
+                "--port",
+                "0",
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--requirepass",
+                "s3cret",
+            ])
+            .args(["--tls-port", &port.to_string(), "--tls-auth-clients", "no"])
+            .arg("--tls-cert-file")
+            .arg(&cert)
+            .arg("--tls-key-file")
+            .arg(&key)
+            .arg("--dir")
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = std::io::BufReader::new(child.stdout.take().unwrap());
+        for line in std::io::BufRead::lines(out) {
+            if line.unwrap().contains("Ready to accept connections") {
+                break;
+            }
+        }
+        TlsRedis { child, port, cert }
+    }
+
+    fn url(&self, password: &str) -> String {
+        format!("rediss://:{password}@localhost:{}", self.port)
+    }
+}
+
+impl Drop for TlsRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+#[ignore = "needs redis-server"]
+fn tls_and_a_password_work_and_the_password_is_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = TlsRedis::start(dir.path());
+    let url = redis.url("s3cret");
+    let trusted = |cmd: &mut Command| {
+        cmd.env("SSL_CERT_FILE", &redis.cert);
+    };
+    let mut worker = Command::new(hilo_path());
+    worker
+        .args(["worker", "-q", "-j", "2", &url])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped());
+    trusted(&mut worker);
+    let _worker = Worker(worker.spawn().unwrap());
+    let out = hilo()
+        .args(["primes", "--cluster", &url, "1e8"])
+        .env("SSL_CERT_FILE", &redis.cert)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    assert_eq!(
+        out.get_output().stdout,
+        stdout_of(&["primes", "1e8"]).as_bytes()
+    );
+    // A certificate nobody vouches for, a wrong password: one line each,
+    // no password in it.
+    let err = one_line_error(&["cluster", "status", &url], 1);
+    assert!(
+        err.contains("certificate") && !err.contains("s3cret"),
+        "{err}"
+    );
+    let wrong = redis.url("wr0ng");
+    let out = hilo()
+        .args(["cluster", "status", &wrong])
+        .env("SSL_CERT_FILE", &redis.cert)
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("authentication") || err.contains("Authentication"),
+        "{err}"
+    );
+    assert!(!err.contains("wr0ng"), "{err}");
+}
+
 /// Runs hilo with `args`, expects exit status `code` and one line on
 /// stderr (returned).
 fn one_line_error(args: &[&str], code: i32) -> String {

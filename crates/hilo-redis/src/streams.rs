@@ -45,10 +45,15 @@ impl std::fmt::Debug for Streams {
 
 impl Streams {
     /// Connects to the server at `url` (`redis://[user:pass@]host:port`,
-    /// `rediss://…` for TLS where the crate has it, or
-    /// `redis+unix:///path/to/socket`) and makes sure the streams under
-    /// `prefix` and their group exist.
+    /// `rediss://…` for TLS, checked against the system's certificates or
+    /// the file `SSL_CERT_FILE` names, or `redis+unix:///path/to/socket`)
+    /// and makes sure the streams under `prefix` and their group exist.
     pub fn connect(url: &str, prefix: &str) -> Result<Streams, BrokerError> {
+        if url.starts_with("rediss:") {
+            // rustls needs a crypto provider; another part of the program
+            // may have installed one already, which is as good.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         let client = redis::Client::open(url)?;
         let con = open(&client)?;
         let mut streams = Streams {

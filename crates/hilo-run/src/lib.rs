@@ -142,8 +142,8 @@ pub struct RunArgs {
     /// Run the jobs on the workers (hilo worker URL) of this Redis server:
     /// redis://[user:password@]host:port, rediss://... or
     /// redis+unix:///path; outputs, exit statuses, --joblog, --results,
-    /// --halt, --timeout and --retries work as here. -j defaults to the
-    /// workers' slots
+    /// --halt, --timeout and --retries work as here. -j defaults to twice
+    /// the workers' slots
     #[arg(long, value_name = "URL", conflicts_with = "line_buffer")]
     cluster: Option<String>,
 
@@ -359,7 +359,9 @@ fn run(args: &mut RunArgs) -> Result<u8, String> {
             eprintln!("hilo run: no worker is serving this Redis yet; the jobs wait for one (hilo worker URL)");
         }
         if args.jobs.is_none() {
-            plan.jobs = exec.max_workers();
+            // Twice the workers' slots: when a job ends, the next one is
+            // queued already, so no slot waits for this machine.
+            plan.jobs = 2 * exec.max_workers();
         }
     }
     let ordered_lines = args.line_buffer && args.keep_order;
