@@ -1,12 +1,28 @@
 //! hilo on many machines: tasks queued in Redis Streams, taken by worker
 //! processes on any machine through a consumer group.
 //!
-//! This crate grows in steps (issue 14). It holds today the bottom layer,
-//! the [`Broker`]: queues of opaque task bodies in three priority levels,
-//! each body held by one consumer at a time on a lease, finished with one
-//! result, and inboxes that carry results to clients and stops to workers. [`Streams`] is the broker on Redis Streams; the trait keeps
-//! the rest of hilo free of Redis, so another engine (NATS JetStream) can
-//! follow.
+//! - [`RedisExecutor`]: the client. The same `Executor` of `#[hilo::task]`
+//!   calls as a `ProcessPool`, so `wait`, `as_completed`, `map`,
+//!   `map_chunked`, retry, priority and progress work on it unchanged.
+//! - [`serve`]: a worker, in the user's own binary (`hilo::init()` first).
+//!   It runs each task in its local `ProcessPool`, so a task that crashes
+//!   fails alone.
+//! - [`Broker`] and [`Streams`]: queues of task bodies in three levels with
+//!   leases, and inboxes; the trait keeps the rest free of Redis, so
+//!   another engine (NATS JetStream) can follow.
+//!
+//! What a future of a [`RedisExecutor`] promises:
+//!
+//! | | |
+//! |---|---|
+//! | execution | at least once: a task whose worker died or stalled past its lease runs again elsewhere |
+//! | result | exactly once per future: only the worker holding a task can finish it; a late result is dropped |
+//! | `cancel()` | queued: removed; running: taken from its worker, which kills the process running it; the future is cancelled at once |
+//! | timeout | `Call::timeout` kills the task on its worker (`TimedOut`) |
+//! | poison | after `max_deliveries` the task fails with `GaveUp`; taken-over tasks run alone |
+//! | state | `Pending` until the result arrives |
+//!
+//! `docs/scaling.md` says what fails how, and how far one Redis goes.
 //!
 //! | What | How, on Redis Streams |
 //! |---|---|
