@@ -197,15 +197,30 @@ fn block_ms(wait: Duration) -> usize {
     wait.as_millis().clamp(1, usize::MAX as u128) as usize
 }
 
-/// The body among an entry's fields, `[name, value, name, value, …]`.
-fn body_of(fields: Vec<Vec<u8>>) -> Option<Vec<u8>> {
+/// The delivery of entry `id` of the stream `key`, from its fields
+/// (`[name, value, name, value, …]`, a script's reply).
+fn delivery(
+    key: &str,
+    level: Level,
+    id: String,
+    deliveries: u32,
+    fields: Vec<Vec<u8>>,
+) -> Result<Delivery, BrokerError> {
     let mut it = fields.into_iter();
-    while let (Some(name), Some(value)) = (it.next(), it.next()) {
+    while let (Some(name), Some(body)) = (it.next(), it.next()) {
         if name == BODY.as_bytes() {
-            return Some(value);
+            return Ok(Delivery {
+                id,
+                level,
+                deliveries,
+                body,
+            });
         }
     }
-    None
+    Err(BrokerError::Malformed {
+        stream: key.to_owned(),
+        id,
+    })
 }
 
 impl Broker for Streams {
@@ -233,16 +248,7 @@ impl Broker for Streams {
         let mut out = Vec::with_capacity(taken.len());
         for (key, id, fields) in taken {
             let level = self.level_of(&key);
-            let body = body_of(fields).ok_or_else(|| BrokerError::Malformed {
-                stream: key.clone(),
-                id: id.clone(),
-            })?;
-            out.push(Delivery {
-                id,
-                level,
-                deliveries: 1,
-                body,
-            });
+            out.push(delivery(&key, level, id, 1, fields)?);
         }
         if out.is_empty() && !wait.is_zero() {
             out = self.read(&keys, consumer, max, wait)?;
@@ -273,16 +279,7 @@ impl Broker for Streams {
                     .invoke(con)
             })?;
             for (id, deliveries, fields) in claimed {
-                let body = body_of(fields).ok_or_else(|| BrokerError::Malformed {
-                    stream: key.clone(),
-                    id: id.clone(),
-                })?;
-                out.push(Delivery {
-                    id,
-                    level,
-                    deliveries,
-                    body,
-                });
+                out.push(delivery(&key, level, id, deliveries, fields)?);
             }
         }
         Ok(out)

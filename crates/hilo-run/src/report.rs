@@ -38,6 +38,26 @@ pub(crate) struct JobReport {
 }
 
 impl JobReport {
+    /// The report of a try of job `seq` started at `start`, before anything
+    /// is known of how it went.
+    pub(crate) fn started(seq: u64, start: SystemTime) -> JobReport {
+        JobReport {
+            seq,
+            args: Vec::new(),
+            command: Vec::new(),
+            exit: None,
+            signal: None,
+            start,
+            runtime: Duration::ZERO,
+            stdout: Captured::default(),
+            stderr: Captured::default(),
+            stdout_bytes: 0,
+            tries: 1,
+            timed_out: false,
+            output_error: None,
+        }
+    }
+
     pub(crate) fn succeeded(&self) -> bool {
         self.exit == Some(0)
     }

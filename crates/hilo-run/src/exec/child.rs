@@ -9,7 +9,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use rustix::process::{Pid, Signal};
 
@@ -25,21 +25,7 @@ impl Runner {
         }
         let start = SystemTime::now();
         let began = Instant::now();
-        let mut report = JobReport {
-            seq,
-            args: Vec::new(),
-            command: Vec::new(),
-            exit: None,
-            signal: None,
-            start,
-            runtime: Duration::ZERO,
-            stdout: Captured::default(),
-            stderr: Captured::default(),
-            stdout_bytes: 0,
-            tries: 1,
-            timed_out: false,
-            output_error: None,
-        };
+        let mut report = JobReport::started(seq, start);
         let result = match self.settings.capture {
             Capture::Whole => self.run_captured(seq, argv, &mut report),
             Capture::Lines { .. } => self.run_line_buffered(seq, argv, out, &mut report),

@@ -183,21 +183,7 @@ impl Runner {
         seq: u64,
         argv: &[OsString],
     ) -> JobReport {
-        let mut report = JobReport {
-            seq,
-            args: Vec::new(),
-            command: Vec::new(),
-            exit: None,
-            signal: None,
-            start: SystemTime::now(),
-            runtime: Duration::ZERO,
-            stdout: Captured::default(),
-            stderr: Captured::default(),
-            stdout_bytes: 0,
-            tries: 1,
-            timed_out: false,
-            output_error: None,
-        };
+        let mut report = JobReport::started(seq, SystemTime::now());
         let argv = argv.iter().map(|a| a.as_bytes().to_vec()).collect();
         let timeout_ms = self.settings.timeout.map(|t| t.as_millis() as u64);
         let outcome = exec
