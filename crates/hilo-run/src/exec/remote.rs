@@ -16,7 +16,7 @@ use rustix::process::{Pid, Signal};
 use serde::{Deserialize, Serialize};
 
 use super::{Programs, Runner, KILL_GRACE};
-use crate::captured::{self, Captured};
+use crate::captured::Captured;
 use crate::report::JobReport;
 
 /// A job's try as the worker saw it.
@@ -79,7 +79,7 @@ fn run_here(
             "empty command",
         ));
     };
-    let (mut out, mut err) = (captured::file()?, captured::file()?);
+    let (mut out, mut err) = (memory_file("stdout")?, memory_file("stderr")?);
     // Looked up once per name in this worker process, as here.
     static PROGRAMS: std::sync::LazyLock<Programs> = std::sync::LazyLock::new(Programs::default);
     let name = OsString::from_vec(program.clone());
@@ -118,6 +118,13 @@ fn run_here(
         file.read_to_end(into)?;
     }
     Ok(())
+}
+
+/// An anonymous file in memory for a job's output: the whole of it goes
+/// back in the reply anyway, and it costs no inode on a disk.
+fn memory_file(name: &str) -> std::io::Result<std::fs::File> {
+    let fd = rustix::fs::memfd_create(name, rustix::fs::MemfdFlags::CLOEXEC)?;
+    Ok(std::fs::File::from(fd))
 }
 
 /// How a wait for a job's exit ended.
