@@ -109,7 +109,7 @@ fn wait_for_workers(url: &str, n: usize) -> Result<(), Failure> {
     let mut broker = hilo_redis::Streams::connect(url, crate::PREFIX)
         .map_err(|e| crate::unreachable(url, &e))?;
     let deadline = Instant::now() + Duration::from_secs(30);
-    while hilo_redis::Broker::live_workers(&mut broker)
+    while hilo_redis::Presence::live_workers(&mut broker)
         .map_err(|e| crate::unreachable(url, &e))?
         .len()
         < n

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use hilo_redis::{Broker, Streams};
+use hilo_redis::{Presence, Streams};
 use hilo_term::{Align, Failure};
 
 /// Show the live workers, the queues and the rate of finished tasks

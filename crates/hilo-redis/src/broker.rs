@@ -67,7 +67,7 @@ pub struct Finished<'a> {
     pub result: &'a [u8],
 }
 
-/// One level's tasks ([`Broker::queue_stats`]).
+/// One level's tasks ([`Presence::queue_stats`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LevelStats {
     pub level: Level,
@@ -189,6 +189,13 @@ pub trait Broker {
         reach: CancelReach,
     ) -> Result<Withdrawn, BrokerError>;
 
+    /// A name no other client or worker of this broker has had.
+    fn unique_name(&mut self, kind: &str) -> Result<String, BrokerError>;
+}
+
+/// A stream of messages per client (its results) and per worker (the
+/// stops of its tasks), each expiring a while after its last message.
+pub trait Inboxes {
     /// Deletes the messages `seen` from the inbox `name`, then reads up to
     /// `max` messages after `after` (`"0"` for all), waiting up to `wait`
     /// for one.
@@ -206,7 +213,11 @@ pub trait Broker {
 
     /// Removes the inbox `name` and everything in it.
     fn drop_inbox(&mut self, name: &str) -> Result<(), BrokerError>;
+}
 
+/// Who serves a broker and how busy it is: workers' heartbeats, queue
+/// depths, the count of finished tasks (`hilo cluster status`).
+pub trait Presence {
     /// Says that worker `info.name` is alive, for `ttl`.
     fn beat(&mut self, info: &WorkerInfo, ttl: Duration) -> Result<(), BrokerError>;
 
@@ -221,7 +232,4 @@ pub trait Broker {
 
     /// Worker `name` leaves: its heartbeat and its consumer are removed.
     fn leave(&mut self, name: &str) -> Result<(), BrokerError>;
-
-    /// A name no other client or worker of this broker has had.
-    fn unique_name(&mut self, kind: &str) -> Result<String, BrokerError>;
 }

@@ -73,7 +73,10 @@ mod streams;
 mod wire;
 mod worker;
 
-pub use broker::{Broker, BrokerError, Delivery, Finished, Level, LevelStats, Message, Withdrawn};
+pub use broker::{
+    Broker, BrokerError, Delivery, Finished, Inboxes, Level, LevelStats, Message, Presence,
+    Withdrawn,
+};
 pub use client::{RedisExecutor, RedisExecutorBuilder, DEFAULT_MAX_DELIVERIES};
 pub use local::LocalRedis;
 pub use streams::{Streams, INBOX_TTL};

@@ -393,7 +393,7 @@ fn heartbeats_name_the_live_workers() {
     let mut broker = hilo_redis::Streams::connect(&server.url(), "test").unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     let live = loop {
-        let live = hilo_redis::Broker::live_workers(&mut broker).unwrap();
+        let live = hilo_redis::Presence::live_workers(&mut broker).unwrap();
         if live.len() == 2 || Instant::now() > deadline {
             break live;
         }
@@ -411,7 +411,7 @@ fn heartbeats_name_the_live_workers() {
         w.stop();
     }
     assert!(
-        hilo_redis::Broker::live_workers(&mut broker)
+        hilo_redis::Presence::live_workers(&mut broker)
             .unwrap()
             .is_empty(),
         "they left"
@@ -625,7 +625,7 @@ fn worker_name(url: &str, pid: u32) -> String {
     let mut broker = hilo_redis::Streams::connect(url, "test").unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let live = hilo_redis::Broker::live_workers(&mut broker).unwrap();
+        let live = hilo_redis::Presence::live_workers(&mut broker).unwrap();
         if let Some(w) = live.into_iter().find(|w| w.pid == pid) {
             return w.name;
         }

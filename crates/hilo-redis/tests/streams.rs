@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hilo::CancelReach::{Anywhere, Queued};
-use hilo_redis::{Broker, Level, Streams, Withdrawn, INBOX_TTL};
+use hilo_redis::{Broker, Inboxes, Level, Streams, Withdrawn, INBOX_TTL};
 
 mod common;
 use common::RedisServer;

@@ -2,18 +2,23 @@
 //! Redis and hands back hilo futures, which its reader thread completes
 //! from the client's inbox.
 
+mod builder;
+mod done;
 mod reader;
+
+pub use builder::RedisExecutorBuilder;
+use done::{every, Chunk, Done, One};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use hilo::process::{decode_result, Call, ChunkExecutor, ChunkFuture};
+use hilo::process::{Call, ChunkExecutor, ChunkFuture};
 use hilo::{CancelReach, Executor, Future, Priority, Promise, Shutdown, SubmitError, TaskError};
 use serde::de::DeserializeOwned;
 
-use crate::broker::{Broker, BrokerError, Level, Withdrawn};
+use crate::broker::{Broker, BrokerError, Inboxes, Level, Presence, Withdrawn};
 use crate::streams::Streams;
 use crate::wire::Envelope;
 
@@ -80,60 +85,6 @@ struct Waiter {
     done: Box<dyn Done>,
 }
 
-/// Completes one future from the task's outcomes (one per call), or
-/// cancels it: type-erased over the future's value type.
-trait Done: Send {
-    fn complete(self: Box<Self>, outcomes: Vec<Result<Vec<u8>, TaskError>>);
-    fn cancel(self: Box<Self>);
-}
-
-/// The future of one call.
-struct One<R>(Promise<R>);
-
-impl<R: DeserializeOwned + Send + 'static> Done for One<R> {
-    fn complete(self: Box<Self>, outcomes: Vec<Result<Vec<u8>, TaskError>>) {
-        let outcome = match <[_; 1]>::try_from(outcomes) {
-            Ok([one]) => one.and_then(|bytes| decode_result(&bytes)),
-            Err(many) => Err(miscount(many.len(), 1)),
-        };
-        self.0.complete(outcome);
-    }
-    fn cancel(self: Box<Self>) {
-        self.0.cancel();
-    }
-}
-
-/// The future of a chunk of calls: one `Result` per call.
-struct Chunk<R>(Promise<Vec<Result<R, TaskError>>>, usize);
-
-impl<R: DeserializeOwned + Send + 'static> Done for Chunk<R> {
-    fn complete(self: Box<Self>, outcomes: Vec<Result<Vec<u8>, TaskError>>) {
-        let Chunk(promise, n) = *self;
-        let values = if outcomes.len() == n {
-            outcomes
-                .into_iter()
-                .map(|o| o.and_then(|bytes| decode_result(&bytes)))
-                .collect()
-        } else {
-            every(&miscount(outcomes.len(), n), n)
-        };
-        promise.complete(Ok(values));
-    }
-    fn cancel(self: Box<Self>) {
-        self.0.cancel();
-    }
-}
-
-fn miscount(got: usize, want: usize) -> TaskError {
-    TaskError::Failed {
-        message: format!("the worker answered {got} outcomes for {want} calls"),
-    }
-}
-
-fn every<R>(error: &TaskError, n: usize) -> Vec<Result<R, TaskError>> {
-    (0..n).map(|_| Err(error.clone())).collect()
-}
-
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -151,14 +102,7 @@ impl RedisExecutor {
 
     /// A builder for the prefix, priority, timeout and delivery cap.
     pub fn builder(url: &str) -> RedisExecutorBuilder {
-        RedisExecutorBuilder {
-            url: url.to_owned(),
-            prefix: crate::DEFAULT_PREFIX.to_owned(),
-            priority: Priority::NORMAL,
-            timeout: None,
-            max_deliveries: DEFAULT_MAX_DELIVERIES,
-            max_workers: None,
-        }
+        RedisExecutorBuilder::new(url)
     }
 
     /// Queues `call` at the executor's priority.
@@ -443,99 +387,5 @@ where
 
     fn max_workers(&self) -> usize {
         self.shared.max_workers
-    }
-}
-
-/// Settings for a [`RedisExecutor`].
-#[derive(Clone)]
-pub struct RedisExecutorBuilder {
-    url: String,
-    prefix: String,
-    priority: Priority,
-    timeout: Option<Duration>,
-    max_deliveries: u32,
-    max_workers: Option<usize>,
-}
-
-impl std::fmt::Debug for RedisExecutorBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Not the URL: it may hold a password.
-        f.debug_struct("RedisExecutorBuilder")
-            .field("prefix", &self.prefix)
-            .field("priority", &self.priority)
-            .field("timeout", &self.timeout)
-            .field("max_deliveries", &self.max_deliveries)
-            .field("max_workers", &self.max_workers)
-            .finish_non_exhaustive()
-    }
-}
-
-impl RedisExecutorBuilder {
-    /// The key prefix: clients and workers of one prefix share queues.
-    pub fn prefix(mut self, prefix: &str) -> Self {
-        prefix.clone_into(&mut self.prefix);
-        self
-    }
-
-    /// The priority `submit` queues at (default `Priority::NORMAL`, the
-    /// medium queue); see [`RedisExecutor::submit_at`].
-    pub fn priority(mut self, priority: Priority) -> Self {
-        self.priority = priority;
-        self
-    }
-
-    /// Kill a task that runs longer (a call's own timeout wins).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    /// Give a task up after this many deliveries (at least 1).
-    pub fn max_deliveries(mut self, n: u32) -> Self {
-        self.max_deliveries = n.max(1);
-        self
-    }
-
-    /// How many tasks to say run at once (what `map` and the policies
-    /// size their windows from); default: the live workers' slots.
-    pub fn max_workers(mut self, n: usize) -> Self {
-        self.max_workers = Some(n.max(1));
-        self
-    }
-
-    /// Connects, names this client and starts its reader.
-    ///
-    /// # Errors
-    /// The server cannot be reached or refuses.
-    pub fn build(self) -> Result<RedisExecutor, BrokerError> {
-        let mut queue = Streams::connect(&self.url, &self.prefix)?;
-        let inbox = queue.unique_name("client")?;
-        let max_workers = match self.max_workers {
-            Some(n) => n,
-            None => queue
-                .live_workers()?
-                .iter()
-                .map(|w| w.slots as usize)
-                .sum::<usize>()
-                .max(1),
-        };
-        let reader_broker = Streams::connect(&self.url, &self.prefix)?;
-        let shared = Arc::new(Shared {
-            queue: Mutex::new(queue),
-            inbox,
-            next_tag: std::sync::atomic::AtomicU64::new(0),
-            waiting: Mutex::new(Waiting::default()),
-            drained: Condvar::new(),
-            max_workers,
-            max_deliveries: self.max_deliveries,
-            level: Level::of(self.priority),
-            timeout: self.timeout,
-            stray: std::sync::atomic::AtomicU64::new(0),
-        });
-        let reader = reader::start(Arc::clone(&shared), reader_broker);
-        Ok(RedisExecutor {
-            shared,
-            reader: Mutex::new(Some(reader)),
-        })
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use hilo::TaskError;
 
 use super::{lock, Shared};
-use crate::broker::Broker;
+use crate::broker::Inboxes;
 use crate::streams::Streams;
 use crate::wire::Reply;
 

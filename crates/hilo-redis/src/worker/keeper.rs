@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use hilo::StopToken;
 
 use super::Worker;
-use crate::broker::{Broker, Delivery};
+use crate::broker::{Broker, Delivery, Inboxes, Presence};
 use crate::client::lock;
 use crate::streams::Streams;
 use crate::wire::WorkerInfo;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use hilo::process::ProcessPool;
 use hilo::{Future, StopToken, TaskError, ThreadPool};
 
-use crate::broker::{Broker, BrokerError, Delivery};
+use crate::broker::{Broker, BrokerError, Delivery, Inboxes, Presence};
 use crate::client::lock;
 use crate::streams::Streams;
 use crate::wire::{Envelope, WireError};
