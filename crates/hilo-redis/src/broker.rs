@@ -96,7 +96,7 @@ pub enum Withdrawn {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     /// The broker's id of the message; pass it back to
-    /// [`Broker::read_inbox`] to delete the message.
+    /// [`Inboxes::read_inbox`] to delete the message.
     pub id: String,
     pub body: Vec<u8>,
 }
