@@ -30,15 +30,22 @@ fn run(worker: &Worker, mut broker: Streams, stop: &StopToken) {
     let mut last_renewal: Option<Instant> = None;
     while !stop.is_stop_requested() {
         let wait = last_renewal.map_or(Duration::ZERO, |at| every.saturating_sub(at.elapsed()));
-        if let Ok(messages) = broker.read_inbox(&worker.name, &seen, &after, 64, wait) {
-            seen.clear();
-            for message in messages {
-                after.clone_from(&message.id);
-                seen.push(message.id);
-                // A cancelled task's id; an empty message only wakes.
-                if let Ok(id) = String::from_utf8(message.body) {
-                    stop_task(worker, &id);
+        match broker.read_inbox(&worker.name, &seen, &after, 64, wait) {
+            Ok(messages) => {
+                seen.clear();
+                for message in messages {
+                    after.clone_from(&message.id);
+                    seen.push(message.id);
+                    // A cancelled task's id; an empty message only wakes.
+                    if let Ok(id) = String::from_utf8(message.body) {
+                        stop_task(worker, &id);
+                    }
                 }
+            }
+            // Redis is away: wait as a blocking read would have, so as not
+            // to spin, and try again.
+            Err(_) => {
+                stop.wait_timeout(wait.max(Duration::from_millis(100)));
             }
         }
         if last_renewal.is_some_and(|at| at.elapsed() < every) {
