@@ -14,7 +14,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use hilo::process::{Call, ChunkExecutor, ChunkFuture};
+use hilo::process::{encode_chunk, Call, ChunkExecutor, ChunkFuture};
 use hilo::{CancelReach, Executor, Future, Priority, Promise, Shutdown, SubmitError, TaskError};
 use serde::de::DeserializeOwned;
 
@@ -134,13 +134,9 @@ impl RedisExecutor {
     where
         R: DeserializeOwned + Send + 'static,
     {
-        let args = match call.encoded_args() {
+        let args = match call.encode() {
             Ok(args) => args,
-            Err(message) => {
-                return Ok(Future::ready(Err(TaskError::Failed {
-                    message: format!("cannot encode the task's arguments: {message}"),
-                })))
-            }
+            Err(error) => return Ok(Future::ready(Err(error))),
         };
         let timeout = call.time_limit().or(self.shared.timeout);
         self.shared
@@ -159,29 +155,16 @@ impl RedisExecutor {
     where
         R: DeserializeOwned + Send + 'static,
     {
-        let Some(first) = calls.first() else {
-            return Ok(Future::ready(Ok(Vec::new())));
+        let n = calls.len();
+        let chunk = match encode_chunk(&calls) {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => return Ok(Future::ready(Ok(Vec::new()))),
+            Err(error) => return Ok(Future::ready(Ok(every(&error, n)))),
         };
-        let (name, n) = (first.task_name(), calls.len());
-        let timeout = first.time_limit().or(self.shared.timeout);
-        let mut args = Vec::with_capacity(n);
-        for call in &calls {
-            let problem = if call.task_name() != name {
-                Some(format!(
-                    "a chunk must call one task, not both {name} and {}",
-                    call.task_name()
-                ))
-            } else {
-                call.encoded_args().map(|a| args.push(a)).err()
-            };
-            if let Some(message) = problem {
-                let error = TaskError::Failed { message };
-                return Ok(Future::ready(Ok(every(&error, n))));
-            }
-        }
-        let priority = self.shared.level;
+        let timeout = chunk.timeout.or(self.shared.timeout);
+        let level = self.shared.level;
         self.shared
-            .enqueue(priority, name, args, timeout, move |p| {
+            .enqueue(level, chunk.task, chunk.args, timeout, move |p| {
                 Box::new(Chunk(p, n))
             })
     }

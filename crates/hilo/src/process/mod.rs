@@ -62,8 +62,8 @@ pub use chunked::{ChunkExecutor, ChunkFuture, ChunkedMap};
 pub use pool::{ProcessPool, ProcessPoolBuilder};
 pub use protocol::{decode_frame, FrameError};
 pub use registry::{
-    decode_args, decode_result, encode_value, registered_tasks, run_encoded_here, Call, TaskEntry,
-    TaskFn,
+    decode_args, decode_result, encode_chunk, encode_value, registered_tasks, run_encoded_here,
+    Call, EncodedChunk, TaskEntry, TaskFn,
 };
 pub use worker::init;
 

@@ -94,15 +94,10 @@ impl ProcessPool {
     where
         R: DeserializeOwned + Send + 'static,
     {
-        let args = match call.encoded_args() {
-            Ok(args) => vec![args],
-            Err(message) => {
-                return Ok(Future::ready(Err(super::protocol::args_not_encoded(
-                    &message,
-                ))))
-            }
-        };
-        self.enqueue(call.name, args, call.timeout, convert_one::<R>)
+        match call.encode() {
+            Ok(args) => self.enqueue(call.name, vec![args], call.timeout, convert_one::<R>),
+            Err(error) => Ok(Future::ready(Err(error))),
+        }
     }
 
     /// Runs several calls of one task in a single round trip to one
@@ -129,26 +124,13 @@ impl ProcessPool {
     where
         R: DeserializeOwned + Send + 'static,
     {
-        let Some(first) = calls.first() else {
-            return Ok(Future::ready(Ok(Vec::new())));
-        };
-        let (name, timeout, n) = (first.name, first.timeout, calls.len());
-        let mut args = Vec::with_capacity(n);
-        for call in calls {
-            let problem = if call.name != name {
-                Some(format!(
-                    "a chunk must call one task, not both {name} and {}",
-                    call.name
-                ))
-            } else {
-                call.encoded_args().map(|a| args.push(a)).err()
-            };
-            if let Some(message) = problem {
-                let error = TaskError::Failed { message };
-                return Ok(Future::ready(Ok(every(error, n))));
+        match super::registry::encode_chunk(&calls) {
+            Ok(Some(chunk)) => {
+                self.enqueue(chunk.task, chunk.args, chunk.timeout, convert_chunk::<R>)
             }
+            Ok(None) => Ok(Future::ready(Ok(Vec::new()))),
+            Err(error) => Ok(Future::ready(Ok(every(error, calls.len())))),
         }
-        self.enqueue(name, args, timeout, convert_chunk::<R>)
     }
 
     /// Runs the registered task `name` on arguments already encoded, one

@@ -201,6 +201,70 @@ impl<R: DeserializeOwned> Call<R> {
     }
 }
 
+impl<R> Call<R> {
+    /// The arguments encoded, or the task's error for arguments that do
+    /// not encode: what an executor that carries calls elsewhere sends.
+    ///
+    /// ```
+    /// let call = hilo::process::Call::<u8>::new("t", &(300u16,));
+    /// assert_eq!(call.encode(), Ok(vec![0xac, 0x02]));
+    /// ```
+    pub fn encode(&self) -> Result<Vec<u8>, TaskError> {
+        self.encoded_args()
+            .map_err(|m| super::protocol::args_not_encoded(&m))
+    }
+}
+
+/// The calls of one chunk, encoded for one round trip: the task they all
+/// call, the first one's timeout, each call's arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedChunk {
+    /// The task every call of the chunk calls.
+    pub task: &'static str,
+    /// The first call's timeout, which applies to the chunk.
+    pub timeout: Option<std::time::Duration>,
+    /// Each call's arguments, in order.
+    pub args: Vec<Vec<u8>>,
+}
+
+/// Encodes `calls` as one chunk (`None` for none). A chunk calls one task:
+/// calls of two tasks, or arguments that do not encode, are the error
+/// every call of the chunk gets.
+///
+/// ```
+/// use hilo::process::{encode_chunk, Call};
+/// let calls = vec![Call::<u8>::new("t", &(1u8,)), Call::<u8>::new("t", &(2u8,))];
+/// let chunk = encode_chunk(&calls).unwrap().unwrap();
+/// assert_eq!((chunk.task, chunk.args), ("t", vec![vec![1], vec![2]]));
+/// let mixed = vec![Call::<u8>::new("t", &(1u8,)), Call::<u8>::new("u", &(2u8,))];
+/// assert!(encode_chunk(&mixed).is_err());
+/// ```
+pub fn encode_chunk<R>(calls: &[Call<R>]) -> Result<Option<EncodedChunk>, TaskError> {
+    let Some(first) = calls.first() else {
+        return Ok(None);
+    };
+    let mut args = Vec::with_capacity(calls.len());
+    for call in calls {
+        if call.name != first.name {
+            return Err(TaskError::Failed {
+                message: format!(
+                    "a chunk must call one task, not both {} and {}",
+                    first.name, call.name
+                ),
+            });
+        }
+        args.push(
+            call.encoded_args()
+                .map_err(|message| TaskError::Failed { message })?,
+        );
+    }
+    Ok(Some(EncodedChunk {
+        task: first.name,
+        timeout: first.timeout,
+        args,
+    }))
+}
+
 impl<R> std::fmt::Debug for Call<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Call")
