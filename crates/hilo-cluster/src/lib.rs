@@ -42,6 +42,5 @@ pub fn worker_main(args: WorkerArgs) -> u8 {
 
 /// A broker error as one line, naming the server without its password.
 pub(crate) fn unreachable(url: &str, e: &hilo_redis::BrokerError) -> hilo_term::Failure {
-    let at = hilo_redis::redacted(url);
-    hilo_term::Failure::failed(format!("cannot use the Redis at {at}: {e}"))
+    hilo_term::Failure::failed(e.at(url))
 }

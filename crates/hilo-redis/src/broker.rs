@@ -112,6 +112,20 @@ pub enum BrokerError {
     Malformed { stream: String, id: String },
 }
 
+impl BrokerError {
+    /// The error in one line for a person, naming the server at `url`
+    /// with its password hidden ([`redacted`](crate::redacted)).
+    ///
+    /// ```
+    /// let err = hilo_redis::Streams::connect("redis://me:secret@127.0.0.1:1", "x").unwrap_err();
+    /// let line = err.at("redis://me:secret@127.0.0.1:1");
+    /// assert!(line.starts_with("cannot use the Redis at redis://me:***@127.0.0.1:1: redis: "));
+    /// ```
+    pub fn at(&self, url: &str) -> String {
+        format!("cannot use the Redis at {}: {self}", crate::redacted(url))
+    }
+}
+
 /// Queues of task bodies in three priority levels, shared by any number of
 /// producers and consumers, with leases, and an inbox per client and per
 /// worker for results and stops.

@@ -349,9 +349,9 @@ fn run(args: &mut RunArgs) -> Result<u8, String> {
         return dry_run(&mut plan, args.tag);
     }
     let cluster = match &args.cluster {
-        Some(url) => Some(Arc::new(hilo_redis::RedisExecutor::connect(url).map_err(
-            |e| format!("cannot use the Redis at {}: {e}", hilo_redis::redacted(url)),
-        )?)),
+        Some(url) => Some(Arc::new(
+            hilo_redis::RedisExecutor::connect(url).map_err(|e| e.at(url))?,
+        )),
         None => None,
     };
     if let Some(exec) = &cluster {

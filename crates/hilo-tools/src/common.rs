@@ -105,10 +105,7 @@ impl Pool {
 /// The client of the cluster at `url`. With no live worker it says so on
 /// stderr (the tasks wait in the queue for one).
 fn cluster(url: &str, name: &str) -> Result<Pool, String> {
-    let exec = hilo_redis::RedisExecutor::connect(url).map_err(|e| {
-        let at = hilo_redis::redacted(url);
-        format!("cannot use the Redis at {at}: {e}")
-    })?;
+    let exec = hilo_redis::RedisExecutor::connect(url).map_err(|e| e.at(url))?;
     if exec.live_workers().is_ok_and(|w| w.is_empty()) {
         eprintln!("hilo {name}: no worker is serving this Redis yet; the tasks wait for one (hilo worker URL)");
     }
