@@ -17,6 +17,17 @@ use super::{kill_group, Capture, LineOut, Runner, Running};
 use crate::captured::{self, Captured};
 use crate::report::JobReport;
 
+/// A command that could not be started: a shell's exit status (127 not
+/// found, 126 not runnable) and the line `hilo run` says about it.
+pub(super) fn not_started(program: &str, e: &io::Error) -> (i32, Vec<u8>) {
+    let (code, why) = match e.kind() {
+        io::ErrorKind::NotFound => (127, "command not found".to_owned()),
+        io::ErrorKind::PermissionDenied => (126, "permission denied".to_owned()),
+        _ => (126, e.to_string()),
+    };
+    (code, format!("hilo run: {program}: {why}\n").into_bytes())
+}
+
 impl Runner {
     /// One try of a job.
     pub(super) fn run_once(&self, seq: u64, argv: &[OsString], out: &LineOut) -> JobReport {
@@ -31,14 +42,8 @@ impl Runner {
             Capture::Lines { .. } => self.run_line_buffered(seq, argv, out, &mut report),
         };
         if let Err(e) = result {
-            // The command could not be started: a shell's exit codes.
-            let (code, why) = match e.kind() {
-                io::ErrorKind::NotFound => (127, "command not found".to_owned()),
-                io::ErrorKind::PermissionDenied => (126, "permission denied".to_owned()),
-                _ => (126, e.to_string()),
-            };
+            let (code, message) = not_started(&argv[0].to_string_lossy(), &e);
             report.exit = Some(code);
-            let message = format!("hilo run: {}: {why}\n", argv[0].to_string_lossy()).into_bytes();
             match self.settings.capture {
                 Capture::Whole => report.stderr = Captured::from(message),
                 Capture::Lines { .. } => {

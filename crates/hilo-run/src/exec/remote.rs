@@ -56,13 +56,9 @@ pub(super) fn run_job(argv: Vec<Vec<u8>>, timeout_ms: Option<u64>) -> RemoteJob 
         let name = argv
             .first()
             .map_or_else(String::new, |a| String::from_utf8_lossy(a).into_owned());
-        let (code, why) = match e.kind() {
-            std::io::ErrorKind::NotFound => (127, "command not found".to_owned()),
-            std::io::ErrorKind::PermissionDenied => (126, "permission denied".to_owned()),
-            _ => (126, e.to_string()),
-        };
+        let (code, message) = super::child::not_started(&name, &e);
         job.exit = Some(code);
-        job.stderr = format!("hilo run: {name}: {why}\n").into_bytes();
+        job.stderr = message;
     }
     job.runtime_ns = began.elapsed().as_nanos() as u64;
     job
