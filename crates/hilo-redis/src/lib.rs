@@ -65,6 +65,12 @@ pub fn redacted(url: &str) -> String {
     }
 }
 
+/// `n` copies of one error: the outcome of every call of a chunk that
+/// failed as a whole.
+pub(crate) fn every<T, E: Clone>(error: &E, n: usize) -> Vec<Result<T, E>> {
+    (0..n).map(|_| Err(error.clone())).collect()
+}
+
 mod broker;
 mod client;
 mod local;

@@ -5,6 +5,8 @@ use hilo::process::decode_result;
 use hilo::{Promise, TaskError};
 use serde::de::DeserializeOwned;
 
+use crate::every;
+
 /// Completes one future from the task's outcomes (one per call), or
 /// cancels it: type-erased over the future's value type.
 pub(super) trait Done: Send {
@@ -56,8 +58,4 @@ fn miscount(got: usize, want: usize) -> TaskError {
     TaskError::Failed {
         message: format!("the worker answered {got} outcomes for {want} calls"),
     }
-}
-
-pub(super) fn every<R>(error: &TaskError, n: usize) -> Vec<Result<R, TaskError>> {
-    (0..n).map(|_| Err(error.clone())).collect()
 }

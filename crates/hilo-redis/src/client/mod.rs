@@ -7,7 +7,7 @@ mod done;
 mod reader;
 
 pub use builder::RedisExecutorBuilder;
-use done::{every, Chunk, Done, One};
+use done::{Chunk, Done, One};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -19,6 +19,7 @@ use hilo::{CancelReach, Executor, Future, Priority, Promise, Shutdown, SubmitErr
 use serde::de::DeserializeOwned;
 
 use crate::broker::{Broker, BrokerError, Inboxes, Level, Presence, Withdrawn};
+use crate::every;
 use crate::streams::Streams;
 use crate::wire::Envelope;
 

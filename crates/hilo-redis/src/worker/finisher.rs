@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use super::{Finish, Worker};
 use crate::broker::{Broker, Delivery, Finished};
 use crate::client::lock;
+use crate::every;
 use crate::streams::Streams;
 use crate::wire::{Reply, WireError};
 
@@ -101,10 +102,6 @@ fn prepare(worker: &Worker, job: Finish) -> Option<Ready> {
         reply,
         bytes,
     })
-}
-
-fn every(error: &WireError, n: usize) -> Vec<Result<Vec<u8>, WireError>> {
-    (0..n).map(|_| Err(error.clone())).collect()
 }
 
 /// Writes each reply if this worker still holds its task: whether it did,
