@@ -370,14 +370,24 @@ impl Drop for IdleMark<'_> {
 /// next one is usually there by then, and neither parking (two system
 /// calls) nor yielding (which hands the core to another idle worker rather
 /// than to the submitter) is cheaper. Then it blocks on the channel.
+///
+/// The spin is bounded by time, not by a count of pauses: a `pause` costs
+/// from a few cycles to over a hundred depending on the processor, and a
+/// count tuned on one turned into 50 µs of burnt core per idle worker on
+/// another (where tasks arrive a network round trip apart, that core is
+/// what the submitter and the task's own processes needed).
 fn next_job(rx: &Receiver<Msg>) -> Result<Msg, crossbeam_channel::RecvError> {
     use crossbeam_channel::TryRecvError;
-    const SPIN_ROUNDS: u32 = 24;
-    for round in 0..SPIN_ROUNDS {
+    const SPIN_FOR: std::time::Duration = std::time::Duration::from_micros(8);
+    let began = std::time::Instant::now();
+    for round in 0u32.. {
         match rx.try_recv() {
             Ok(job) => return Ok(job),
             Err(TryRecvError::Disconnected) => return Err(crossbeam_channel::RecvError),
             Err(TryRecvError::Empty) => {
+                if began.elapsed() >= SPIN_FOR {
+                    break;
+                }
                 for _ in 0..1u32 << round.min(6) {
                     std::hint::spin_loop();
                 }
