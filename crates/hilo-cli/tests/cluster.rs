@@ -419,6 +419,88 @@ fn halt_now_stops_a_job_running_on_a_worker() {
     }
 }
 
+/// Jobs of a millisecond travel to the workers in batches (fewer tasks
+/// finish than jobs ran), and each job keeps its own output, in order.
+#[test]
+#[ignore = "needs redis-server"]
+fn short_jobs_travel_in_batches_and_each_keeps_its_output() {
+    let redis = LocalRedis::start().unwrap();
+    let url = redis.url();
+    let _workers = [Worker::start(&url), Worker::start(&url)];
+    wait_for_workers(&url, 2);
+    let jobs: Vec<String> = (1..=600).map(|n| n.to_string()).collect();
+    let run = |cluster: Option<&str>| {
+        let mut hilo = hilo();
+        hilo.args(["run", "-k", "--tag"]);
+        if let Some(url) = cluster {
+            hilo.args(["--cluster", url]);
+        }
+        let out = hilo
+            .args(["echo", "job"])
+            .arg(":::")
+            .args(&jobs)
+            .timeout(Duration::from_secs(120))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        out.stdout
+    };
+    let here = run(None);
+    let there = run(Some(&url));
+    assert_eq!(
+        String::from_utf8_lossy(&there),
+        String::from_utf8_lossy(&here)
+    );
+    let expected: String = jobs.iter().map(|n| format!("{n}\tjob {n}\n")).collect();
+    assert_eq!(String::from_utf8_lossy(&here), expected);
+    let tasks = status_json(&url)["finished"].as_u64().unwrap();
+    assert!(
+        (1..=300).contains(&tasks),
+        "600 jobs of a millisecond took {tasks} tasks"
+    );
+}
+
+/// The first Ctrl+C sends nothing more to the cluster: the jobs held here
+/// never run, the batches out there finish, `hilo run` says it was
+/// interrupted (130), and nothing is left in Redis.
+#[test]
+#[ignore = "needs redis-server"]
+fn ctrl_c_sends_no_more_jobs_and_leaves_nothing_queued() {
+    use std::io::BufRead;
+    let redis = LocalRedis::start().unwrap();
+    let url = redis.url();
+    let _workers = [Worker::start(&url), Worker::start(&url)];
+    wait_for_workers(&url, 2);
+    let mut run = Command::new(hilo_path())
+        .args(["run", "--cluster", &url, "echo"])
+        .arg(":::")
+        .args((1..=3000).map(|n| n.to_string()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(run.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert!(!first.is_empty(), "no job ended");
+    // Unreaped, so the pid is still its own.
+    let pid = rustix::process::Pid::from_raw(run.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    let printed = 1 + out.lines().count();
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut run.stderr.take().unwrap(), &mut said).unwrap();
+    let status = run.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{said}");
+    assert!(said.contains("interrupted"), "{said}");
+    assert!(printed < 3000, "every job ran: {printed}");
+    let status = status_json(&url);
+    assert_eq!(status["in_flight"], 0, "{status}");
+    for queue in status["queues"].as_array().unwrap() {
+        assert_eq!(queue["queued"], 0, "{status}");
+    }
+}
+
 /// A redis-server speaking TLS only, with a password, on a free port of
 /// 127.0.0.1; its certificate (for `localhost`) is in `dir`/cert.pem, which
 /// clients trust through `SSL_CERT_FILE`. Killed and reaped when dropped.

@@ -142,8 +142,9 @@ pub struct RunArgs {
     /// Run the jobs on the workers (hilo worker URL) of this Redis server:
     /// redis://[user:password@]host:port, rediss://... or
     /// redis+unix:///path; outputs, exit statuses, --joblog, --results,
-    /// --halt, --timeout and --retries work as here. -j defaults to twice
-    /// the workers' slots
+    /// --halt, --timeout and --retries work as here. Jobs of a few
+    /// milliseconds travel in batches (not with --halt or --delay); -j
+    /// defaults to enough to keep every worker's slot busy
     #[arg(long, value_name = "URL", conflicts_with = "line_buffer")]
     cluster: Option<String>,
 
@@ -359,9 +360,16 @@ fn run(args: &mut RunArgs) -> Result<u8, String> {
             eprintln!("hilo run: no worker is serving this Redis yet; the jobs wait for one (hilo worker URL)");
         }
         if args.jobs.is_none() {
-            // Twice the workers' slots: when a job ends, the next one is
-            // queued already, so no slot waits for this machine.
-            plan.jobs = 2 * exec.max_workers();
+            // Twice the workers' slots in tasks: when one ends, the next is
+            // queued already, so no slot waits for this machine. Short jobs
+            // travel in batches (exec/batch.rs), so enough of them are held
+            // here to fill one, except where each job travels alone.
+            let batch = if args.halt.is_some() || args.delay.is_some() {
+                1
+            } else {
+                exec::MAX_BATCH
+            };
+            plan.jobs = 2 * exec.max_workers() * batch;
         }
     }
     let ordered_lines = args.line_buffer && args.keep_order;

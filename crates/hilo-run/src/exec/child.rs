@@ -29,10 +29,11 @@ pub(super) fn not_started(program: &str, e: &io::Error) -> (i32, Vec<u8>) {
 }
 
 impl Runner {
-    /// One try of a job.
-    pub(super) fn run_once(&self, seq: u64, argv: &[OsString], out: &LineOut) -> JobReport {
-        if let Some(exec) = &self.settings.cluster {
-            return self.run_remote(exec, seq, argv);
+    /// One try of a job; `None` if it was not started after all (a job
+    /// queued for the cluster when `hilo run` started stopping).
+    pub(super) fn run_once(&self, seq: u64, argv: &[OsString], out: &LineOut) -> Option<JobReport> {
+        if let Some(batcher) = &self.batcher {
+            return self.run_remote(batcher, seq, argv);
         }
         let start = SystemTime::now();
         let began = Instant::now();
@@ -54,7 +55,7 @@ impl Runner {
             }
         }
         report.runtime = began.elapsed();
-        report
+        Some(report)
     }
 
     fn command(&self, argv: &[OsString]) -> Command {

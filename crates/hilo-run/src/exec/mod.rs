@@ -13,7 +13,8 @@
 //! Here: the runner, its slots, `--delay`, the retry loop, `--halt` and the
 //! signals; `child.rs`: one try of a job (spawn, capture, reap);
 //! `programs.rs`: the `PATH` cache; `remote.rs`: a try on a cluster worker
-//! (`--cluster`).
+//! (`--cluster`); `batch.rs`: the queue of jobs for the cluster, sent several
+//! to a task when they are short.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -25,9 +26,12 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 use rustix::process::{Pid, Signal};
 
+mod batch;
 mod child;
 mod programs;
 mod remote;
+
+pub(crate) use batch::MAX_BATCH;
 
 pub use remote::job_task_name;
 
@@ -127,6 +131,8 @@ pub(crate) struct Runner {
     programs: Programs,
     /// Finished jobs' outputs held in memory.
     budget: Arc<Budget>,
+    /// `--cluster`: the queue of jobs for the workers.
+    batcher: Option<batch::Batcher>,
 }
 
 /// Sends `sig` to the process group `pgid`; it may be gone already.
@@ -143,6 +149,20 @@ impl Runner {
             .halt
             .clone()
             .map(|h| Tracker::new(h, settings.total));
+        let batcher = match &settings.cluster {
+            Some(exec) => {
+                // `--halt` counts each job as it ends and `--delay` spaces
+                // their starts: there a job travels alone.
+                let alone = settings.halt.is_some() || settings.delay.is_some();
+                Some(batch::Batcher::start(
+                    Arc::clone(exec),
+                    settings.timeout,
+                    (2 * exec.max_workers()).min(slots),
+                    if alone { 1 } else { MAX_BATCH },
+                )?)
+            }
+            None => None,
+        };
         let runner = Arc::new(Runner {
             settings,
             running: Mutex::new(HashMap::new()),
@@ -160,6 +180,7 @@ impl Runner {
             stop_listener: Mutex::new(None),
             programs: Programs::default(),
             budget: Arc::default(),
+            batcher,
         });
         let mut signals = signal_hook::iterator::Signals::new([
             signal_hook::consts::SIGINT,
@@ -191,6 +212,9 @@ impl Runner {
     /// No new job starts; running ones go on.
     pub(crate) fn stop_starting(&self) {
         self.stop.store(true, Ordering::SeqCst);
+        if let Some(batcher) = &self.batcher {
+            batcher.stop();
+        }
         *self.stopped.lock() = true;
         self.stop_changed.notify_all();
         let listener = self.stop_listener.lock().take();
@@ -235,7 +259,7 @@ impl Runner {
         let n = self.interrupts.fetch_add(1, Ordering::SeqCst);
         // Jobs in a slot, counted even if their child is not registered
         // yet (`register` forwards the signal to it then).
-        let running = self.settings.slots - self.free_slots.lock().len();
+        let running = self.running_jobs();
         if n == 0 {
             let forwarded = self.forwarded();
             eprintln!(
@@ -247,11 +271,23 @@ impl Runner {
             }
         } else {
             eprintln!("hilo run: killing {running} running jobs");
+            if let Some(batcher) = &self.batcher {
+                batcher.kill();
+            }
             for r in self.running.lock().values() {
                 kill_group(r.pgid, Signal::KILL);
             }
         }
         self.stop_starting();
+    }
+
+    /// Jobs running: in a slot here, or sent to the cluster (the others
+    /// there are only queued on this machine).
+    fn running_jobs(&self) -> usize {
+        match &self.batcher {
+            Some(batcher) => batcher.sent(),
+            None => self.settings.slots - self.free_slots.lock().len(),
+        }
     }
 
     /// The signal the first Ctrl+C (or TERM) forwards to the jobs.
@@ -265,6 +301,9 @@ impl Runner {
         // Set before the map is locked: a job registered after this walk
         // sees the flag in `register`.
         self.terminating.store(true, Ordering::SeqCst);
+        if let Some(batcher) = &self.batcher {
+            batcher.kill();
+        }
         let now = Instant::now();
         for r in self.running.lock().values_mut() {
             kill_group(r.pgid, sig);
@@ -339,7 +378,7 @@ impl Runner {
             eprintln!("hilo run: {note}\n{command}");
         }
         if let Some(when) = verdict.fire {
-            let running = self.settings.slots - self.free_slots.lock().len();
+            let running = self.running_jobs();
             if when == When::Soon && running > 0 {
                 eprintln!("hilo run: Starting no more jobs. Waiting for {running} jobs to finish.");
             }
@@ -383,7 +422,7 @@ impl Runner {
         let mut backoff = FIRST_BACKOFF;
         loop {
             tries += 1;
-            let attempt = self.run_once(seq, &argv, &out);
+            let attempt = self.run_once(seq, &argv, &out)?;
             let done = attempt.exit == Some(0)
                 || tries >= self.settings.retries
                 || self.stopping()

@@ -9,12 +9,12 @@ use std::os::fd::AsFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use rustix::process::{Pid, Signal};
 use serde::{Deserialize, Serialize};
 
+use super::batch::{Batcher, Sent};
 use super::{Programs, Runner, KILL_GRACE};
 use crate::captured::Captured;
 use crate::report::JobReport;
@@ -52,6 +52,12 @@ pub(super) fn run_job(argv: Vec<Vec<u8>>, timeout_ms: Option<u64>) -> RemoteJob 
         stderr: Vec::new(),
         timed_out: false,
     };
+    if hilo::StopToken::current().is_some_and(|t| t.is_stop_requested()) {
+        // Its batch was cancelled (or taken from this worker) before its
+        // turn came: it never starts. Nobody waits for this answer.
+        job.signal = Some(Signal::KILL.as_raw());
+        return job;
+    }
     if let Err(e) = run_here(&argv, timeout_ms.map(Duration::from_millis), &mut job) {
         let name = argv
             .first()
@@ -178,50 +184,44 @@ pub fn job_task_name() -> &'static str {
     run_job::call(Vec::new(), None).task_name()
 }
 
+impl RemoteJob {
+    /// How long the job ran.
+    pub(super) fn runtime(&self) -> Duration {
+        Duration::from_nanos(self.runtime_ns)
+    }
+}
+
 impl Runner {
-    /// One try of job `seq` on the cluster.
+    /// One try of job `seq` on the cluster; `None` if it was still queued
+    /// here when `hilo run` started stopping.
     pub(super) fn run_remote(
         &self,
-        exec: &hilo_redis::RedisExecutor,
+        batcher: &Batcher,
         seq: u64,
         argv: &[OsString],
-    ) -> JobReport {
+    ) -> Option<JobReport> {
         let mut report = JobReport::started(seq, SystemTime::now());
         let argv = argv.iter().map(|a| a.as_bytes().to_vec()).collect();
-        let timeout_ms = self.settings.timeout.map(|t| t.as_millis() as u64);
-        let outcome = exec
-            .submit(run_job::call(argv, timeout_ms))
-            .map_err(hilo::TaskError::from)
-            .and_then(|fut| {
-                // Wait, but kill it on a second Ctrl+C or `--halt now`.
-                while !fut.wait_timeout(Duration::from_millis(100)) {
-                    if self.interrupts.load(Ordering::SeqCst) > 1
-                        || self.terminating.load(Ordering::SeqCst)
-                    {
-                        fut.cancel();
-                    }
-                }
-                fut.result()
-            });
-        match outcome {
-            Ok(job) => {
+        match batcher.run(argv) {
+            Sent::Ran(job) => {
                 report.exit = job.exit;
                 report.signal = job.signal;
                 report.start = SystemTime::UNIX_EPOCH + Duration::from_nanos(job.start_ns);
-                report.runtime = Duration::from_nanos(job.runtime_ns);
+                report.runtime = job.runtime();
                 report.stdout_bytes = job.stdout.len() as u64;
                 report.stdout = Captured::from(job.stdout);
                 report.stderr = Captured::from(job.stderr);
                 report.timed_out = job.timed_out;
             }
-            Err(hilo::TaskError::Cancelled) => report.signal = Some(Signal::KILL.as_raw()),
-            Err(e) => {
+            Sent::NotStarted => return None,
+            Sent::Failed(hilo::TaskError::Cancelled) => report.signal = Some(Signal::KILL.as_raw()),
+            Sent::Failed(e) => {
                 report.exit = Some(255);
                 report.stderr = Captured::from(
                     format!("hilo run: the job could not run on the cluster: {e}\n").into_bytes(),
                 );
             }
         }
-        report
+        Some(report)
     }
 }
