@@ -106,6 +106,9 @@ impl Batcher {
 
     /// Runs `argv` on the cluster: waits for its batch to come back.
     pub(super) fn run(&self, argv: Vec<Vec<u8>>) -> Sent {
+        if self.shared.stopping.load(Ordering::SeqCst) {
+            return Sent::NotStarted;
+        }
         let (outcome, future) = Promise::new();
         {
             let mut state = self.shared.state.lock();
