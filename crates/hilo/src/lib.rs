@@ -93,7 +93,7 @@ pub use error::{AsCompletedTimeout, BuildError, SubmitError, TaskError};
 pub use executor::{default_workers, BoxJob, Executor, Shutdown};
 pub use future::{CancelReach, Future, Promise, State};
 pub use map::{map, Map};
-pub use priority::{Priority, PriorityExecutor};
+pub use priority::{AtPriority, Priority, PriorityExecutor};
 pub use progress::{Progress, ProgressSnapshot};
 pub use retry::{retry, RetryPolicy};
 pub use stop::StopToken;

@@ -175,6 +175,27 @@ where
         Ok(future)
     }
 
+    /// This executor at one priority: an [`Executor`] that submits every
+    /// job at `priority`, sharing this one's queue. What [`retry`](crate::retry)
+    /// needs to put a job's next attempt back at its own level.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use hilo::{retry, Priority, PriorityExecutor, RetryPolicy, ThreadPool};
+    ///
+    /// let prio = PriorityExecutor::new(Arc::new(ThreadPool::new()));
+    /// let policy = RetryPolicy::new(3).backoff(Duration::ZERO, Duration::ZERO);
+    /// let f = retry(prio.at(Priority::HIGH), policy, || || 7);
+    /// assert_eq!(f.result(), Ok(7));
+    /// ```
+    pub fn at(&self, priority: Priority) -> AtPriority<E, J> {
+        AtPriority {
+            shared: Arc::clone(&self.shared),
+            priority,
+        }
+    }
+
     /// How many jobs wait here for their turn.
     ///
     /// ```
@@ -277,6 +298,40 @@ where
 
     fn max_workers(&self) -> usize {
         self.shared.limit
+    }
+}
+
+/// A [`PriorityExecutor`] at one priority ([`PriorityExecutor::at`]).
+pub struct AtPriority<E: Executor<J>, J> {
+    shared: Arc<Shared<E, J, E::Output>>,
+    priority: Priority,
+}
+
+impl<E, J> Executor<J> for AtPriority<E, J>
+where
+    E: Executor<J> + Send + Sync + 'static,
+    J: Send + 'static,
+{
+    type Output = E::Output;
+
+    /// Submits at this executor's priority.
+    fn submit(&self, job: J) -> Result<Future<E::Output>, SubmitError> {
+        let exec = PriorityExecutor {
+            shared: Arc::clone(&self.shared),
+        };
+        exec.submit(self.priority, job)
+    }
+
+    fn max_workers(&self) -> usize {
+        self.shared.limit
+    }
+}
+
+impl<E: Executor<J>, J> std::fmt::Debug for AtPriority<E, J> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AtPriority")
+            .field("priority", &self.priority)
+            .finish_non_exhaustive()
     }
 }
 

@@ -18,6 +18,7 @@ use crate::relay::Relay;
 use crate::sync::{lock, Mutex};
 
 type Predicate<T> = Arc<dyn Fn(&Result<T, TaskError>) -> bool + Send + Sync>;
+type Hint<T> = Arc<dyn Fn(&Result<T, TaskError>) -> Option<Duration> + Send + Sync>;
 
 /// When and how often [`retry`] tries a job again.
 ///
@@ -46,6 +47,7 @@ pub struct RetryPolicy<T> {
     multiplier: f64,
     jitter: bool,
     retry_if: Predicate<T>,
+    delay_from: Option<Hint<T>>,
 }
 
 impl<T> Clone for RetryPolicy<T> {
@@ -57,6 +59,7 @@ impl<T> Clone for RetryPolicy<T> {
             multiplier: self.multiplier,
             jitter: self.jitter,
             retry_if: Arc::clone(&self.retry_if),
+            delay_from: self.delay_from.clone(),
         }
     }
 }
@@ -77,6 +80,7 @@ impl<T> RetryPolicy<T> {
             multiplier: 2.0,
             jitter: true,
             retry_if: Arc::new(|r| matches!(r, Err(TaskError::Panicked { .. }))),
+            delay_from: None,
         }
     }
 
@@ -133,6 +137,40 @@ impl<T> RetryPolicy<T> {
     {
         self.retry_if = Arc::new(pred);
         self
+    }
+
+    /// Lets a failed attempt name its own delay: where `hint` gives one
+    /// (an HTTP 429 or 503 with `Retry-After`), it replaces the backoff's
+    /// delay for that retry, as is (no jitter, no cap); elsewhere the
+    /// backoff applies. Whether to retry at all is still `retry_if`'s call.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let p = hilo::RetryPolicy::<Result<u8, Option<u64>>>::new(3)
+    ///     .on_err()
+    ///     .delay_from(|r| match r {
+    ///         Ok(Err(Some(secs))) => Some(Duration::from_secs(*secs)),
+    ///         _ => None,
+    ///     });
+    /// assert_eq!(p.delay_after(1, &Ok(Err(Some(2)))), Duration::from_secs(2));
+    /// assert!(p.delay_after(1, &Ok(Err(None))) <= Duration::from_millis(100));
+    /// ```
+    pub fn delay_from<H>(mut self, hint: H) -> Self
+    where
+        H: Fn(&Result<T, TaskError>) -> Option<Duration> + Send + Sync + 'static,
+    {
+        self.delay_from = Some(Arc::new(hint));
+        self
+    }
+
+    /// The delay after failed attempt `attempt` (1-based) whose outcome was
+    /// `outcome`: the outcome's own ([`delay_from`](Self::delay_from)), else
+    /// [`delay`](Self::delay)'s.
+    pub fn delay_after(&self, attempt: u32, outcome: &Result<T, TaskError>) -> Duration {
+        self.delay_from
+            .as_ref()
+            .and_then(|hint| hint(outcome))
+            .unwrap_or_else(|| self.delay(attempt))
     }
 
     /// The most attempts, the first included.
@@ -242,9 +280,9 @@ struct Attempts<E, M, T> {
 /// (the future is then cancelled); an attempt running on a thread cannot
 /// be stopped, so `cancel()` returns false while one runs. Between
 /// attempts (waiting out a backoff) a cancel always succeeds. A panic in
-/// `make_job` or in the `retry_if` predicate ends the future with
-/// [`TaskError::Panicked`]. The executor must be ownable and shareable,
-/// such as `Arc<ThreadPool>`.
+/// `make_job`, in the `retry_if` predicate or in `delay_from` ends the
+/// future with [`TaskError::Panicked`]. The executor must be ownable and
+/// shareable, such as `Arc<ThreadPool>`.
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU32, Ordering};
@@ -322,22 +360,23 @@ where
             return;
         }
         let again = catch_unwind(AssertUnwindSafe(|| {
-            attempt < this.policy.max_attempts && this.policy.should_retry(&outcome)
+            let again = attempt < this.policy.max_attempts && this.policy.should_retry(&outcome);
+            again.then(|| this.policy.delay_after(attempt, &outcome))
         }));
         match again {
-            Ok(true) => {
+            Ok(Some(delay)) => {
                 // Between attempts nothing runs: a cancel now succeeds.
                 // (While the outcome is being judged, the finished attempt
                 // is still attached and a cancel is refused.)
                 this.relay.detach();
-                let at = Instant::now() + this.policy.delay(attempt);
+                let at = Instant::now() + delay;
                 crate::timer::schedule(at, move || {
                     if !this.cancelled() {
                         Self::start(this);
                     }
                 });
             }
-            Ok(false) => this.resolve(outcome),
+            Ok(None) => this.resolve(outcome),
             Err(payload) => this.resolve(Err(panicked_in("retry_if", &*payload))),
         }
     }

@@ -223,6 +223,71 @@ fn retry_waits_at_least_the_backoff_between_attempts() {
     }
 }
 
+/// A failed attempt that names its own delay (a `Retry-After`) waits that
+/// long, not the backoff's 1 ms; one that names none waits the backoff.
+#[test]
+fn retry_waits_the_delay_an_attempt_asks_for() {
+    let pool = Arc::new(ThreadPool::new());
+    let times = Arc::new(Mutex::new(Vec::new()));
+    let t = Arc::clone(&times);
+    let policy = RetryPolicy::<Result<u8, Option<u64>>>::new(3)
+        .backoff(Duration::from_millis(1), Duration::from_millis(1))
+        .no_jitter()
+        .on_err()
+        .delay_from(|r| match r {
+            Ok(Err(Some(ms))) => Some(Duration::from_millis(*ms)),
+            _ => None,
+        });
+    let fut = retry(pool, policy, move || {
+        let t = Arc::clone(&t);
+        move || {
+            let mut t = t.lock().unwrap();
+            t.push(Instant::now());
+            match t.len() {
+                1 => Err(Some(300)), // "retry after 300 ms"
+                2 => Err(None),
+                _ => Ok(7),
+            }
+        }
+    });
+    assert_eq!(fut.result(), Ok(Ok(7)));
+    let times = times.lock().unwrap();
+    assert_eq!(times.len(), 3);
+    let asked = times[1] - times[0];
+    assert!(asked >= Duration::from_millis(300), "waited only {asked:?}");
+    let backoff = times[2] - times[1];
+    assert!(
+        backoff < Duration::from_millis(300),
+        "waited {backoff:?} for a 1 ms backoff"
+    );
+}
+
+/// `at(level)` submits at that level into the one queue: a retried job
+/// goes back in at its own priority.
+#[test]
+fn at_submits_into_the_shared_queue_at_its_level() {
+    let pool = one_worker();
+    let prio: PriorityExecutor<_, BoxJob<u8>> = PriorityExecutor::new(Arc::clone(&pool));
+    let (gate, blocker) = hold_the_worker(&prio, 0);
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let job = |name: &'static str| -> BoxJob<u8> {
+        let order = Arc::clone(&order);
+        Box::new(move || {
+            order.lock().unwrap().push(name);
+            0
+        })
+    };
+    let low = hilo::Executor::submit(&prio.at(Priority::LOW), job("low")).unwrap();
+    let normal = prio.submit(Priority::NORMAL, job("normal")).unwrap();
+    let high = hilo::Executor::submit(&prio.at(Priority::HIGH), job("high")).unwrap();
+    assert_eq!(prio.queued(), 3);
+    gate.open();
+    for f in [blocker, low, normal, high] {
+        f.result().unwrap();
+    }
+    assert_eq!(*order.lock().unwrap(), ["high", "normal", "low"]);
+}
+
 #[test]
 fn jittered_delays_stay_in_the_upper_half() {
     let p = RetryPolicy::<()>::new(10).backoff(Duration::from_millis(100), Duration::from_secs(10));
