@@ -2,13 +2,16 @@
 //! reaches a person (on stderr, and only when stderr is a terminal, so piped
 //! and redirected output stays clean), how a table looks ([`table`]), and
 //! how a tool stops: one error type ([`Failure`]) that carries its exit
-//! status and prints as one line; and how `-j` is written ([`Jobs`]). Never
+//! status and prints as one line; how `-j` is written ([`Jobs`]); and how
+//! an output file stays unnamed until it is complete ([`Unnamed`]). Never
 //! computes anything and never decides what a tool prints otherwise.
 
 use std::io::{self, IsTerminal};
 
 mod jobs;
+mod unnamed;
 pub use jobs::{parse_jobs, Jobs, JOBS_HELP};
+pub use unnamed::Unnamed;
 
 /// The exit status of a usage error (a bad option or value), as clap's
 /// own, in every subcommand.
