@@ -33,7 +33,8 @@ impl fmt::Display for Level {
 /// One download asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
-    /// Where it was asked for: 1-based line (or argument) number.
+    /// Where it was asked for: its 1-based line, 0 for a command-line
+    /// argument.
     pub line: usize,
     /// The URL as written.
     pub url: String,
@@ -56,6 +57,8 @@ pub enum LineError {
 impl fmt::Display for LineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // Line 0: a URL given as an argument, named by itself.
+            LineError::BadUrl { line: 0, url, why } => write!(f, "{url}: {why}"),
             LineError::BadUrl { line, url, why } => write!(f, "line {line}: {url}: {why}"),
             LineError::BadLevel { line, word } => write!(
                 f,

@@ -1,8 +1,278 @@
 //! `hilo fetch`: the lesson's downloader as a tool — many downloads at once
-//! on a `ThreadPool`, high before medium before low, retries with backoff,
-//! each file saved under the MD5 of its content. Being built (issue 15):
-//! so far what a request is (`input`) and what its file is called
-//! (`name`).
+//! on a `ThreadPool`, high before medium before low, retries with backoff
+//! (and the server's `Retry-After`), each file saved under the MD5 of its
+//! content, never half-written. Here: the options and the run; `input`:
+//! what a request line is; `name`: what a file is called; `http`: one
+//! try; `download`: the pool, the retries, the saving; `log`: `--log`.
 
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Args as ClapArgs;
+use hilo_term::{Failure, EXIT_FAILED};
+use hilo_work::io_message;
+
+pub mod download;
+pub mod http;
 pub mod input;
+pub mod log;
 pub mod name;
+
+use download::{Outcome, Settings};
+use input::{LineError, Request};
+
+/// `hilo fetch`'s options.
+#[derive(ClapArgs, Debug)]
+#[command(
+    about = "Download many URLs at once: by priority, with retries, each file named by its MD5",
+    after_help = "Input lines are `URL [high|medium|low]` (medium if left out); every pending \
+high download starts before any medium, medium before low. A file is saved as \
+NAME-MD5.EXT (NAME and EXT from the URL's last path segment, `index.html` if empty), \
+written unnamed and named only once complete. Tried again: connect errors, timeouts, \
+resets, truncated bodies, 5xx and 429 (after its Retry-After); never other 4xx. \
+Exit status: 0 all saved, 1 some failed, 2 usage."
+)]
+pub struct Args {
+    /// URLs to fetch ("-" reads lines from stdin)
+    #[arg(value_name = "URL")]
+    urls: Vec<String>,
+
+    /// Read lines `URL [high|medium|low]` from FILE ("-": stdin)
+    #[arg(short = 'i', long = "input", value_name = "FILE")]
+    input: Option<PathBuf>,
+
+    /// Downloads at once
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    jobs: u16,
+
+    /// Directory to save into (made if missing)
+    #[arg(
+        short = 'o',
+        long = "output-dir",
+        value_name = "DIR",
+        default_value = "."
+    )]
+    dir: PathBuf,
+
+    /// Tries after the first, for errors worth another try
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    retries: u32,
+
+    /// Wait before the first retry; doubled (with jitter) for each next one
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = hilo_term::parse_duration)]
+    retry_delay: Duration,
+
+    /// Give up on one request after this long (5s, 500ms, 2m)
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = hilo_term::parse_duration)]
+    timeout: Duration,
+
+    /// Write one JSON line per try (time, url, priority, attempt, status, bytes, ms, error)
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
+
+    /// Print one JSON object per URL instead of a line
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `hilo fetch`; returns the exit status.
+pub fn main(args: Args) -> u8 {
+    match run(&args) {
+        Ok(status) => status,
+        Err(f) => f.report("fetch"),
+    }
+}
+
+fn run(args: &Args) -> Result<u8, Failure> {
+    let lines = read_requests(args)?;
+    if lines.is_empty() {
+        return Err(Failure::usage(
+            "nothing to fetch: give URLs, -i FILE or - (lines URL [high|medium|low])",
+        ));
+    }
+    std::fs::create_dir_all(&args.dir).map_err(|e| {
+        Failure::usage(format!(
+            "cannot make {}: {}",
+            args.dir.display(),
+            io_message(&e)
+        ))
+    })?;
+    // Found out now, not as every download fails.
+    hilo_term::Unnamed::new_in(&args.dir).map_err(|e| {
+        Failure::usage(format!(
+            "cannot write in {}: {}",
+            args.dir.display(),
+            io_message(&e)
+        ))
+    })?;
+    let log = match &args.log {
+        Some(path) => Some(Arc::new(log::Log::create(path).map_err(|e| {
+            Failure::usage(format!(
+                "cannot write {}: {}",
+                path.display(),
+                io_message(&e)
+            ))
+        })?)),
+        None => None,
+    };
+    let began = Instant::now();
+    let mut report = Report::new(args.json);
+    let mut requests = Vec::new();
+    for line in lines {
+        match line {
+            Ok(r) => requests.push(r),
+            Err(e) => report.bad_line(&e),
+        }
+    }
+    let settings = Settings {
+        dir: args.dir.clone(),
+        jobs: usize::from(args.jobs),
+        retries: args.retries,
+        retry_delay: args.retry_delay,
+        log: log.clone(),
+    };
+    let client = Arc::new(http::Client::new(args.timeout));
+    let bar = hilo_term::progress_bar(
+        Some(requests.len() as u64),
+        "{bar:30} {pos}/{len} downloads, {elapsed}",
+    );
+    download::run(requests, &settings, &client, |outcome| {
+        if let Some(bar) = &bar {
+            bar.suspend(|| report.outcome(&outcome));
+            bar.inc(1);
+        } else {
+            report.outcome(&outcome);
+        }
+    })
+    .map_err(|e| Failure::failed(format!("cannot start the download threads: {e}")))?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if let (Some(log), Some(path)) = (&log, &args.log) {
+        log.finish().map_err(|e| {
+            Failure::failed(format!(
+                "cannot write {}: {}",
+                path.display(),
+                io_message(&e)
+            ))
+        })?;
+    }
+    report.summary(began.elapsed());
+    Ok(if report.failed == 0 { 0 } else { EXIT_FAILED })
+}
+
+/// The request lines: the URL arguments, then `-i FILE`; `-` (either
+/// way) reads stdin.
+fn read_requests(args: &Args) -> Result<Vec<Result<Request, LineError>>, Failure> {
+    let mut lines = Vec::new();
+    let stdin = || {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Failure::usage(format!("cannot read stdin: {}", io_message(&e))))?;
+        Ok::<_, Failure>(text)
+    };
+    for url in &args.urls {
+        if url == "-" {
+            lines.extend(input::parse_all(&stdin()?));
+        } else {
+            // An argument is a URL, with no level (high and low come in
+            // lines); it is "line 0".
+            lines.extend(input::parse_line(0, url));
+        }
+    }
+    if let Some(path) = &args.input {
+        let text = if path.as_os_str() == "-" {
+            stdin()?
+        } else {
+            std::fs::read_to_string(path).map_err(|e| {
+                Failure::usage(format!(
+                    "cannot read {}: {}",
+                    path.display(),
+                    io_message(&e)
+                ))
+            })?
+        };
+        lines.extend(input::parse_all(&text));
+    }
+    Ok(lines)
+}
+
+/// What is printed as downloads end, and the counts.
+struct Report {
+    json: bool,
+    ok: u64,
+    failed: u64,
+    bytes: u64,
+}
+
+impl Report {
+    fn new(json: bool) -> Report {
+        Report {
+            json,
+            ok: 0,
+            failed: 0,
+            bytes: 0,
+        }
+    }
+
+    fn bad_line(&mut self, e: &LineError) {
+        self.failed += 1;
+        eprintln!("hilo fetch: {e}");
+    }
+
+    fn outcome(&mut self, o: &Outcome) {
+        let secs = o.elapsed.as_secs_f64();
+        match &o.result {
+            Ok(saved) => {
+                self.ok += 1;
+                self.bytes += saved.bytes;
+            }
+            Err(_) => self.failed += 1,
+        }
+        if self.json {
+            let value = match &o.result {
+                Ok(saved) => serde_json::json!({
+                    "url": o.request.url, "priority": o.request.level.name(), "ok": true,
+                    "file": saved.path, "bytes": saved.bytes, "md5": saved.md5,
+                    "existed": saved.existed, "tries": o.tries, "seconds": secs,
+                }),
+                Err(f) => serde_json::json!({
+                    "url": o.request.url, "priority": o.request.level.name(), "ok": false,
+                    "status": f.status, "error": f.error, "tries": o.tries, "seconds": secs,
+                }),
+            };
+            println!("{value}");
+            return;
+        }
+        match &o.result {
+            Ok(saved) => println!(
+                "{} {} ({} bytes, {secs:.2} s) <- {}",
+                if saved.existed { "same as" } else { "saved" },
+                saved.path.display(),
+                saved.bytes,
+                o.request.url
+            ),
+            Err(f) => eprintln!(
+                "hilo fetch: {}: {} ({} {})",
+                o.request.url,
+                f.error,
+                o.tries,
+                if o.tries == 1 { "try" } else { "tries" }
+            ),
+        }
+    }
+
+    fn summary(&self, took: Duration) {
+        eprintln!(
+            "hilo fetch: {} saved, {} failed, {} bytes in {:.2} s",
+            self.ok,
+            self.failed,
+            self.bytes,
+            took.as_secs_f64()
+        );
+    }
+}

@@ -120,6 +120,39 @@ pub fn parse_secs(s: &str) -> Result<std::time::Duration, String> {
         .ok_or_else(|| format!("expected a number of seconds, got {s:?}"))
 }
 
+/// A duration with its unit (`500ms`, `5s`, `2m`, `1h`), or a bare number
+/// of seconds (`30`, `0.5`).
+///
+/// ```
+/// use std::time::Duration;
+/// use hilo_term::parse_duration;
+/// assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+/// assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+/// assert_eq!(parse_duration("1.5m"), Ok(Duration::from_secs(90)));
+/// assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+/// assert!(parse_duration("-1s").is_err());
+/// assert!(parse_duration("5 parsecs").is_err());
+/// ```
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let scale = match unit {
+        "" | "s" => 1.0,
+        "ms" => 1e-3,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => f64::NAN,
+    };
+    number
+        .parse::<f64>()
+        .ok()
+        .and_then(|v| std::time::Duration::try_from_secs_f64(v * scale).ok())
+        .ok_or_else(|| format!("expected a duration such as 5s, 500ms or 2m, got {s:?}"))
+}
+
 pub use indicatif::ProgressBar;
 
 pub use comfy_table::CellAlignment as Align;
