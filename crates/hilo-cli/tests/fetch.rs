@@ -89,6 +89,7 @@ fn body_of(name: &str) -> Vec<u8> {
 /// - `/reset/N/KEY`: the connection closed without a response N times;
 /// - `/short/N/KEY`: Content-Length 1000 but 10 bytes, N times;
 /// - `/moved/NAME`: 302 to `/file/NAME`; `/loop`: 302 to itself;
+/// - `/page/T`: an HTML page titled "Page T & co";
 /// - anything else: 404.
 fn serve(stream: TcpStream, seen: &Mutex<Seen>) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
@@ -154,6 +155,12 @@ fn serve(stream: TcpStream, seen: &Mutex<Seen>) {
             b"",
         ),
         ["loop"] => respond(&mut out, "302 Found", "Location: /loop\r\n", b""),
+        ["page", title] => respond(
+            &mut out,
+            "200 OK",
+            "Content-Type: text/html\r\n",
+            format!("<html><head><title>Page {title} &amp; co</title></head></html>").as_bytes(),
+        ),
         _ => respond(&mut out, "404 Not Found", "", b"no"),
     }
 }
@@ -412,4 +419,68 @@ fn json_gives_one_object_per_url() {
     assert_eq!(gone["ok"], false);
     assert_eq!(gone["status"], 404);
     assert_eq!(gone["tries"], 1);
+}
+
+#[test]
+fn scrape_prints_each_page_as_it_ends_and_saves_nothing() {
+    let server = Server::start();
+    let cwd = tempfile::tempdir().unwrap();
+    let mut urls: Vec<String> = (1..=12)
+        .map(|n| server.url(&format!("/page/{n}")))
+        .collect();
+    urls.push(server.url("/missing"));
+    let out = hilo()
+        .args(["fetch", "--scrape", "-j", "5"])
+        .args(&urls)
+        .current_dir(cwd.path())
+        .assert()
+        .code(1);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 14, "{stdout}");
+    assert_eq!(lines[13], "ok 12/13");
+    for n in 1..=12 {
+        let url = server.url(&format!("/page/{n}"));
+        let line = lines
+            .iter()
+            .find(|l| l.contains(&format!("{url} ")))
+            .unwrap_or_else(|| panic!("no line for {url}: {stdout}"));
+        assert!(line.starts_with("✓ 200"), "{line}");
+        assert!(line.ends_with(&format!("Page {n} & co")), "{line}");
+    }
+    let missing = lines.iter().find(|l| l.contains("/missing")).unwrap();
+    assert!(missing.starts_with("✗ 404"), "{missing}");
+    assert!(files(cwd.path()).is_empty(), "{:?}", files(cwd.path()));
+}
+
+#[test]
+fn compare_fetches_everything_again_one_at_a_time_and_keeps_one_copy() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let paths: Vec<String> = (1..=6).map(|n| format!("/slow/20/c{n}")).collect();
+    let out = hilo()
+        .args(["fetch", "--compare", "-j", "6", "-o"])
+        .arg(dir.path())
+        .args(paths.iter().map(|p| server.url(p)))
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("one at a time"), "{stderr}");
+    assert!(stderr.contains("x faster"), "{stderr}");
+    for p in &paths {
+        assert_eq!(server.hits(p), 2, "{p}");
+    }
+    // The second pass ran one at a time: no two of its requests overlapped
+    // (each came after the one before it had been answered, 20 ms later).
+    let second: Vec<Instant> = paths.iter().map(|p| server.times(p)[1]).collect();
+    let mut sorted = second.clone();
+    sorted.sort();
+    for pair in sorted.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= Duration::from_millis(20),
+            "{:?}",
+            pair[1] - pair[0]
+        );
+    }
+    assert_eq!(files(dir.path()).len(), 6, "{:?}", files(dir.path()));
 }

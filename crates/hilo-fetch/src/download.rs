@@ -8,7 +8,7 @@ use std::borrow::Borrow;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use hilo::{BoxJob, Future, Priority, PriorityExecutor, RetryPolicy, TaskError, ThreadPool};
@@ -18,14 +18,32 @@ use crate::http::{Client, Failed, Retry};
 use crate::input::{Level, Request};
 use crate::log::{Log, Record};
 
-/// A body saved.
+/// A body received whole, and what was kept of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Saved {
-    pub path: PathBuf,
+    pub status: u16,
     pub bytes: u64,
     pub md5: String,
-    /// The same content was there already (under the same name).
-    pub existed: bool,
+    pub kept: Kept,
+}
+
+/// What a download leaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kept {
+    /// A file; `existed`: the same content was there already (under the
+    /// same name), so it is one file.
+    File { path: PathBuf, existed: bool },
+    /// `--scrape`: the page's `<title>`, if it has one.
+    Page { title: Option<String> },
+}
+
+/// What a download does with a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Saves it in the output directory.
+    Save,
+    /// Reads its title (from its first [`crate::scrape::HEAD`] bytes).
+    Scrape,
 }
 
 /// What one try gives.
@@ -33,6 +51,7 @@ pub type Tried = Result<Saved, Failed>;
 
 /// How the downloads run.
 pub struct Settings {
+    pub mode: Mode,
     pub dir: PathBuf,
     pub jobs: usize,
     /// Tries after the first.
@@ -55,6 +74,8 @@ pub struct Outcome {
     pub request: Request,
     pub result: Tried,
     pub tries: u32,
+    /// From its first try's start to its end (waits between tries
+    /// included, its time in the queue not).
     pub elapsed: Duration,
 }
 
@@ -62,7 +83,8 @@ pub struct Outcome {
 struct Tracked {
     request: Request,
     tries: Arc<AtomicU32>,
-    began: Instant,
+    /// When its first try started (not when it was queued).
+    began: Arc<OnceLock<Instant>>,
     future: Future<Tried>,
 }
 
@@ -104,15 +126,16 @@ pub fn run(
         .into_iter()
         .map(|request| {
             let tries = Arc::new(AtomicU32::new(0));
+            let began = Arc::new(OnceLock::new());
             let future = hilo::retry(
                 prio.at(priority(request.level)),
                 policy.clone(),
-                attempts(&request, settings, client, &tries),
+                attempts(&request, settings, client, &tries, &began),
             );
             Tracked {
                 request,
                 tries,
-                began: Instant::now(),
+                began,
                 future,
             }
         })
@@ -131,7 +154,7 @@ pub fn run(
             request: t.request,
             result,
             tries: t.tries.load(Ordering::SeqCst),
-            elapsed: t.began.elapsed(),
+            elapsed: t.began.get().map_or(Duration::ZERO, Instant::elapsed),
         });
     }
     Ok(())
@@ -144,16 +167,24 @@ fn attempts(
     settings: &Settings,
     client: &Arc<Client>,
     tries: &Arc<AtomicU32>,
+    first_began: &Arc<OnceLock<Instant>>,
 ) -> impl FnMut() -> BoxJob<Tried> + Send + 'static {
     let (request, dir, log) = (request.clone(), settings.dir.clone(), settings.log.clone());
+    let mode = settings.mode;
     let (client, tries) = (Arc::clone(client), Arc::clone(tries));
+    let first_began = Arc::clone(first_began);
     move || {
         let (request, dir, log) = (request.clone(), dir.clone(), log.clone());
         let (client, tries) = (Arc::clone(&client), Arc::clone(&tries));
+        let first_began = Arc::clone(&first_began);
         Box::new(move || {
             let attempt = tries.fetch_add(1, Ordering::SeqCst) + 1;
             let began = Instant::now();
-            let mut tried = try_once(&client, &dir, &request.url);
+            first_began.get_or_init(|| began);
+            let mut tried = match mode {
+                Mode::Save => try_once(&client, &dir, &request.url),
+                Mode::Scrape => crate::scrape::try_once(&client, &request.url),
+            };
             if let Err(f) = &mut tried {
                 if let Retry::After(d) = f.retry {
                     if d > MAX_RETRY_AFTER {
@@ -205,10 +236,10 @@ fn try_once(client: &Client, dir: &Path, url: &str) -> Tried {
         }
     };
     Ok(Saved {
-        path,
+        status: got.status,
         bytes: got.bytes,
         md5: got.md5,
-        existed,
+        kept: Kept::File { path, existed },
     })
 }
 

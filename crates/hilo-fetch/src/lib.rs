@@ -19,9 +19,12 @@ pub mod http;
 pub mod input;
 pub mod log;
 pub mod name;
+pub mod report;
+pub mod scrape;
 
-use download::{Outcome, Settings};
+use download::{Mode, Settings};
 use input::{LineError, Request};
+use report::Report;
 
 /// `hilo fetch`'s options.
 #[derive(ClapArgs, Debug)]
@@ -76,6 +79,16 @@ pub struct Args {
     /// Print one JSON object per URL instead of a line
     #[arg(long)]
     json: bool,
+
+    /// Save nothing: print each page's status, size, time and <title> as it
+    /// ends, then "ok N/M"
+    #[arg(long)]
+    scrape: bool,
+
+    /// Also fetch everything again one at a time, and print how much
+    /// faster -j was
+    #[arg(long)]
+    compare: bool,
 }
 
 /// Runs `hilo fetch`; returns the exit status.
@@ -93,21 +106,23 @@ fn run(args: &Args) -> Result<u8, Failure> {
             "nothing to fetch: give URLs, -i FILE or - (lines URL [high|medium|low])",
         ));
     }
-    std::fs::create_dir_all(&args.dir).map_err(|e| {
-        Failure::usage(format!(
-            "cannot make {}: {}",
-            args.dir.display(),
-            io_message(&e)
-        ))
-    })?;
-    // Found out now, not as every download fails.
-    hilo_term::Unnamed::new_in(&args.dir).map_err(|e| {
-        Failure::usage(format!(
-            "cannot write in {}: {}",
-            args.dir.display(),
-            io_message(&e)
-        ))
-    })?;
+    if !args.scrape {
+        std::fs::create_dir_all(&args.dir).map_err(|e| {
+            Failure::usage(format!(
+                "cannot make {}: {}",
+                args.dir.display(),
+                io_message(&e)
+            ))
+        })?;
+        // Found out now, not as every download fails.
+        hilo_term::Unnamed::new_in(&args.dir).map_err(|e| {
+            Failure::usage(format!(
+                "cannot write in {}: {}",
+                args.dir.display(),
+                io_message(&e)
+            ))
+        })?;
+    }
     let log = match &args.log {
         Some(path) => Some(Arc::new(log::Log::create(path).map_err(|e| {
             Failure::usage(format!(
@@ -119,7 +134,7 @@ fn run(args: &Args) -> Result<u8, Failure> {
         None => None,
     };
     let began = Instant::now();
-    let mut report = Report::new(args.json);
+    let mut report = Report::new(args.json, args.scrape);
     let mut requests = Vec::new();
     for line in lines {
         match line {
@@ -128,6 +143,11 @@ fn run(args: &Args) -> Result<u8, Failure> {
         }
     }
     let settings = Settings {
+        mode: if args.scrape {
+            Mode::Scrape
+        } else {
+            Mode::Save
+        },
         dir: args.dir.clone(),
         jobs: usize::from(args.jobs),
         retries: args.retries,
@@ -135,6 +155,7 @@ fn run(args: &Args) -> Result<u8, Failure> {
         log: log.clone(),
     };
     let client = Arc::new(http::Client::new(args.timeout));
+    let again = args.compare.then(|| requests.clone());
     let bar = hilo_term::progress_bar(
         Some(requests.len() as u64),
         "{bar:30} {pos}/{len} downloads, {elapsed}",
@@ -151,6 +172,7 @@ fn run(args: &Args) -> Result<u8, Failure> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    let took = began.elapsed();
     if let (Some(log), Some(path)) = (&log, &args.log) {
         log.finish().map_err(|e| {
             Failure::failed(format!(
@@ -160,8 +182,63 @@ fn run(args: &Args) -> Result<u8, Failure> {
             ))
         })?;
     }
-    report.summary(began.elapsed());
+    report.summary(took);
+    if let Some(requests) = again {
+        compare(requests, &settings, &client, took)?;
+    }
     Ok(if report.failed == 0 { 0 } else { EXIT_FAILED })
+}
+
+/// `--compare`: the same downloads one at a time (into a directory that is
+/// removed after), timed against the concurrent run's `took`.
+fn compare(
+    requests: Vec<Request>,
+    settings: &Settings,
+    client: &Arc<http::Client>,
+    took: Duration,
+) -> Result<(), Failure> {
+    // Saved files go to a directory removed after; pages are not saved.
+    let scratch = match settings.mode {
+        Mode::Save => Some(tempfile::tempdir_in(&settings.dir).map_err(|e| {
+            Failure::failed(format!(
+                "cannot make a directory in {} for --compare: {}",
+                settings.dir.display(),
+                io_message(&e)
+            ))
+        })?),
+        Mode::Scrape => None,
+    };
+    let one_by_one = Settings {
+        mode: settings.mode,
+        dir: scratch
+            .as_ref()
+            .map_or_else(|| settings.dir.clone(), |d| d.path().to_owned()),
+        jobs: 1,
+        retries: settings.retries,
+        retry_delay: settings.retry_delay,
+        log: None,
+    };
+    eprintln!("hilo fetch: --compare: fetching it all again, one at a time…");
+    let began = Instant::now();
+    let mut failed = 0;
+    download::run(requests, &one_by_one, client, |o| {
+        failed += u64::from(o.result.is_err());
+    })
+    .map_err(|e| Failure::failed(format!("cannot start the download thread: {e}")))?;
+    let sequential = began.elapsed();
+    eprintln!(
+        "hilo fetch: one at a time {:.2} s, with -j {} {:.2} s: {:.1}x faster{}",
+        sequential.as_secs_f64(),
+        settings.jobs,
+        took.as_secs_f64(),
+        sequential.as_secs_f64() / took.as_secs_f64().max(1e-9),
+        if failed > 0 {
+            format!(" ({failed} failed one at a time)")
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
 }
 
 /// The request lines: the URL arguments, then `-i FILE`; `-` (either
@@ -199,80 +276,4 @@ fn read_requests(args: &Args) -> Result<Vec<Result<Request, LineError>>, Failure
         lines.extend(input::parse_all(&text));
     }
     Ok(lines)
-}
-
-/// What is printed as downloads end, and the counts.
-struct Report {
-    json: bool,
-    ok: u64,
-    failed: u64,
-    bytes: u64,
-}
-
-impl Report {
-    fn new(json: bool) -> Report {
-        Report {
-            json,
-            ok: 0,
-            failed: 0,
-            bytes: 0,
-        }
-    }
-
-    fn bad_line(&mut self, e: &LineError) {
-        self.failed += 1;
-        eprintln!("hilo fetch: {e}");
-    }
-
-    fn outcome(&mut self, o: &Outcome) {
-        let secs = o.elapsed.as_secs_f64();
-        match &o.result {
-            Ok(saved) => {
-                self.ok += 1;
-                self.bytes += saved.bytes;
-            }
-            Err(_) => self.failed += 1,
-        }
-        if self.json {
-            let value = match &o.result {
-                Ok(saved) => serde_json::json!({
-                    "url": o.request.url, "priority": o.request.level.name(), "ok": true,
-                    "file": saved.path, "bytes": saved.bytes, "md5": saved.md5,
-                    "existed": saved.existed, "tries": o.tries, "seconds": secs,
-                }),
-                Err(f) => serde_json::json!({
-                    "url": o.request.url, "priority": o.request.level.name(), "ok": false,
-                    "status": f.status, "error": f.error, "tries": o.tries, "seconds": secs,
-                }),
-            };
-            println!("{value}");
-            return;
-        }
-        match &o.result {
-            Ok(saved) => println!(
-                "{} {} ({} bytes, {secs:.2} s) <- {}",
-                if saved.existed { "same as" } else { "saved" },
-                saved.path.display(),
-                saved.bytes,
-                o.request.url
-            ),
-            Err(f) => eprintln!(
-                "hilo fetch: {}: {} ({} {})",
-                o.request.url,
-                f.error,
-                o.tries,
-                if o.tries == 1 { "try" } else { "tries" }
-            ),
-        }
-    }
-
-    fn summary(&self, took: Duration) {
-        eprintln!(
-            "hilo fetch: {} saved, {} failed, {} bytes in {:.2} s",
-            self.ok,
-            self.failed,
-            self.bytes,
-            took.as_secs_f64()
-        );
-    }
 }
