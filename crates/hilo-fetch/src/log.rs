@@ -35,8 +35,7 @@ pub struct Record<'a> {
 impl<'a> Record<'a> {
     pub fn of(request: &'a Request, attempt: u32, took: Duration, tried: &'a Tried) -> Self {
         let (status, bytes, error) = match tried {
-            // A saved body's status was 2xx; which one is not kept.
-            Ok(saved) => (Some(200), saved.bytes, None),
+            Ok(saved) => (Some(saved.status), saved.bytes, None),
             Err(f) => (f.status, f.bytes, Some(f.error.as_str())),
         };
         Record {
