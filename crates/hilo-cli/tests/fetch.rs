@@ -25,6 +25,28 @@ struct Seen {
 struct Server {
     port: u16,
     seen: Arc<Mutex<Seen>>,
+    gate: Arc<Gate>,
+}
+
+/// Holds `/gate/…` requests until opened.
+#[derive(Default)]
+struct Gate {
+    open: Mutex<bool>,
+    opened: std::sync::Condvar,
+}
+
+impl Gate {
+    fn wait(&self) {
+        let mut open = self.open.lock().unwrap();
+        while !*open {
+            open = self.opened.wait(open).unwrap();
+        }
+    }
+
+    fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
 }
 
 impl Server {
@@ -32,15 +54,16 @@ impl Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let seen = Arc::new(Mutex::new(Seen::default()));
-        let s = Arc::clone(&seen);
+        let gate = Arc::new(Gate::default());
+        let (s, g) = (Arc::clone(&seen), Arc::clone(&gate));
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
-                let s = Arc::clone(&s);
-                std::thread::spawn(move || serve(stream, &s));
+                let (s, g) = (Arc::clone(&s), Arc::clone(&g));
+                std::thread::spawn(move || serve(stream, &s, &g));
             }
         });
-        Server { port, seen }
+        Server { port, seen, gate }
     }
 
     fn url(&self, path: &str) -> String {
@@ -90,8 +113,10 @@ fn body_of(name: &str) -> Vec<u8> {
 /// - `/short/N/KEY`: Content-Length 1000 but 10 bytes, N times;
 /// - `/moved/NAME`: 302 to `/file/NAME`; `/loop`: 302 to itself;
 /// - `/page/T`: an HTML page titled "Page T & co";
+/// - `/gate/NAME`: headers and half the body of `/file/NAME` at once, the
+///   rest when the test opens the gate;
 /// - anything else: 404.
-fn serve(stream: TcpStream, seen: &Mutex<Seen>) {
+fn serve(stream: TcpStream, seen: &Mutex<Seen>, gate: &Gate) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut request = String::new();
     if reader.read_line(&mut request).is_err() {
@@ -155,6 +180,18 @@ fn serve(stream: TcpStream, seen: &Mutex<Seen>) {
             b"",
         ),
         ["loop"] => respond(&mut out, "302 Found", "Location: /loop\r\n", b""),
+        ["gate", name] => {
+            let body = body_of(name);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = out.write_all(head.as_bytes());
+            let _ = out.write_all(&body[..body.len() / 2]);
+            let _ = out.flush();
+            gate.wait();
+            let _ = out.write_all(&body[body.len() / 2..]);
+        }
         ["page", title] => respond(
             &mut out,
             "200 OK",
@@ -483,4 +520,89 @@ fn compare_fetches_everything_again_one_at_a_time_and_keeps_one_copy() {
         );
     }
     assert_eq!(files(dir.path()).len(), 6, "{:?}", files(dir.path()));
+}
+
+/// The pane of tmux session `name`, as text.
+fn pane(name: &str) -> String {
+    let out = Command::new("tmux")
+        .args(["capture-pane", "-p", "-t", name])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// On a terminal: a bar per running download (its bytes of its length,
+/// its URL) above the total; all of it gone when the downloads end.
+#[test]
+#[ignore = "needs tmux"]
+fn a_terminal_shows_a_bar_per_download_and_the_total() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let session = format!("hilo-fetch-{}", std::process::id());
+    let hilo = assert_cmd::cargo::cargo_bin("hilo");
+    let urls: Vec<String> = ["a", "bb", "ccc"]
+        .iter()
+        .map(|n| server.url(&format!("/gate/{n}")))
+        .collect();
+    let command = format!(
+        "{} fetch -j 3 -o {} {}; echo EXIT $?; sleep 60",
+        hilo.display(),
+        dir.path().display(),
+        urls.join(" ")
+    );
+    let started = Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "150",
+            "-y",
+            "20",
+            &command,
+        ])
+        .status()
+        .unwrap();
+    assert!(started.success());
+    let kill = || {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &session])
+            .status();
+    };
+    // While the server holds the second halves: a bar per download, half
+    // full, and the total.
+    // "498 B/997 B", "997 B/1.99 kB": received of the length announced.
+    let halfway = |screen: &str| {
+        urls.iter().all(|url| {
+            screen
+                .lines()
+                .any(|l| l.contains(url.as_str()) && l.contains("B/"))
+        }) && screen.contains("0/3 downloads")
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut screen = pane(&session);
+    while !halfway(&screen) {
+        if Instant::now() > deadline {
+            kill();
+            panic!("no bars: {screen}");
+        }
+        screen = pane(&session);
+    }
+    server.gate.open();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !screen.contains("EXIT 0") {
+        if Instant::now() > deadline {
+            kill();
+            panic!("did not end: {screen}");
+        }
+        screen = pane(&session);
+    }
+    kill();
+    assert!(
+        !screen.contains("downloads,"),
+        "the total bar stayed: {screen}"
+    );
+    assert!(screen.contains("3 saved, 0 failed"), "{screen}");
+    assert_eq!(files(dir.path()).len(), 3);
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use hilo::{BoxJob, Future, Priority, PriorityExecutor, RetryPolicy, TaskError, ThreadPool};
 use hilo_term::Unnamed;
 
-use crate::http::{Client, Failed, Retry};
+use crate::http::{Client, Failed, Progress, Retry};
 use crate::input::{Level, Request};
 use crate::log::{Log, Record};
 
@@ -60,6 +60,15 @@ pub struct Settings {
     /// jitter), at most `MAX_BACKOFF`.
     pub retry_delay: Duration,
     pub log: Option<Arc<Log>>,
+    /// Progress bars, if any are drawn.
+    pub bars: Option<Arc<dyn Bars>>,
+}
+
+/// Where downloads show their progress (a terminal's bars).
+pub trait Bars: Send + Sync {
+    /// A try of `request` starts: the callback hears its progress until
+    /// it is dropped.
+    fn start(&self, request: &Request) -> Box<dyn FnMut(Progress) + Send>;
 }
 
 /// The longest wait between two tries, unless the server asks for more.
@@ -170,21 +179,28 @@ fn attempts(
     first_began: &Arc<OnceLock<Instant>>,
 ) -> impl FnMut() -> BoxJob<Tried> + Send + 'static {
     let (request, dir, log) = (request.clone(), settings.dir.clone(), settings.log.clone());
-    let mode = settings.mode;
+    let (mode, bars) = (settings.mode, settings.bars.clone());
     let (client, tries) = (Arc::clone(client), Arc::clone(tries));
     let first_began = Arc::clone(first_began);
     move || {
         let (request, dir, log) = (request.clone(), dir.clone(), log.clone());
-        let (client, tries) = (Arc::clone(&client), Arc::clone(&tries));
+        let (client, tries, bars) = (Arc::clone(&client), Arc::clone(&tries), bars.clone());
         let first_began = Arc::clone(&first_began);
         Box::new(move || {
             let attempt = tries.fetch_add(1, Ordering::SeqCst) + 1;
             let began = Instant::now();
             first_began.get_or_init(|| began);
-            let mut tried = match mode {
-                Mode::Save => try_once(&client, &dir, &request.url),
-                Mode::Scrape => crate::scrape::try_once(&client, &request.url),
+            let mut progress = bars.as_ref().map(|b| b.start(&request));
+            let mut heard = |p: Progress| {
+                if let Some(bar) = progress.as_mut() {
+                    bar(p);
+                }
             };
+            let mut tried = match mode {
+                Mode::Save => try_once(&client, &dir, &request.url, &mut heard),
+                Mode::Scrape => crate::scrape::try_once(&client, &request.url, &mut heard),
+            };
+            drop(progress);
             if let Err(f) = &mut tried {
                 if let Retry::After(d) = f.retry {
                     if d > MAX_RETRY_AFTER {
@@ -207,7 +223,7 @@ fn attempts(
 }
 
 /// One try: the body into an unnamed file in `dir`, then named.
-fn try_once(client: &Client, dir: &Path, url: &str) -> Tried {
+fn try_once(client: &Client, dir: &Path, url: &str, progress: &mut dyn FnMut(Progress)) -> Tried {
     let parsed = crate::input::check_url(url).map_err(|why| Failed {
         status: None,
         bytes: 0,
@@ -220,7 +236,7 @@ fn try_once(client: &Client, dir: &Path, url: &str) -> Tried {
         error: format!("cannot create a file in {}: {e}", dir.display()),
         retry: Retry::No,
     })?;
-    let got = client.get(url, out.file_mut(), &mut |_| {})?;
+    let got = client.get(url, out.file_mut(), progress)?;
     let path = dir.join(crate::name::file_name(&parsed, &got.md5));
     let existed = match out.place(&path, false) {
         Ok(()) => false,

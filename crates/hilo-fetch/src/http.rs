@@ -21,6 +21,15 @@ pub struct Client {
     agent: ureq::Agent,
 }
 
+/// What a download's progress bar hears.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// The body's length, if the server said it.
+    Length(Option<u64>),
+    /// So many more bytes arrived.
+    Got(u64),
+}
+
 /// A body received whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Got {
@@ -64,8 +73,9 @@ impl Client {
         }
     }
 
-    /// GETs `url` and writes its body to `sink`; `progress` hears of each
-    /// piece's length as it arrives.
+    /// GETs `url` and writes its body to `sink`; `progress` hears of the
+    /// body's length if the server says it, then of each piece's as it
+    /// arrives.
     ///
     /// # Errors
     /// [`Failed`]: no response, a status other than 2xx, or a body that
@@ -75,7 +85,7 @@ impl Client {
         &self,
         url: &str,
         sink: &mut dyn Write,
-        progress: &mut dyn FnMut(u64),
+        progress: &mut dyn FnMut(Progress),
     ) -> Result<Got, Failed> {
         let mut response = self
             .agent
@@ -101,6 +111,7 @@ impl Client {
                 retry,
             });
         }
+        progress(Progress::Length(response.body().content_length()));
         let mut body = response.body_mut().as_reader_unlimited();
         let mut hash = Md5::new();
         let mut bytes = 0u64;
@@ -120,7 +131,7 @@ impl Client {
                 retry: Retry::No,
             })?;
             bytes += n as u64;
-            progress(n as u64);
+            progress(Progress::Got(n as u64));
         }
         Ok(Got {
             status,

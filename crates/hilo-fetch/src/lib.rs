@@ -14,6 +14,7 @@ use clap::Args as ClapArgs;
 use hilo_term::{Failure, EXIT_FAILED};
 use hilo_work::io_message;
 
+pub mod bars;
 pub mod download;
 pub mod http;
 pub mod input;
@@ -153,24 +154,25 @@ fn run(args: &Args) -> Result<u8, Failure> {
         retries: args.retries,
         retry_delay: args.retry_delay,
         log: log.clone(),
+        bars: None,
     };
     let client = Arc::new(http::Client::new(args.timeout));
     let again = args.compare.then(|| requests.clone());
-    let bar = hilo_term::progress_bar(
-        Some(requests.len() as u64),
-        "{bar:30} {pos}/{len} downloads, {elapsed}",
-    );
-    download::run(requests, &settings, &client, |outcome| {
-        if let Some(bar) = &bar {
-            bar.suspend(|| report.outcome(&outcome));
-            bar.inc(1);
-        } else {
-            report.outcome(&outcome);
+    let bars = bars::TermBars::new(requests.len() as u64);
+    let settings = Settings {
+        bars: bars.clone().map(|b| b as Arc<dyn download::Bars>),
+        ..settings
+    };
+    download::run(requests, &settings, &client, |outcome| match &bars {
+        Some(bars) => {
+            bars.suspend(|| report.outcome(&outcome));
+            bars.one_done();
         }
+        None => report.outcome(&outcome),
     })
     .map_err(|e| Failure::failed(format!("cannot start the download threads: {e}")))?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
+    if let Some(bars) = &bars {
+        bars.finish();
     }
     let took = began.elapsed();
     if let (Some(log), Some(path)) = (&log, &args.log) {
@@ -217,6 +219,7 @@ fn compare(
         retries: settings.retries,
         retry_delay: settings.retry_delay,
         log: None,
+        bars: None,
     };
     eprintln!("hilo fetch: --compare: fetching it all again, one at a time…");
     let began = Instant::now();

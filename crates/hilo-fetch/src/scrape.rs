@@ -5,13 +5,13 @@
 use std::io::{self, Write};
 
 use crate::download::{Kept, Saved, Tried};
-use crate::http::{Client, Failed, Retry};
+use crate::http::{Client, Failed, Progress, Retry};
 
 /// How much of a page is kept to find its title in; the rest is counted.
 pub const HEAD: usize = 1 << 20;
 
 /// One try of `url`: its title, from its first [`HEAD`] bytes.
-pub fn try_once(client: &Client, url: &str) -> Tried {
+pub fn try_once(client: &Client, url: &str, progress: &mut dyn FnMut(Progress)) -> Tried {
     crate::input::check_url(url).map_err(|why| Failed {
         status: None,
         bytes: 0,
@@ -19,7 +19,7 @@ pub fn try_once(client: &Client, url: &str) -> Tried {
         retry: Retry::No,
     })?;
     let mut head = Head::default();
-    let got = client.get(url, &mut head, &mut |_| {})?;
+    let got = client.get(url, &mut head, progress)?;
     Ok(Saved {
         status: got.status,
         bytes: got.bytes,
