@@ -124,12 +124,14 @@ pub fn main(args: Args) -> u8 {
 fn run(args: Args) -> Result<u8, Failure> {
     let began = Instant::now();
     let plan = plan::Plan::of(args);
-    // Everything that can be refused is refused here, before any output.
+    // Everything that can be refused is refused before any output: the
+    // input here, the resolver's set-up in `check_all` before its first
+    // row (`Rows` writes the header with that row).
     let addresses = input::read(&plan.input).map_err(Failure::usage)?;
-    let checker = lookup::Checker::new(plan.servers, plan.timeout).map_err(Failure::usage)?;
+    let checker = || lookup::Checker::new(plan.servers, plan.timeout).map_err(Failure::usage);
     let stdout = std::io::stdout().lock();
     let mut report = Report {
-        rows: output::Rows::start(BufWriter::new(stdout), plan.json).map_err(Failure::output)?,
+        rows: output::Rows::new(BufWriter::new(stdout), plan.json),
         counts: output::Counts::default(),
     };
     let domains = work::check_all(&addresses, checker, plan.jobs, &mut report)?;

@@ -9,10 +9,12 @@ use std::time::Duration;
 
 use crate::verdict::{Class, Verdict};
 
-/// Rows on their way to `out`.
+/// Rows on their way to `out`. The CSV header is written with the first
+/// row or flush, so a run that stops before either writes nothing.
 pub(crate) struct Rows<W: Write> {
     out: W,
     json: bool,
+    started: bool,
 }
 
 /// A row of `--json`.
@@ -26,12 +28,22 @@ struct JsonRow<'a> {
 }
 
 impl<W: Write> Rows<W> {
-    /// Starts the output: the CSV header (nothing for JSON).
-    pub(crate) fn start(mut out: W, json: bool) -> io::Result<Self> {
-        if !json {
-            out.write_all(b"email,class,detail\n")?;
+    /// Rows to `out`: CSV, or JSON lines if `json`.
+    pub(crate) fn new(out: W, json: bool) -> Self {
+        Rows {
+            out,
+            json,
+            started: false,
         }
-        Ok(Rows { out, json })
+    }
+
+    /// The CSV header (nothing for JSON), once.
+    fn start(&mut self) -> io::Result<()> {
+        if !self.started && !self.json {
+            self.out.write_all(b"email,class,detail\n")?;
+        }
+        self.started = true;
+        Ok(())
     }
 
     /// One address's row.
@@ -41,6 +53,7 @@ impl<W: Write> Rows<W> {
         domain: Option<&str>,
         verdict: &Verdict,
     ) -> io::Result<()> {
+        self.start()?;
         if self.json {
             let row = JsonRow {
                 email,
@@ -58,6 +71,7 @@ impl<W: Write> Rows<W> {
 
     /// Sends what is buffered on its way.
     pub(crate) fn flush(&mut self) -> io::Result<()> {
+        self.start()?;
         self.out.flush()
     }
 }
@@ -115,7 +129,7 @@ mod tests {
     use super::*;
 
     fn csv_of(rows: &[(&str, Verdict)]) -> String {
-        let mut out = Rows::start(Vec::new(), false).unwrap();
+        let mut out = Rows::new(Vec::new(), false);
         for (email, verdict) in rows {
             out.row(email, None, verdict).unwrap();
         }
@@ -141,7 +155,7 @@ mod tests {
 
     #[test]
     fn json_rows_are_one_object_per_line() {
-        let mut out = Rows::start(Vec::new(), true).unwrap();
+        let mut out = Rows::new(Vec::new(), true);
         out.row(
             "a@b.example",
             Some("b.example"),
@@ -155,6 +169,16 @@ mod tests {
             "{\"email\":\"a@b.example\",\"class\":\"unverifiable\",\"detail\":\"x\",\"domain\":\"b.example\"}\n\
              {\"email\":\"bad\",\"class\":\"invalid\",\"detail\":\"y\",\"domain\":null}\n"
         );
+    }
+
+    #[test]
+    fn nothing_is_written_before_the_first_row_or_flush() {
+        let out = Rows::new(Vec::new(), false);
+        assert!(out.out.is_empty());
+        let mut out = Rows::new(Vec::new(), false);
+        out.flush().unwrap();
+        out.flush().unwrap();
+        assert_eq!(out.out, b"email,class,detail\n");
     }
 
     #[test]

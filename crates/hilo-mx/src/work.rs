@@ -51,17 +51,24 @@ fn sort(addresses: &[String]) -> Sorted {
 }
 
 /// Checks `addresses` with `jobs` lookups at once; returns how many
-/// distinct domains were looked up.
+/// distinct domains were looked up. The checker is made only if there is
+/// a domain to look up (addresses that all fail the syntax rule need no
+/// resolver), and before anything reaches `sink`.
 ///
 /// # Errors
-/// The pool could not start, or `sink` failed.
+/// The checker or the pool could not be made, or `sink` failed.
 pub(crate) fn check_all(
     addresses: &[String],
-    checker: Checker,
+    checker: impl FnOnce() -> Result<Checker, Failure>,
     jobs: usize,
     sink: &mut dyn Sink,
 ) -> Result<usize, Failure> {
     let Sorted { slots, domains } = sort(addresses);
+    let checker = if domains.is_empty() {
+        None
+    } else {
+        Some(checker()?)
+    };
     let mut known: Vec<Option<Verdict>> = vec![None; domains.len()];
     let mut next = 0;
     let mut release = |known: &[Option<Verdict>], sink: &mut dyn Sink| -> Result<(), Failure> {
@@ -79,6 +86,9 @@ pub(crate) fn check_all(
         sink.pause()
     };
     release(&known, sink)?;
+    let Some(checker) = checker else {
+        return Ok(0);
+    };
     let pool = ThreadPool::builder()
         .max_workers(jobs)
         .thread_name_prefix("hilo-mx")
