@@ -12,9 +12,10 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use hickory_server::authority::MessageResponseBuilder;
-use hickory_server::proto::op::{Header, ResponseCode};
+use hickory_server::proto::op::{Header, Message, ResponseCode};
 use hickory_server::proto::rr::rdata::SOA;
 use hickory_server::proto::rr::{Name, RData, Record};
+use hickory_server::proto::xfer::Protocol;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::ServerFuture;
 use tokio::net::{TcpListener, UdpSocket};
@@ -96,6 +97,14 @@ impl RequestHandler for Handler {
         } else {
             &[]
         };
+        if too_long_for(request, &answers, soa) {
+            // As a real server does: TC set and no records, the client
+            // asks again over TCP.
+            header.set_truncated(true);
+            let reply =
+                MessageResponseBuilder::from_message_request(request).build_no_records(header);
+            return response.send_response(reply).await.unwrap_or(header.into());
+        }
         let reply = MessageResponseBuilder::from_message_request(request).build(
             header,
             answers.iter(),
@@ -105,6 +114,23 @@ impl RequestHandler for Handler {
         );
         response.send_response(reply).await.unwrap_or(header.into())
     }
+}
+
+/// Whether a reply with `answers` and `soa` is longer than `request`'s
+/// transport carries: over UDP, 512 octets or the payload its EDNS
+/// offers. (hickory-server itself would send up to 4,096 octets to a
+/// client that offered 512, which that client cannot read, and no TC bit.)
+fn too_long_for(request: &Request, answers: &[Record], soa: &[Record]) -> bool {
+    if request.protocol() != Protocol::Udp {
+        return false;
+    }
+    let mut message = Message::new();
+    message.add_queries(request.queries().iter().map(|q| q.original().clone()));
+    message.add_answers(answers.iter().cloned());
+    message.add_name_servers(soa.iter().cloned());
+    message.to_vec().map_or(true, |bytes| {
+        bytes.len() > usize::from(request.max_payload())
+    })
 }
 
 /// A running server; stopped and joined when dropped.

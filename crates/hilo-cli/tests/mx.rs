@@ -346,3 +346,23 @@ fn a_line_that_is_not_utf8_is_refused_before_any_output() {
     let stderr = String::from_utf8(out.stderr.clone()).unwrap();
     assert_eq!(stderr, "hilo mx: standard input: line 2 is not UTF-8\n");
 }
+
+#[test]
+fn an_answer_too_long_for_udp_is_asked_again_over_tcp() {
+    // 40 MX records of ~40 octets each: far past UDP's 512 octets, so the
+    // server sends a truncated reply and the whole answer only over TCP.
+    let servers: Vec<(u16, String)> = (0..40)
+        .map(|i| (i, format!("mail-exchanger-number-{i:02}.big.test")))
+        .collect();
+    let zone = Zone::new().with("big.test", Answer::Mx(servers));
+    let server = DnsServer::start(zone, Duration::ZERO).unwrap();
+    let out = run(&server, &[], "a@big.test\n");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let got = rows(&out.stdout);
+    let detail = &got[0].2;
+    for i in 0..40 {
+        let host = format!("{i} mail-exchanger-number-{i:02}.big.test");
+        assert!(detail.contains(&host), "{host} missing from {detail}");
+    }
+    assert_eq!(server.asked("big.test"), 2, "once over UDP, once over TCP");
+}

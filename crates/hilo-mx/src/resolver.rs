@@ -106,13 +106,18 @@ impl Dns {
 /// cached (every domain is asked once anyway, and a cached answer would
 /// hide what the server says now), `/etc/hosts` is not consulted (it
 /// names hosts, not mail domains), and an answer lost on UDP is asked
-/// again over TCP. Names are asked fully qualified, so the search list of
-/// resolv.conf never turns `example.com` into `example.com.home.lan`.
+/// again over TCP. EDNS offers 1,232-octet UDP answers: a long MX list
+/// comes in one datagram, and a server that would overrun a plain
+/// query's 512 octets (hickory-server does, without setting TC) is told
+/// the size to keep to. Names are asked fully qualified, so the search
+/// list of resolv.conf never turns `example.com` into
+/// `example.com.home.lan`.
 fn promise_keeping(mut options: ResolverOpts, timeout: Duration) -> ResolverOpts {
     options.timeout = timeout;
     options.attempts = 0;
     options.cache_size = 0;
     options.use_hosts_file = ResolveHosts::Never;
     options.try_tcp_on_error = true;
+    options.edns0 = true;
     options
 }
