@@ -20,6 +20,7 @@
 #![deny(missing_docs)]
 
 mod server;
+mod stats;
 mod zone;
 
 pub use server::DnsServer;

@@ -3,11 +3,9 @@
 //! [`Zone`] after an optional delay, counting what it is asked. Stopped
 //! and joined when dropped.
 
-use std::collections::HashMap;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -20,43 +18,8 @@ use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseI
 use hickory_server::ServerFuture;
 use tokio::net::{TcpListener, UdpSocket};
 
-use crate::zone::{key, Zone};
-
-/// What the server saw.
-#[derive(Debug, Default)]
-struct Stats {
-    /// Questions per name (table key), every type and transport.
-    asked: Mutex<HashMap<String, usize>>,
-    /// Questions being answered now (received, reply not yet sent).
-    in_flight: AtomicUsize,
-    /// The most `in_flight` ever was.
-    max_in_flight: AtomicUsize,
-}
-
-/// Counts one question in flight until dropped.
-struct Busy<'a>(&'a Stats);
-
-impl Stats {
-    fn busy(&self, name: &str) -> Busy<'_> {
-        *self
-            .asked
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(key(name))
-            .or_default() += 1;
-        // SeqCst throughout: a few counters touched once per question,
-        // read by another thread; no cheaper ordering is worth arguing.
-        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        Busy(self)
-    }
-}
-
-impl Drop for Busy<'_> {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
-    }
-}
+use crate::stats::Stats;
+use crate::zone::Zone;
 
 struct Handler {
     zone: Zone,
@@ -189,20 +152,18 @@ impl DnsServer {
 
     /// How many questions about `name` it was asked (every type).
     pub fn asked(&self, name: &str) -> usize {
-        let asked = self.stats.asked.lock().unwrap_or_else(|e| e.into_inner());
-        asked.get(&key(name)).copied().unwrap_or(0)
+        self.stats.asked(name)
     }
 
     /// How many questions it was asked in all.
     pub fn asked_in_all(&self) -> usize {
-        let asked = self.stats.asked.lock().unwrap_or_else(|e| e.into_inner());
-        asked.values().sum()
+        self.stats.asked_in_all()
     }
 
     /// The most questions it was answering at once (with a delay, how many
     /// clients' questions overlapped).
     pub fn max_in_flight(&self) -> usize {
-        self.stats.max_in_flight.load(Ordering::SeqCst)
+        self.stats.max_in_flight()
     }
 }
 
