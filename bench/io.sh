@@ -5,7 +5,9 @@
 #     Python's ThreadPoolExecutor(50) + urllib (bench/io_peers.py, the
 #     lesson's code) and `xargs -P 50 curl`;
 #   - `hilo fetch --compare` on 200 of them: the speedup of -j 50 over one
-#     at a time (the lab's claim).
+#     at a time (the lab's claim);
+#   - then bench/io_mx.sh: `hilo mx` against Python + dnspython on a local
+#     DNS server (its own knobs; see its header).
 # Every run is checked: as many files as URLs, every byte there. Prints the
 # measurements, then the ratios with their targets, and how far hilo and
 # Python are from the floor no client can beat (DOWNLOADS / JOBS x DELAY).
@@ -105,7 +107,11 @@ mkdir "$work/compare"
 grep "faster" "$work/compare.err"
 speedup=$(sed -n 's/.*: \([0-9.]*\)x faster.*/\1/p' "$work/compare.err")
 
-section "ratios"
+section "e-mail domains: bench/io_mx.sh"
+mx_status=0
+env -u DELAY_MS bash bench/io_mx.sh || mx_status=$?
+
+section "ratios (downloads)"
 ratios_begin 44
 ratio "downloads/s, hilo fetch / Python threads" "$(div "$python_s" "$hilo_s")" ">=" "$TARGET_PYTHON"
 if [ -n "$curl_s" ]; then
@@ -119,4 +125,8 @@ ratio "--compare: -j $JOBS over one at a time" "$speedup" ">=" "$TARGET_COMPARE"
 floor=$(awk -v n="$DOWNLOADS" -v j="$JOBS" -v d="$DELAY_MS" 'BEGIN { printf "%.4f", n / j * d / 1000 }')
 ratio_info "time over the floor ($floor s), hilo fetch" "$(div "$hilo_s" "$floor")"
 ratio_info "time over the floor ($floor s), Python" "$(div "$python_s" "$floor")"
+if [ "$mx_status" != 0 ]; then
+  echo "bench/io_mx.sh failed (status $mx_status)" >&2
+  exit "$mx_status"
+fi
 ratios_end

@@ -48,10 +48,15 @@ fn an_unwritable_output_is_the_same_one_line_error_in_every_tool() {
     let dir = tempfile::tempdir().unwrap();
     let text = dir.path().join("words.txt");
     std::fs::write(&text, "uno dos dos\n").unwrap();
-    let cases: [&[&str]; 3] = [
+    // Addresses that fail the syntax rule: hilo mx prints without any lookup.
+    let addresses = dir.path().join("addresses.txt");
+    std::fs::write(&addresses, "not-an-address\nuser@localhost\n").unwrap();
+    let cases: [&[&str]; 5] = [
         &["wordcount", text.to_str().unwrap()],
         &["wordcount", "--json", text.to_str().unwrap()],
         &["primes", "--print", "1000"],
+        &["mx", addresses.to_str().unwrap()],
+        &["mx", "--json", addresses.to_str().unwrap()],
     ];
     for args in cases {
         let full = std::fs::OpenOptions::new()
@@ -83,7 +88,7 @@ fn no_subcommand_prints_the_help_and_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8(out.stderr).unwrap();
-    for sub in ["run", "compress", "primes", "wordcount", "bench"] {
+    for sub in ["run", "compress", "primes", "wordcount", "mx", "bench"] {
         assert!(stderr.contains(&format!("  {sub} ")), "{sub}: {stderr}");
     }
 }
@@ -93,11 +98,12 @@ fn no_subcommand_prints_the_help_and_exits_2() {
 /// (`-j 0` and `-j 50%` accepted, `-j x` refused with the same words).
 #[test]
 fn usage_errors_look_alike_in_every_subcommand() {
-    let cases: [(&str, &[&str]); 4] = [
+    let cases: [(&str, &[&str]); 5] = [
         ("run", &["echo", ":::", "a"]),
         ("compress", &["-c", "-"]),
         ("primes", &["100"]),
         ("wordcount", &["-"]),
+        ("mx", &["-"]),
     ];
     for (sub, ok) in cases {
         let out = hilo().args([sub, "--no-such-option"]).output().unwrap();

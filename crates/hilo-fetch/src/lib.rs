@@ -70,7 +70,7 @@ pub struct Args {
     retry_delay: Duration,
 
     /// Give up on one request after this long (5s, 500ms, 2m)
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = hilo_term::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = hilo_term::parse_timeout)]
     timeout: Duration,
 
     /// Write one JSON line per try (time, url, priority, attempt, status, bytes, ms, error)

@@ -153,6 +153,21 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         .ok_or_else(|| format!("expected a duration such as 5s, 500ms or 2m, got {s:?}"))
 }
 
+/// A timeout: a duration as [`parse_duration`] reads it, more than zero.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(hilo_term::parse_timeout("1.5"), Ok(Duration::from_millis(1500)));
+/// assert!(hilo_term::parse_timeout("0s").is_err());
+/// ```
+pub fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err(format!("a timeout must be more than zero, got {s:?}"));
+    }
+    Ok(d)
+}
+
 pub use indicatif::ProgressBar;
 
 pub use comfy_table::CellAlignment as Align;
