@@ -19,6 +19,10 @@ fn hilo() -> assert_cmd::Command {
 #[derive(Default)]
 struct Seen {
     hits: Vec<(String, Instant)>,
+    /// Connections accepted.
+    connections: usize,
+    /// Bodies sent gzipped.
+    gzipped: usize,
 }
 
 /// A server on 127.0.0.1; its thread ends with the test process.
@@ -59,6 +63,7 @@ impl Server {
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
+                s.lock().unwrap().connections += 1;
                 let (s, g) = (Arc::clone(&s), Arc::clone(&g));
                 std::thread::spawn(move || serve(stream, &s, &g));
             }
@@ -104,8 +109,10 @@ fn body_of(name: &str) -> Vec<u8> {
         .collect()
 }
 
-/// One request per connection (`Connection: close`). Paths:
+/// Requests on a connection until it closes (keep-alive; the answers
+/// that break off close it). Paths:
 /// - `/file/NAME`: 200 with `body_of(NAME)`;
+/// - `/gzip/NAME`: the same, gzipped if the request accepts gzip;
 /// - `/slow/MS/NAME`: the same after MS milliseconds;
 /// - `/flaky/N/KEY`: 500 for the first N hits, then 200 with "ok KEY";
 /// - `/limited/KEY`: 429 with `Retry-After: 1` first, then 200;
@@ -118,16 +125,31 @@ fn body_of(name: &str) -> Vec<u8> {
 /// - anything else: 404.
 fn serve(stream: TcpStream, seen: &Mutex<Seen>, gate: &Gate) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut request = String::new();
-    if reader.read_line(&mut request).is_err() {
-        return;
-    }
+    let mut out = stream;
+    // Requests on this connection until the client closes it or an answer
+    // must close it.
     loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
-            break;
+        let mut request = String::new();
+        if reader.read_line(&mut request).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut gzip = false;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                break;
+            }
+            let lower = header.to_ascii_lowercase();
+            gzip |= lower.starts_with("accept-encoding:") && lower.contains("gzip");
+        }
+        if !answer(&request, gzip, &mut out, seen, gate) {
+            return;
         }
     }
+}
+
+/// Answers one request; false if the connection must close after it.
+fn answer(request: &str, gzip: bool, out: &mut TcpStream, seen: &Mutex<Seen>, gate: &Gate) -> bool {
     let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
     let n = {
         let mut seen = seen.lock().unwrap();
@@ -136,50 +158,64 @@ fn serve(stream: TcpStream, seen: &Mutex<Seen>, gate: &Gate) {
     };
     let route = path.split('?').next().unwrap_or("");
     let parts: Vec<&str> = route.trim_start_matches('/').split('/').collect();
-    let mut out = stream;
     let respond = |out: &mut TcpStream, status: &str, extra: &str, body: &[u8]| {
         let head = format!(
-            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n",
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{extra}\r\n",
             body.len()
         );
         let _ = out.write_all(head.as_bytes());
         let _ = out.write_all(body);
+        true
     };
     let times = |s: &str| s.parse::<usize>().unwrap_or(0);
     match parts.as_slice() {
-        ["file", name] => respond(&mut out, "200 OK", "", &body_of(name)),
+        ["file", name] => respond(out, "200 OK", "", &body_of(name)),
+        ["gzip", name] if gzip => {
+            seen.lock().unwrap().gzipped += 1;
+            let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            z.write_all(&body_of(name)).unwrap();
+            respond(
+                out,
+                "200 OK",
+                "Content-Encoding: gzip\r\n",
+                &z.finish().unwrap(),
+            )
+        }
+        ["gzip", name] => respond(out, "200 OK", "", &body_of(name)),
         ["slow", ms, name] => {
             std::thread::sleep(Duration::from_millis(times(ms) as u64));
-            respond(&mut out, "200 OK", "", &body_of(name));
+            respond(out, "200 OK", "", &body_of(name))
         }
         ["flaky", fails, key] if n <= times(fails) => {
-            respond(&mut out, "500 Internal Server Error", "", b"down")
+            respond(out, "500 Internal Server Error", "", b"down")
         }
-        ["flaky", _, key] => respond(&mut out, "200 OK", "", format!("ok {key}").as_bytes()),
+        ["flaky", _, key] => respond(out, "200 OK", "", format!("ok {key}").as_bytes()),
         ["limited", _] if n == 1 => respond(
-            &mut out,
+            out,
             "429 Too Many Requests",
             "Retry-After: 1\r\n",
             b"slow down",
         ),
-        ["limited", key] => respond(&mut out, "200 OK", "", format!("ok {key}").as_bytes()),
+        ["limited", key] => respond(out, "200 OK", "", format!("ok {key}").as_bytes()),
         ["reset", fails, _] if n <= times(fails) => {
             let _ = out.shutdown(std::net::Shutdown::Both);
+            false
         }
-        ["reset", _, key] => respond(&mut out, "200 OK", "", format!("ok {key}").as_bytes()),
+        ["reset", _, key] => respond(out, "200 OK", "", format!("ok {key}").as_bytes()),
         ["short", fails, _] if n <= times(fails) => {
             let head = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n";
             let _ = out.write_all(head.as_bytes());
             let _ = out.write_all(&[b'x'; 10]);
+            false
         }
-        ["short", _, key] => respond(&mut out, "200 OK", "", format!("ok {key}").as_bytes()),
+        ["short", _, key] => respond(out, "200 OK", "", format!("ok {key}").as_bytes()),
         ["moved", name] => respond(
-            &mut out,
+            out,
             "302 Found",
             &format!("Location: /file/{name}\r\n"),
             b"",
         ),
-        ["loop"] => respond(&mut out, "302 Found", "Location: /loop\r\n", b""),
+        ["loop"] => respond(out, "302 Found", "Location: /loop\r\n", b""),
         ["gate", name] => {
             let body = body_of(name);
             let head = format!(
@@ -191,14 +227,15 @@ fn serve(stream: TcpStream, seen: &Mutex<Seen>, gate: &Gate) {
             let _ = out.flush();
             gate.wait();
             let _ = out.write_all(&body[body.len() / 2..]);
+            false
         }
         ["page", title] => respond(
-            &mut out,
+            out,
             "200 OK",
             "Content-Type: text/html\r\n",
             format!("<html><head><title>Page {title} &amp; co</title></head></html>").as_bytes(),
         ),
-        _ => respond(&mut out, "404 Not Found", "", b"no"),
+        _ => respond(out, "404 Not Found", "", b"no"),
     }
 }
 
@@ -605,4 +642,49 @@ fn a_terminal_shows_a_bar_per_download_and_the_total() {
     );
     assert!(screen.contains("3 saved, 0 failed"), "{screen}");
     assert_eq!(files(dir.path()).len(), 3);
+}
+
+/// One connection carries many downloads (`-j 1`: all of them), a gzipped
+/// body is saved as it was before the compression (and named after that
+/// content's MD5), and a request slower than `--timeout` fails in time.
+#[test]
+fn connections_are_reused_gzip_is_undone_and_a_slow_answer_times_out() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let paths = ["/file/k1", "/gzip/k2", "/file/k3", "/gzip/k4", "/file/k5"];
+    hilo()
+        .args(["fetch", "-j", "1", "-o"])
+        .arg(dir.path())
+        .args(paths.iter().map(|p| server.url(p)))
+        .assert()
+        .success();
+    assert_eq!(server.seen.lock().unwrap().connections, 1);
+    assert_eq!(
+        server.seen.lock().unwrap().gzipped,
+        2,
+        "gzip was not asked for"
+    );
+    for (name, file) in ["k2", "k4"].iter().zip(
+        files(dir.path())
+            .into_iter()
+            .filter(|f| f.starts_with("k2-") || f.starts_with("k4-")),
+    ) {
+        let bytes = std::fs::read(dir.path().join(&file)).unwrap();
+        assert_eq!(bytes, body_of(name), "{file}");
+        assert!(file.contains(&md5sum(&dir.path().join(&file))));
+    }
+    let began = Instant::now();
+    let out = hilo()
+        .args(["fetch", "--timeout", "300ms", "--retries", "0", "-o"])
+        .arg(dir.path())
+        .arg(server.url("/slow/5000/late"))
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("timed out (1 try)"), "{stderr}");
+    assert!(
+        began.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        began.elapsed()
+    );
 }
