@@ -11,6 +11,8 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod common;
+
 fn hilo() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("hilo").unwrap()
 }
@@ -246,16 +248,6 @@ fn md5sum(path: &Path) -> String {
     String::from_utf8(out.stdout).unwrap()[..32].to_owned()
 }
 
-/// The files in `dir`, sorted.
-fn files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 /// The log's records for `url`.
 fn logged(log: &str, url: &str) -> Vec<serde_json::Value> {
     log.lines()
@@ -321,7 +313,7 @@ fn retries_happen_exactly_as_specified_and_each_try_is_logged() {
         .iter()
         .all(|r| r["status"] == 500 && r["error"].is_string()));
     // Six files, each named after its content's MD5 (md5sum's).
-    let names = files(&out);
+    let names = common::listing(&out);
     assert_eq!(names.len(), 6, "{names:?}");
     for name in &names {
         let digest = md5sum(&out.join(name));
@@ -399,7 +391,7 @@ fn nothing_partial_is_left_and_the_same_content_is_one_file() {
         "{stderr}"
     );
     assert!(stdout.contains("same as"), "{stdout}");
-    let names = files(dir.path());
+    let names = common::listing(dir.path());
     assert_eq!(names.len(), 1, "{names:?}");
     assert_eq!(
         std::fs::read(dir.path().join(&names[0])).unwrap(),
@@ -460,7 +452,7 @@ fn bad_input_is_one_line_and_a_bad_url_is_only_its_own_error() {
         "{stderr}"
     );
     assert!(stderr.contains("2 saved, 2 failed"), "{stderr}");
-    assert_eq!(files(&out_dir).len(), 2);
+    assert_eq!(common::listing(&out_dir).len(), 2);
 }
 
 #[test]
@@ -524,7 +516,11 @@ fn scrape_prints_each_page_as_it_ends_and_saves_nothing() {
     }
     let missing = lines.iter().find(|l| l.contains("/missing")).unwrap();
     assert!(missing.starts_with("✗ 404"), "{missing}");
-    assert!(files(cwd.path()).is_empty(), "{:?}", files(cwd.path()));
+    assert!(
+        common::listing(cwd.path()).is_empty(),
+        "{:?}",
+        common::listing(cwd.path())
+    );
 }
 
 #[test]
@@ -556,7 +552,12 @@ fn compare_fetches_everything_again_one_at_a_time_and_keeps_one_copy() {
             pair[1] - pair[0]
         );
     }
-    assert_eq!(files(dir.path()).len(), 6, "{:?}", files(dir.path()));
+    assert_eq!(
+        common::listing(dir.path()).len(),
+        6,
+        "{:?}",
+        common::listing(dir.path())
+    );
 }
 
 /// The pane of tmux session `name`, as text.
@@ -641,7 +642,7 @@ fn a_terminal_shows_a_bar_per_download_and_the_total() {
         "the total bar stayed: {screen}"
     );
     assert!(screen.contains("3 saved, 0 failed"), "{screen}");
-    assert_eq!(files(dir.path()).len(), 3);
+    assert_eq!(common::listing(dir.path()).len(), 3);
 }
 
 /// One connection carries many downloads (`-j 1`: all of them), a gzipped
@@ -665,7 +666,7 @@ fn connections_are_reused_gzip_is_undone_and_a_slow_answer_times_out() {
         "gzip was not asked for"
     );
     for (name, file) in ["k2", "k4"].iter().zip(
-        files(dir.path())
+        common::listing(dir.path())
             .into_iter()
             .filter(|f| f.starts_with("k2-") || f.starts_with("k4-")),
     ) {
