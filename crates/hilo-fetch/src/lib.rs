@@ -81,7 +81,7 @@ pub struct Args {
     #[arg(long)]
     json: bool,
 
-    /// Save nothing: print each page's status, size, time and <title> as it
+    /// Save nothing: print each page's status, size, time and `<title>` as it
     /// ends, then "ok N/M"
     #[arg(long)]
     scrape: bool,
