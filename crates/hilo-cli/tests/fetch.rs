@@ -560,15 +560,6 @@ fn compare_fetches_everything_again_one_at_a_time_and_keeps_one_copy() {
     );
 }
 
-/// The pane of tmux session `name`, as text.
-fn pane(name: &str) -> String {
-    let out = Command::new("tmux")
-        .args(["capture-pane", "-p", "-t", name])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// On a terminal: a bar per running download (its bytes of its length,
 /// its URL) above the total; all of it gone when the downloads end.
 #[test]
@@ -576,7 +567,6 @@ fn pane(name: &str) -> String {
 fn a_terminal_shows_a_bar_per_download_and_the_total() {
     let server = Server::start();
     let dir = tempfile::tempdir().unwrap();
-    let session = format!("hilo-fetch-{}", std::process::id());
     let hilo = assert_cmd::cargo::cargo_bin("hilo");
     let urls: Vec<String> = ["a", "bb", "ccc"]
         .iter()
@@ -588,55 +578,19 @@ fn a_terminal_shows_a_bar_per_download_and_the_total() {
         dir.path().display(),
         urls.join(" ")
     );
-    let started = Command::new("tmux")
-        .args([
-            "new-session",
-            "-d",
-            "-s",
-            &session,
-            "-x",
-            "150",
-            "-y",
-            "20",
-            &command,
-        ])
-        .status()
-        .unwrap();
-    assert!(started.success());
-    let kill = || {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &session])
-            .status();
-    };
+    let tmux = common::Tmux::start("fetch", 150, 20, &command);
     // While the server holds the second halves: a bar per download, half
     // full, and the total.
     // "498 B/997 B", "997 B/1.99 kB": received of the length announced.
-    let halfway = |screen: &str| {
+    tmux.wait_for("bar per download and total", |screen| {
         urls.iter().all(|url| {
             screen
                 .lines()
                 .any(|l| l.contains(url.as_str()) && l.contains("B/"))
         }) && screen.contains("0/3 downloads")
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut screen = pane(&session);
-    while !halfway(&screen) {
-        if Instant::now() > deadline {
-            kill();
-            panic!("no bars: {screen}");
-        }
-        screen = pane(&session);
-    }
+    });
     server.gate.open();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !screen.contains("EXIT 0") {
-        if Instant::now() > deadline {
-            kill();
-            panic!("did not end: {screen}");
-        }
-        screen = pane(&session);
-    }
-    kill();
+    let screen = tmux.wait_for("end", |screen| screen.contains("EXIT 0"));
     assert!(
         !screen.contains("downloads,"),
         "the total bar stayed: {screen}"

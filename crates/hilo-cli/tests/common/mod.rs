@@ -43,3 +43,118 @@ pub(crate) fn listing(dir: &std::path::Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// A detached tmux session running one shell command in a pane of a given
+/// size, killed when dropped: how the tests look at what a person would
+/// see on a terminal.
+pub(crate) struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    /// Starts `command` (run by tmux through the shell) in a new session
+    /// named after `tag` and this process.
+    pub(crate) fn start(tag: &str, width: u16, height: u16, command: &str) -> Tmux {
+        let name = format!("hilo-{tag}-{}", std::process::id());
+        let (w, h) = (width.to_string(), height.to_string());
+        let started = std::process::Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &name,
+                "-x",
+                &w,
+                "-y",
+                &h,
+                command,
+            ])
+            .status()
+            .unwrap();
+        assert!(started.success(), "tmux did not start");
+        Tmux { name }
+    }
+
+    /// The pane's text now.
+    pub(crate) fn pane(&self) -> String {
+        self.capture(false)
+    }
+
+    /// The pane's text with its colours as escape sequences (`-e`).
+    pub(crate) fn pane_with_colours(&self) -> String {
+        self.capture(true)
+    }
+
+    fn capture(&self, colours: bool) -> String {
+        let mut cmd = std::process::Command::new("tmux");
+        cmd.args(["capture-pane", "-p", "-t", &self.name]);
+        if colours {
+            cmd.arg("-e");
+        }
+        String::from_utf8_lossy(&cmd.output().unwrap().stdout).into_owned()
+    }
+
+    /// Types `keys` (tmux key names: "q", "Enter", "Escape", or text).
+    pub(crate) fn keys(&self, keys: &[&str]) {
+        let sent = std::process::Command::new("tmux")
+            .args(["send-keys", "-t", &self.name])
+            .args(keys)
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+
+    /// Types `text` literally (no key names).
+    pub(crate) fn text(&self, text: &str) {
+        let sent = std::process::Command::new("tmux")
+            .args(["send-keys", "-l", "-t", &self.name, text])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+
+    /// The pane once `done` holds for it; fails naming `what` (and
+    /// showing the pane) after 30 s.
+    pub(crate) fn wait_for(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.pane();
+            if done(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {what} on the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The pid of the pane's first process (the command, when it was
+    /// started with `exec`).
+    pub(crate) fn pane_pid(&self) -> i32 {
+        let out = std::process::Command::new("tmux")
+            .args(["list-panes", "-t", &self.name, "-F", "#{pane_pid}"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    }
+
+    /// Whether the pane is in the alternate screen (a full-screen program
+    /// has it; a program that left cleanly gave it back).
+    pub(crate) fn alternate_screen(&self) -> bool {
+        let out = std::process::Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.name, "#{alternate_on}"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .status();
+    }
+}
