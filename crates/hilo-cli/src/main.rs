@@ -8,7 +8,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 /// hilo — concurrent.futures done right: run many jobs at once.
 ///
-/// More subcommands (top, monitor) are being built.
+/// More subcommands (top) are being built.
 #[derive(Parser, Debug)]
 #[command(name = "hilo", version, about, long_about = None)]
 struct Cli {
@@ -30,6 +30,8 @@ enum Command {
     Fetch(hilo_fetch::Args),
     /// Check e-mail addresses' domains for mail servers (MX), many at once
     Mx(hilo_mx::Args),
+    /// Sample CPU, memory and disk on three workers and report averages (the lesson's exercise 4)
+    Monitor(hilo_monitor::Args),
     /// Serve the tasks of --cluster from a Redis server (one per machine)
     Worker(hilo_cluster::WorkerArgs),
     /// Look at a cluster (status), or try one on this machine (demo)
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
         Some(Command::Bench(args)) => ExitCode::from(hilo_lab::main(args)),
         Some(Command::Fetch(args)) => ExitCode::from(hilo_fetch::main(args)),
         Some(Command::Mx(args)) => ExitCode::from(hilo_mx::main(args)),
+        Some(Command::Monitor(args)) => ExitCode::from(hilo_monitor::main(args)),
         Some(Command::Worker(args)) => ExitCode::from(hilo_cluster::worker_main(args)),
         Some(Command::Cluster(command)) => ExitCode::from(hilo_cluster::cluster_main(command)),
         None => {
