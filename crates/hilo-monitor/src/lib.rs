@@ -4,7 +4,7 @@
 //! averages every 30 s, a graceful Ctrl+C), done properly.
 //!
 //! - **Three samplers** run for the whole run as tasks of a hilo
-//!   [`ThreadPool`](hilo::ThreadPool) of three workers, each submitted with
+//!   [`ThreadPool`] of three workers, each submitted with
 //!   [`submit_with_stop`](hilo::ThreadPool::submit_with_stop): CPU
 //!   (`/proc/stat`), memory and swap (`/proc/meminfo`), disk (the used
 //!   space of `--path`'s filesystem by `statvfs`, reads and writes from
