@@ -7,8 +7,6 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 /// hilo — concurrent.futures done right: run many jobs at once.
-///
-/// More subcommands (monitor) are being built.
 #[derive(Parser, Debug)]
 #[command(name = "hilo", version, about, long_about = None)]
 struct Cli {
@@ -31,6 +29,8 @@ enum Command {
     /// Check e-mail addresses' domains for mail servers (MX), many at once
     Mx(hilo_mx::Args),
     Top(hilo_top::Args),
+    /// Sample CPU, memory and disk on three workers and report averages (the lesson's exercise 4)
+    Monitor(hilo_monitor::Args),
     /// Serve the tasks of --cluster from a Redis server (one per machine)
     Worker(hilo_cluster::WorkerArgs),
     /// Look at a cluster (status), or try one on this machine (demo)
@@ -83,6 +83,7 @@ fn main() -> ExitCode {
         Some(Command::Fetch(args)) => ExitCode::from(hilo_fetch::main(args)),
         Some(Command::Mx(args)) => ExitCode::from(hilo_mx::main(args)),
         Some(Command::Top(args)) => ExitCode::from(hilo_top::main(args)),
+        Some(Command::Monitor(args)) => ExitCode::from(hilo_monitor::main(args)),
         Some(Command::Worker(args)) => ExitCode::from(hilo_cluster::worker_main(args)),
         Some(Command::Cluster(command)) => ExitCode::from(hilo_cluster::cluster_main(command)),
         None => {

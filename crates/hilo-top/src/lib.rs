@@ -11,7 +11,8 @@
 //! CPU each last ran on.
 //!
 //! The parts: `probe` reads `/proc` (each small file in one read by
-//! `procfile`, parsed by procfs's types); `frame` turns two readings into rates
+//! `procfile`, parsed by procfs's types; `switches` keeps the costly
+//! context-switch counts); `frame` turns two readings into rates
 //! and rows; `order` sorts, filters and builds the tree; `text` writes the
 //! numbers; `once` prints a snapshot; `ui` is the live view (`app`: state
 //! and keys, `draw`: ratatui); `act` signals (through a pidfd) and renices.
@@ -29,6 +30,7 @@ mod order;
 mod probe;
 mod procfile;
 mod sampler;
+mod switches;
 mod text;
 mod ui;
 mod users;

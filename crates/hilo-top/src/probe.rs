@@ -8,9 +8,10 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use procfs::process::{Process, Schedstat, Stat, Status};
+use procfs::process::{Process, Stat};
 
 use crate::procfile::ProcFile;
+use crate::switches::Switches;
 use procfs::{Current, CurrentSI, KernelStats, LoadAverage, Meminfo};
 
 /// Ticks of one CPU: spent working, and in all.
@@ -227,53 +228,6 @@ fn pids(dir: &str) -> std::io::Result<Vec<i32>> {
     Ok(std::fs::read_dir(dir)?
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
         .collect())
-}
-
-/// Each thread's voluntary and involuntary context switches.
-///
-/// They are only in `/proc/TID/status`, a long file that is costly to
-/// read for every thread every second. Its `schedstat` is three numbers,
-/// and its third (`pcount`, how many times it was given a CPU) moves
-/// exactly when the switch counts do: a thread whose `pcount` has not
-/// moved since the last reading has not switched, and its counts are
-/// taken from the last reading. (Without schedstat support in the
-/// kernel, `status` is read every time.)
-#[derive(Default)]
-struct Switches {
-    /// By tid: the process's start time (who it belongs to), `pcount`,
-    /// voluntary and involuntary switches, and whether this reading saw it.
-    known: HashMap<i32, (u64, u64, u64, u64, bool)>,
-}
-
-impl Switches {
-    /// The switches of thread `tid` (directory `task`) of the process
-    /// that started at `start`.
-    fn of(&mut self, file: &mut ProcFile, start: u64, tid: i32, task: &str) -> (u64, u64) {
-        let pcount = file
-            .read::<Schedstat>(&format!("{task}/schedstat"))
-            .ok()
-            .map(|s| s.pcount)
-            .filter(|&p| p > 0);
-        if let (Some(p), Some(k)) = (pcount, self.known.get_mut(&tid)) {
-            if k.0 == start && k.1 == p {
-                k.4 = true;
-                return (k.2, k.3);
-            }
-        }
-        let Ok(status) = file.read::<Status>(&format!("{task}/status")) else {
-            return (0, 0);
-        };
-        let v = status.voluntary_ctxt_switches.unwrap_or(0);
-        let i = status.nonvoluntary_ctxt_switches.unwrap_or(0);
-        if let Some(p) = pcount {
-            self.known.insert(tid, (start, p, v, i, true));
-        }
-        (v, i)
-    }
-
-    fn forget_unseen(&mut self) {
-        self.known.retain(|_, k| std::mem::take(&mut k.4));
-    }
 }
 
 fn read_system() -> Result<SystemReading, procfs::ProcError> {

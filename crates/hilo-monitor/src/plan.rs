@@ -1,0 +1,126 @@
+//! The command line checked once into a [`Plan`]: the schedule, where the
+//! CSV goes, how reports are printed, which filesystem is watched. The
+//! duration parsers live here too. Computes nothing else.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hilo_term::Failure;
+
+use crate::schedule::Schedule;
+use crate::Args;
+
+/// The shortest `--interval`: `/proc/stat` counts CPU time in ticks of
+/// 10 ms, so a shorter interval would make the CPU % jump in steps of 10 %
+/// and more.
+pub(crate) const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
+/// What one run does.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    pub(crate) schedule: Schedule,
+    pub(crate) csv: Option<PathBuf>,
+    pub(crate) json: bool,
+    pub(crate) path: PathBuf,
+}
+
+impl Plan {
+    /// The plan of `args`.
+    ///
+    /// # Errors
+    /// A usage error if `--report` is shorter than `--interval`.
+    pub(crate) fn of(args: Args) -> Result<Plan, Failure> {
+        if args.report < args.interval {
+            return Err(Failure::usage(format!(
+                "--report ({}) must be at least --interval ({}): a report needs a sample",
+                show(args.report),
+                show(args.interval)
+            )));
+        }
+        Ok(Plan {
+            schedule: Schedule {
+                interval: args.interval,
+                report: args.report,
+                end: args.duration,
+            },
+            csv: args.csv,
+            json: args.json,
+            path: args.path,
+        })
+    }
+}
+
+/// A duration of `--report` or `--duration`: as [`hilo_term::parse_duration`]
+/// reads it (`30s`, `500ms`, `2m`, `1h`, `1.5`), rounded to the
+/// millisecond, more than zero.
+///
+/// ```
+/// use std::time::Duration;
+/// use hilo_monitor::parse_period;
+/// assert_eq!(parse_period("30s"), Ok(Duration::from_secs(30)));
+/// assert_eq!(parse_period("0.0015"), Ok(Duration::from_millis(2)));
+/// assert!(parse_period("0").is_err());
+/// assert!(parse_period("abc").is_err());
+/// ```
+///
+/// # Errors
+/// The words clap shows after the option's name.
+pub fn parse_period(s: &str) -> Result<Duration, String> {
+    let d = hilo_term::parse_duration(s)?;
+    let d = Duration::from_millis((d.as_secs_f64() * 1000.0).round() as u64);
+    if d.is_zero() {
+        return Err("must be more than zero (500ms, 5s, 2m...)".into());
+    }
+    Ok(d)
+}
+
+/// An `--interval`: as [`parse_period`], and at least 100 ms.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(hilo_monitor::parse_interval("5s"), Ok(Duration::from_secs(5)));
+/// assert!(hilo_monitor::parse_interval("10ms").is_err());
+/// ```
+///
+/// # Errors
+/// The words clap shows after the option's name.
+pub fn parse_interval(s: &str) -> Result<Duration, String> {
+    let d = parse_period(s)?;
+    if d < MIN_INTERVAL {
+        return Err(format!(
+            "must be at least {} (the CPU's counters move in steps of 10 ms)",
+            show(MIN_INTERVAL)
+        ));
+    }
+    Ok(d)
+}
+
+/// `5 s`, `1.5 s`, `250 ms`.
+pub(crate) fn show(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{} s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_rounded_to_the_millisecond() {
+        assert_eq!(parse_period("0.3"), Ok(Duration::from_millis(300)));
+        assert_eq!(parse_period("1.0004s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_interval("100ms"), Ok(MIN_INTERVAL));
+        assert!(parse_period("0.0004s").is_err());
+        assert!(parse_period("-1s").is_err());
+    }
+
+    #[test]
+    fn durations_are_shown_as_people_write_them() {
+        assert_eq!(show(Duration::from_secs(5)), "5 s");
+        assert_eq!(show(Duration::from_millis(1500)), "1.5 s");
+        assert_eq!(show(Duration::from_millis(250)), "250 ms");
+    }
+}
