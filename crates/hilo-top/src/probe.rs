@@ -126,8 +126,9 @@ impl From<std::io::Error> for ProbeError {
 /// readings (command lines) so a refresh reads as little as it can.
 #[derive(Default)]
 pub(crate) struct Probe {
-    /// Command lines by (pid, start): read once per process.
-    commands: HashMap<(i32, u64), String>,
+    /// Command lines (and the name they were read under) by (pid, start):
+    /// read once per process and program.
+    commands: HashMap<(i32, u64), (String, String)>,
     /// Context switches by thread, read again only when they changed.
     switches: Switches,
     /// The buffer small files are read into.
@@ -185,9 +186,11 @@ impl Probe {
             involuntary += i;
         }
         let key = (stat.pid, stat.starttime);
+        // An exec keeps the pid and start time but changes the name: then
+        // the command line is read again.
         let command = match self.commands.get(&key) {
-            Some(c) => c.clone(),
-            None => {
+            Some((comm, c)) if *comm == stat.comm => c.clone(),
+            _ => {
                 let args = Process::new(pid)
                     .and_then(|p| p.cmdline())
                     .unwrap_or_default();
@@ -199,7 +202,8 @@ impl Probe {
                 // A zombie has no command line yet keeps its pid: do not
                 // remember "[comm]" for a live process read mid-exec.
                 if !args.is_empty() {
-                    self.commands.insert(key, command.clone());
+                    self.commands
+                        .insert(key, (stat.comm.clone(), command.clone()));
                 }
                 command
             }
@@ -281,4 +285,46 @@ pub(crate) fn read_threads(pid: i32) -> Result<(Instant, Vec<ThreadReading>), Pr
         }
     }
     Ok((at, threads))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    fn command_of(probe: &mut Probe, pid: i32) -> String {
+        let reading = probe.read().unwrap();
+        reading
+            .procs
+            .into_iter()
+            .find(|p| p.pid == pid)
+            .unwrap()
+            .command
+    }
+
+    #[test]
+    fn a_command_line_is_read_again_after_an_exec() {
+        let mut child = Command::new("sh")
+            .args(["-c", "read line; exec sleep 600"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        let mut probe = Probe::new();
+        assert_eq!(
+            command_of(&mut probe, pid),
+            "sh -c read line; exec sleep 600"
+        );
+        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap() != "sleep\n" {
+            assert!(Instant::now() < deadline, "no exec");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(command_of(&mut probe, pid), "sleep 600");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
 }
