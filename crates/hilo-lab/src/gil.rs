@@ -232,17 +232,11 @@ impl Ticks {
     fn now() -> Option<Ticks> {
         use procfs::CurrentSI;
         let stat = procfs::KernelStats::current().ok()?;
-        let t = &stat.total;
-        let busy = t.user
-            + t.nice
-            + t.system
-            + t.irq.unwrap_or(0)
-            + t.softirq.unwrap_or(0)
-            + t.steal.unwrap_or(0);
+        let all = hilo_term::CpuTicks::of(&stat.total);
         let ours = super::proc_stat(std::process::id())?.cpu_ticks;
         Some(Ticks {
-            busy,
-            total: busy + t.idle + t.iowait.unwrap_or(0),
+            busy: all.busy,
+            total: all.total,
             ours,
             cpus: stat.cpu_time.len(),
         })

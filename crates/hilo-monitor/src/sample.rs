@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use hilo_term::Failure;
+use hilo_term::{CpuTicks, Failure};
 use procfs::{Current, CurrentSI};
 
 use crate::metric::Metric;
@@ -39,17 +39,10 @@ pub(crate) fn sources(path: &Path) -> Result<Vec<Box<dyn Source>>, Failure> {
     ])
 }
 
-/// CPU time in clock ticks, all cores together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Ticks {
-    busy: u64,
-    total: u64,
-}
-
 /// `cpu_pct`: the share of ticks not idle between two readings of the
 /// `cpu` line of `/proc/stat`.
 struct Cpu {
-    last: Ticks,
+    last: CpuTicks,
     /// The value given when no tick passed since the last reading.
     last_pct: f64,
 }
@@ -70,36 +63,16 @@ impl Source for Cpu {
 
     fn read(&mut self) -> Result<Reading, String> {
         let now = cpu_ticks()?;
-        self.last_pct = busy_percent(self.last, now).unwrap_or(self.last_pct);
+        self.last_pct = now.busy_percent_since(self.last).unwrap_or(self.last_pct);
         self.last = now;
         Ok(vec![(Metric::Cpu, self.last_pct)])
     }
 }
 
-fn cpu_ticks() -> Result<Ticks, String> {
+fn cpu_ticks() -> Result<CpuTicks, String> {
     let stat =
         procfs::KernelStats::current().map_err(|e| format!("cannot read /proc/stat: {e}"))?;
-    let t = stat.total;
-    // Guest time is already inside user and nice: not added twice.
-    let busy = t.user
-        + t.nice
-        + t.system
-        + t.irq.unwrap_or(0)
-        + t.softirq.unwrap_or(0)
-        + t.steal.unwrap_or(0);
-    let idle = t.idle + t.iowait.unwrap_or(0);
-    Ok(Ticks {
-        busy,
-        total: busy + idle,
-    })
-}
-
-/// The percent of `after − before` that was busy; `None` if no tick
-/// passed. (Counters that went backwards, as iowait can, count as zero.)
-fn busy_percent(before: Ticks, after: Ticks) -> Option<f64> {
-    let total = after.total.saturating_sub(before.total);
-    let busy = after.busy.saturating_sub(before.busy).min(total);
-    (total > 0).then(|| 100.0 * busy as f64 / total as f64)
+    Ok(CpuTicks::of(&stat.total))
 }
 
 /// `mem_used_pct` and `swap_used_pct` from `/proc/meminfo`.
@@ -237,26 +210,6 @@ fn io(disks: &[String]) -> Result<Io, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn busy_percent_is_the_busy_share_of_the_ticks_between_readings() {
-        let before = Ticks {
-            busy: 100,
-            total: 1000,
-        };
-        let after = Ticks {
-            busy: 175,
-            total: 1100,
-        };
-        assert_eq!(busy_percent(before, after), Some(75.0));
-        assert_eq!(busy_percent(after, after), None);
-        // A counter that went backwards is no negative time.
-        let odd = Ticks {
-            busy: 90,
-            total: 1100,
-        };
-        assert_eq!(busy_percent(before, odd), Some(0.0));
-    }
 
     #[test]
     fn used_percent_of_nothing_is_zero() {

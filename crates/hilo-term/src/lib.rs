@@ -8,8 +8,10 @@
 
 use std::io::{self, IsTerminal};
 
+mod cpu;
 mod jobs;
 mod unnamed;
+pub use cpu::CpuTicks;
 pub use jobs::{parse_jobs, Jobs, JOBS_HELP};
 pub use unnamed::Unnamed;
 

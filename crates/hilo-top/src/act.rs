@@ -151,14 +151,20 @@ mod tests {
         assert_eq!(signal_name(Signal::STOP), "STOP");
     }
 
-    #[test]
-    fn a_signal_reaches_the_process_that_was_shown_and_no_other() {
-        let mut child = std::process::Command::new("sleep")
+    /// A `sleep 600` child, its pid and start time.
+    fn sleeper() -> (std::process::Child, i32, u64) {
+        let child = std::process::Command::new("sleep")
             .arg("600")
             .spawn()
             .unwrap();
         let pid = child.id() as i32;
         let start = start_time(pid).unwrap();
+        (child, pid, start)
+    }
+
+    #[test]
+    fn a_signal_reaches_the_process_that_was_shown_and_no_other() {
+        let (mut child, pid, start) = sleeper();
         // A wrong start time: another process that had this pid.
         assert!(matches!(
             send_signal(pid, start + 1, Signal::TERM),
@@ -181,12 +187,7 @@ mod tests {
 
     #[test]
     fn renice_changes_the_process_that_was_shown_and_no_other() {
-        let mut child = std::process::Command::new("sleep")
-            .arg("600")
-            .spawn()
-            .unwrap();
-        let pid = child.id() as i32;
-        let start = start_time(pid).unwrap();
+        let (mut child, pid, start) = sleeper();
         renice(pid, start, 7).unwrap();
         let nice = procfs::process::Process::new(pid)
             .unwrap()

@@ -171,12 +171,7 @@ fn header(prev: Option<&SystemReading>, cur: &SystemReading, secs: Option<f64>) 
                 .and_then(|p| p.cpus.get(i))
                 .copied()
                 .unwrap_or_default();
-            let total = now.total.saturating_sub(was.total);
-            if total == 0 {
-                0.0
-            } else {
-                now.busy.saturating_sub(was.busy) as f64 / total as f64 * 100.0
-            }
+            now.busy_percent_since(was).unwrap_or(0.0)
         })
         .collect();
     let (switches_per_s, forks_per_s) = match (prev, secs) {
@@ -223,6 +218,28 @@ pub(crate) fn thread_rows(
             last_cpu: t.cpu,
         })
         .collect()
+}
+
+/// A row for the tests: user root, state S, one thread, `rss` also as
+/// its involuntary switches per second, started at `pid` × 10.
+#[cfg(test)]
+pub(crate) fn test_row(pid: i32, ppid: i32, cpu: f64, rss: u64, command: &str) -> Row {
+    Row {
+        pid,
+        ppid,
+        user: "root".into(),
+        state: 'S',
+        nice: 0,
+        threads: 1,
+        cpu,
+        rss,
+        voluntary_per_s: 0.0,
+        involuntary_per_s: rss as f64,
+        comm: command.into(),
+        command: command.into(),
+        start: pid as u64 * 10,
+        has_zombie: false,
+    }
 }
 
 #[cfg(test)]

@@ -168,25 +168,7 @@ fn walk(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn row(pid: i32, ppid: i32, cpu: f64, rss: u64, command: &str) -> Row {
-        Row {
-            pid,
-            ppid,
-            user: "root".into(),
-            state: 'S',
-            nice: 0,
-            threads: 1,
-            cpu,
-            rss,
-            voluntary_per_s: 0.0,
-            involuntary_per_s: rss as f64,
-            comm: command.into(),
-            command: command.into(),
-            start: 0,
-            has_zombie: false,
-        }
-    }
+    use crate::frame::test_row as row;
 
     fn rows() -> Vec<Row> {
         vec![

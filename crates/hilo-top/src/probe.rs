@@ -14,30 +14,7 @@ use crate::procfile::ProcFile;
 use crate::switches::Switches;
 use procfs::{Current, CurrentSI, KernelStats, LoadAverage, Meminfo};
 
-/// Ticks of one CPU: spent working, and in all.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct CpuTicks {
-    /// User, nice, system, irq, softirq and steal time.
-    pub(crate) busy: u64,
-    /// `busy` plus idle and iowait.
-    pub(crate) total: u64,
-}
-
-impl CpuTicks {
-    fn of(t: &procfs::CpuTime) -> Self {
-        let idle = t.idle + t.iowait.unwrap_or(0);
-        let busy = t.user
-            + t.nice
-            + t.system
-            + t.irq.unwrap_or(0)
-            + t.softirq.unwrap_or(0)
-            + t.steal.unwrap_or(0);
-        CpuTicks {
-            busy,
-            total: busy + idle,
-        }
-    }
-}
+pub(crate) use hilo_term::CpuTicks;
 
 /// The system as a whole, from `/proc/loadavg`, `/proc/stat` and
 /// `/proc/meminfo`.

@@ -1,7 +1,7 @@
 //! What each key does, on a frame made up by hand.
 
 use super::*;
-use crate::frame::Header;
+use crate::frame::{test_row, Header};
 use ratatui::crossterm::event::KeyEventKind;
 
 fn press(app: &mut App, code: KeyCode) -> Effect {
@@ -10,25 +10,6 @@ fn press(app: &mut App, code: KeyCode) -> Effect {
         KeyModifiers::NONE,
         KeyEventKind::Press,
     ))
-}
-
-fn row(pid: i32, cpu: f64, rss: u64) -> Row {
-    Row {
-        pid,
-        ppid: 1,
-        user: "root".into(),
-        state: 'S',
-        nice: 0,
-        threads: 1,
-        cpu,
-        rss,
-        voluntary_per_s: 0.0,
-        involuntary_per_s: 0.0,
-        comm: format!("p{pid}"),
-        command: format!("p{pid}"),
-        start: pid as u64 * 10,
-        has_zombie: false,
-    }
 }
 
 fn app() -> App {
@@ -44,7 +25,11 @@ fn app() -> App {
             switches_per_s: 0.0,
             forks_per_s: 0.0,
         },
-        processes: vec![row(10, 5.0, 1), row(20, 1.0, 9), row(30, 3.0, 5)],
+        processes: vec![
+            test_row(10, 1, 5.0, 1, "p10"),
+            test_row(20, 1, 1.0, 9, "p20"),
+            test_row(30, 1, 3.0, 5, "p30"),
+        ],
     };
     App::new(frame, SortKey::Cpu, false, String::new())
 }
