@@ -396,27 +396,24 @@ fn a_sleeper_shows_its_parent_a_zombie_sits_under_its_own_and_k_stops_it() {
 
 #[test]
 #[ignore = "needs tmux"]
-fn sigterm_or_a_closed_terminal_ends_the_live_view() {
-    // SIGTERM: the terminal is given back, and the shell goes on.
-    let tmux = live("top-term", "");
-    tmux.wait_for("rows", |s| rows_on(s).len() > 5);
-    let me = std::process::id();
-    let hilo = until("hilo top's pid", || {
-        let children =
-            std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", tmux.pane_pid()))
-                .ok()?;
-        children.split_whitespace().next()?.parse::<i32>().ok()
-    });
-    assert_ne!(hilo, me as i32);
-    rustix::process::kill_process(
-        rustix::process::Pid::from_raw(hilo).unwrap(),
-        rustix::process::Signal::TERM,
-    )
-    .unwrap();
-    let screen = tmux.wait_for("exit", |s| s.contains("EXIT 0"));
-    assert!(!screen.contains("COMMAND"), "{screen}");
-    assert!(!tmux.alternate_screen());
-    drop(tmux);
+fn a_signal_or_a_closed_terminal_ends_the_live_view() {
+    // SIGTERM, or SIGINT sent from elsewhere (Ctrl+C on its terminal is a
+    // key): the terminal is given back, and the shell goes on.
+    for signal in [rustix::process::Signal::TERM, rustix::process::Signal::INT] {
+        let tmux = live("top-term", "");
+        tmux.wait_for("rows", |s| rows_on(s).len() > 5);
+        let hilo = until("hilo top's pid", || {
+            let children =
+                std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", tmux.pane_pid()))
+                    .ok()?;
+            children.split_whitespace().next()?.parse::<i32>().ok()
+        });
+        rustix::process::kill_process(rustix::process::Pid::from_raw(hilo).unwrap(), signal)
+            .unwrap();
+        let screen = tmux.wait_for("exit", |s| s.contains("EXIT 0"));
+        assert!(!screen.contains("COMMAND"), "{signal:?}: {screen}");
+        assert!(!tmux.alternate_screen(), "{signal:?}");
+    }
     // The terminal closed under it (its tmux session killed): it ends
     // instead of spinning on a dead terminal.
     let hilo_bin = assert_cmd::cargo::cargo_bin("hilo");

@@ -22,7 +22,8 @@ use app::{Act, App, Effect, View};
 /// The longest a key or a signal waits to be noticed.
 const TICK: Duration = Duration::from_millis(250);
 
-/// Runs the live view until `q`, Ctrl+C, SIGTERM or SIGHUP.
+/// Runs the live view until `q`, Ctrl+C (a key in raw mode, or SIGINT sent
+/// from elsewhere), SIGTERM or SIGHUP.
 ///
 /// # Errors
 /// The terminal cannot be driven, or `/proc` cannot be read.
@@ -34,7 +35,8 @@ pub(crate) fn run(
     filter: String,
 ) -> Result<(), String> {
     let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    for sig in [SIGTERM, SIGHUP, SIGINT] {
         signal_hook::flag::register(sig, Arc::clone(&stop)).map_err(|e| e.to_string())?;
     }
     let first = sampler.next().map_err(|e| e.to_string())?;
