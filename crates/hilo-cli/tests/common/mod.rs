@@ -45,34 +45,45 @@ pub(crate) fn listing(dir: &std::path::Path) -> Vec<String> {
 }
 
 /// A detached tmux session running one shell command in a pane of a given
-/// size, killed when dropped: how the tests look at what a person would
-/// see on a terminal.
+/// size, on a tmux server of its own whose socket is in a temporary
+/// directory (`-S`): tests that start at once do not race to start one
+/// shared server, a person's tmux is left alone, and nothing is left in
+/// /tmp. Dropped, it kills the server: how the tests look at what a person
+/// would see on a terminal.
 pub(crate) struct Tmux {
-    name: String,
+    dir: tempfile::TempDir,
 }
 
 impl Tmux {
     /// Starts `command` (run by tmux through the shell) in a new session
-    /// named after `tag` and this process.
+    /// on a server of its own; `tag` names its directory.
     pub(crate) fn start(tag: &str, width: u16, height: u16, command: &str) -> Tmux {
-        let name = format!("hilo-{tag}-{}", std::process::id());
+        let tmux = Tmux {
+            dir: tempfile::Builder::new()
+                .prefix(&format!("hilo-{tag}-"))
+                .tempdir()
+                .unwrap(),
+        };
         let (w, h) = (width.to_string(), height.to_string());
-        let started = std::process::Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &name,
-                "-x",
-                &w,
-                "-y",
-                &h,
-                command,
-            ])
-            .status()
+        let out = tmux
+            .command()
+            .args(["new-session", "-d", "-s", "test", "-x", &w, "-y", &h])
+            .arg(command)
+            .output()
             .unwrap();
-        assert!(started.success(), "tmux did not start");
-        Tmux { name }
+        assert!(
+            out.status.success(),
+            "tmux did not start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tmux
+    }
+
+    /// `tmux -S SOCKET`, to add a command to.
+    fn command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new("tmux");
+        cmd.arg("-S").arg(self.dir.path().join("socket"));
+        cmd
     }
 
     /// The pane's text now.
@@ -86,8 +97,8 @@ impl Tmux {
     }
 
     fn capture(&self, colours: bool) -> String {
-        let mut cmd = std::process::Command::new("tmux");
-        cmd.args(["capture-pane", "-p", "-t", &self.name]);
+        let mut cmd = self.command();
+        cmd.args(["capture-pane", "-p", "-t", "test"]);
         if colours {
             cmd.arg("-e");
         }
@@ -96,8 +107,9 @@ impl Tmux {
 
     /// Types `keys` (tmux key names: "q", "Enter", "Escape", or text).
     pub(crate) fn keys(&self, keys: &[&str]) {
-        let sent = std::process::Command::new("tmux")
-            .args(["send-keys", "-t", &self.name])
+        let sent = self
+            .command()
+            .args(["send-keys", "-t", "test"])
             .args(keys)
             .status()
             .unwrap();
@@ -106,8 +118,9 @@ impl Tmux {
 
     /// Types `text` literally (no key names).
     pub(crate) fn text(&self, text: &str) {
-        let sent = std::process::Command::new("tmux")
-            .args(["send-keys", "-l", "-t", &self.name, text])
+        let sent = self
+            .command()
+            .args(["send-keys", "-l", "-t", "test", text])
             .status()
             .unwrap();
         assert!(sent.success());
@@ -133,8 +146,9 @@ impl Tmux {
     /// The pid of the pane's first process (the command, when it was
     /// started with `exec`).
     pub(crate) fn pane_pid(&self) -> i32 {
-        let out = std::process::Command::new("tmux")
-            .args(["list-panes", "-t", &self.name, "-F", "#{pane_pid}"])
+        let out = self
+            .command()
+            .args(["list-panes", "-t", "test", "-F", "#{pane_pid}"])
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
@@ -143,8 +157,9 @@ impl Tmux {
     /// Whether the pane is in the alternate screen (a full-screen program
     /// has it; a program that left cleanly gave it back).
     pub(crate) fn alternate_screen(&self) -> bool {
-        let out = std::process::Command::new("tmux")
-            .args(["display-message", "-p", "-t", &self.name, "#{alternate_on}"])
+        let out = self
+            .command()
+            .args(["display-message", "-p", "-t", "test", "#{alternate_on}"])
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).trim() == "1"
@@ -153,8 +168,7 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("tmux")
-            .args(["kill-session", "-t", &self.name])
-            .status();
+        // The server ends with its only session.
+        let _ = self.command().args(["kill-server"]).status();
     }
 }
