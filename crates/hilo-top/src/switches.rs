@@ -11,17 +11,30 @@ use crate::procfile::ProcFile;
 /// Each thread's voluntary and involuntary context switches.
 ///
 /// They are only in `/proc/TID/status`, a long file that is costly to
-/// read for every thread every second. Its `schedstat` is three numbers,
-/// and its third (`pcount`, how many times it was given a CPU) moves
-/// exactly when the switch counts do: a thread whose `pcount` has not
-/// moved since the last reading has not switched, and its counts are
-/// taken from the last reading. (Without schedstat support in the
-/// kernel, `status` is read every time.)
+/// read for every thread every second. Its `schedstat` is three numbers;
+/// the third (`pcount`) counts the times the thread was given a CPU, as
+/// the switch counts count the times it gave one up. A thread whose
+/// `pcount` has not moved since the last reading has not run again: it
+/// switched at most once (out, if it was running at that reading), and
+/// that switch is counted when it next runs. Its counts are taken from the
+/// last reading. (Without schedstat support in the kernel, `status` is
+/// read every time.)
 #[derive(Default)]
 pub(crate) struct Switches {
-    /// By tid: the process's start time (who it belongs to), `pcount`,
-    /// voluntary and involuntary switches, and whether this reading saw it.
-    known: HashMap<i32, (u64, u64, u64, u64, bool)>,
+    known: HashMap<i32, Known>,
+}
+
+/// What the last reading of one thread found.
+struct Known {
+    /// The start time of its process (who the tid belongs to).
+    start: u64,
+    /// Its `schedstat` pcount.
+    pcount: u64,
+    /// Its voluntary and involuntary switches.
+    voluntary: u64,
+    involuntary: u64,
+    /// Whether the current reading saw it (the others are forgotten).
+    seen: bool,
 }
 
 impl Switches {
@@ -40,9 +53,9 @@ impl Switches {
             .map(|s| s.pcount)
             .filter(|&p| p > 0);
         if let (Some(p), Some(k)) = (pcount, self.known.get_mut(&tid)) {
-            if k.0 == start && k.1 == p {
-                k.4 = true;
-                return (k.2, k.3);
+            if k.start == start && k.pcount == p {
+                k.seen = true;
+                return (k.voluntary, k.involuntary);
             }
         }
         let Ok(status) = file.read::<Status>(&format!("{task}/status")) else {
@@ -50,13 +63,21 @@ impl Switches {
         };
         let v = status.voluntary_ctxt_switches.unwrap_or(0);
         let i = status.nonvoluntary_ctxt_switches.unwrap_or(0);
-        if let Some(p) = pcount {
-            self.known.insert(tid, (start, p, v, i, true));
+        if let Some(pcount) = pcount {
+            let known = Known {
+                start,
+                pcount,
+                voluntary: v,
+                involuntary: i,
+                seen: true,
+            };
+            self.known.insert(tid, known);
         }
         (v, i)
     }
 
+    /// Forgets the threads this reading did not see, and starts the next.
     pub(crate) fn forget_unseen(&mut self) {
-        self.known.retain(|_, k| std::mem::take(&mut k.4));
+        self.known.retain(|_, k| std::mem::take(&mut k.seen));
     }
 }
