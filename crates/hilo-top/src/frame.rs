@@ -39,7 +39,7 @@ pub(crate) struct Row {
     pub(crate) pid: i32,
     /// Parent's process id.
     pub(crate) ppid: i32,
-    /// Its real user's name (or number).
+    /// Its effective user's name (or number), as `ps -o user` shows.
     pub(crate) user: String,
     /// R, S, D, Z, T, …
     pub(crate) state: char,

@@ -45,7 +45,7 @@ pub(crate) struct ProcReading {
     pub(crate) pid: i32,
     /// Parent's process id (0 for the kernel's first processes).
     pub(crate) ppid: i32,
-    /// Real user id.
+    /// Effective user id (the owner of `/proc/PID/stat`).
     pub(crate) uid: u32,
     /// R, S, D, Z, T, t, I, X (`man 5 proc`).
     pub(crate) state: char,
