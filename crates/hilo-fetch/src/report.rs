@@ -150,17 +150,7 @@ fn print_line(o: &Outcome) {
 
 /// Bytes for a person: `512 B`, `15.2 kB`, `3.1 MB` (powers of 1000).
 pub fn size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
-    if bytes < 1000 {
-        return format!("{bytes} B");
-    }
-    let mut v = bytes as f64 / 1000.0;
-    let mut unit = 0;
-    while v >= 999.95 && unit + 1 < UNITS.len() {
-        v /= 1000.0;
-        unit += 1;
-    }
-    format!("{v:.1} {}", UNITS[unit])
+    hilo_term::decimal_size(bytes as f64)
 }
 
 #[cfg(test)]

@@ -86,18 +86,7 @@ impl Metric {
 
 /// A rate in decimal units: `512 B/s`, `1.5 kB/s`, `12.0 MB/s`.
 fn bytes_per_s(value: f64) -> String {
-    const UNITS: [&str; 5] = ["B/s", "kB/s", "MB/s", "GB/s", "TB/s"];
-    let mut v = value;
-    let mut unit = 0;
-    while v >= 1000.0 && unit + 1 < UNITS.len() {
-        v /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{v:.0} {}", UNITS[0])
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
+    format!("{}/s", hilo_term::decimal_size(value))
 }
 
 #[cfg(test)]

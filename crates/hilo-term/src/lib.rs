@@ -102,6 +102,34 @@ impl Failure {
     }
 }
 
+/// An amount of bytes for a person, in powers of 1000: `512 B`,
+/// `15.2 kB`, `3.1 MB` (a rate adds its `/s`).
+///
+/// ```
+/// use hilo_term::decimal_size;
+/// assert_eq!(decimal_size(0.0), "0 B");
+/// assert_eq!(decimal_size(999.0), "999 B");
+/// assert_eq!(decimal_size(999.4), "999 B");
+/// assert_eq!(decimal_size(1000.0), "1.0 kB");
+/// assert_eq!(decimal_size(15_240.0), "15.2 kB");
+/// assert_eq!(decimal_size(999_999.0), "1.0 MB");
+/// assert_eq!(decimal_size(3_100_000_000.0), "3.1 GB");
+/// ```
+pub fn decimal_size(bytes: f64) -> String {
+    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
+    // Below what rounds to 1000: whole bytes.
+    if bytes < 999.5 {
+        return format!("{bytes:.0} B");
+    }
+    let mut v = bytes / 1000.0;
+    let mut unit = 0;
+    while v >= 999.95 && unit + 1 < UNITS.len() {
+        v /= 1000.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
 /// A tool's exit status: 0 if it succeeded, else its failure's, reported.
 pub fn exit_status(tool: &str, outcome: Result<(), Failure>) -> u8 {
     outcome.map_or_else(|f| f.report(tool), |()| 0)
