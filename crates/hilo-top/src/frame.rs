@@ -3,6 +3,7 @@
 //! arithmetic on `probe`'s numbers, so it is tested without `/proc`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -91,16 +92,19 @@ pub(crate) struct Frame {
     pub(crate) processes: Vec<Row>,
 }
 
-/// Seconds between two readings, never zero.
-fn seconds(prev: &Reading, cur: &Reading) -> f64 {
-    cur.at
-        .duration_since(prev.at)
-        .as_secs_f64()
-        .max(f64::EPSILON)
+/// Seconds from `from` to `to`, never zero.
+fn seconds(from: Instant, to: Instant) -> f64 {
+    to.duration_since(from).as_secs_f64().max(f64::EPSILON)
 }
 
 fn rate(before: u64, after: u64, secs: f64) -> f64 {
     after.saturating_sub(before) as f64 / secs
+}
+
+/// CPU time from `before` to `after` clock ticks over `secs` of wall time,
+/// in percent of one core.
+fn cpu_percent(before: u64, after: u64, secs: f64, ticks_per_s: f64) -> f64 {
+    rate(before, after, secs) / ticks_per_s * 100.0
 }
 
 /// The frame of `cur`, with rates since `prev` (all zero without one).
@@ -111,8 +115,12 @@ pub(crate) fn frame(
     ticks_per_s: f64,
     users: &mut Users,
 ) -> Frame {
-    let secs = prev.map(|p| seconds(p, cur));
-    let system = header(prev.map(|p| &p.system), &cur.system, secs);
+    let secs = prev.map(|p| seconds(p.at, cur.at));
+    let mut states = BTreeMap::new();
+    for p in &cur.procs {
+        *states.entry(p.state).or_insert(0) += 1;
+    }
+    let system = header(prev.map(|p| &p.system), &cur.system, secs, states);
     let before: HashMap<(i32, u64), &ProcReading> = prev
         .map(|p| p.procs.iter().map(|r| ((r.pid, r.start), r)).collect())
         .unwrap_or_default();
@@ -122,16 +130,14 @@ pub(crate) fn frame(
         .filter(|p| p.state == 'Z')
         .map(|p| p.ppid)
         .collect();
-    let mut states = BTreeMap::new();
     let processes = cur
         .procs
         .iter()
         .map(|p| {
-            *states.entry(p.state).or_insert(0) += 1;
             let was = before.get(&(p.pid, p.start));
             let (cpu, vol, invol) = match (was, secs) {
                 (Some(w), Some(s)) => (
-                    rate(w.ticks, p.ticks, s) / ticks_per_s * 100.0,
+                    cpu_percent(w.ticks, p.ticks, s, ticks_per_s),
                     rate(w.voluntary, p.voluntary, s),
                     rate(w.involuntary, p.involuntary, s),
                 ),
@@ -155,13 +161,15 @@ pub(crate) fn frame(
             }
         })
         .collect();
-    Frame {
-        system: Header { states, ..system },
-        processes,
-    }
+    Frame { system, processes }
 }
 
-fn header(prev: Option<&SystemReading>, cur: &SystemReading, secs: Option<f64>) -> Header {
+fn header(
+    prev: Option<&SystemReading>,
+    cur: &SystemReading,
+    secs: Option<f64>,
+    states: BTreeMap<char, usize>,
+) -> Header {
     let cpus = cur
         .cpus
         .iter()
@@ -188,7 +196,7 @@ fn header(prev: Option<&SystemReading>, cur: &SystemReading, secs: Option<f64>) 
         mem_total: cur.mem_total,
         swap_used: cur.swap_total.saturating_sub(cur.swap_free),
         swap_total: cur.swap_total,
-        states: BTreeMap::new(),
+        states,
         switches_per_s,
         forks_per_s,
     }
@@ -197,14 +205,14 @@ fn header(prev: Option<&SystemReading>, cur: &SystemReading, secs: Option<f64>) 
 /// The threads' rows, with CPU % since the previous reading of the same
 /// process's threads.
 pub(crate) fn thread_rows(
-    prev: Option<&(std::time::Instant, Vec<ThreadReading>)>,
-    cur: &(std::time::Instant, Vec<ThreadReading>),
+    prev: Option<&(Instant, Vec<ThreadReading>)>,
+    cur: &(Instant, Vec<ThreadReading>),
     ticks_per_s: f64,
 ) -> Vec<ThreadRow> {
     let before: HashMap<i32, u64> = prev
         .map(|(_, ts)| ts.iter().map(|t| (t.tid, t.ticks)).collect())
         .unwrap_or_default();
-    let secs = prev.map(|(at, _)| cur.0.duration_since(*at).as_secs_f64().max(f64::EPSILON));
+    let secs = prev.map(|(at, _)| seconds(*at, cur.0));
     cur.1
         .iter()
         .map(|t| ThreadRow {
@@ -212,7 +220,7 @@ pub(crate) fn thread_rows(
             name: t.name.clone(),
             state: t.state,
             cpu: match (before.get(&t.tid), secs) {
-                (Some(&was), Some(s)) => rate(was, t.ticks, s) / ticks_per_s * 100.0,
+                (Some(&was), Some(s)) => cpu_percent(was, t.ticks, s, ticks_per_s),
                 _ => 0.0,
             },
             last_cpu: t.cpu,
