@@ -103,25 +103,17 @@ fn bold() -> Style {
 }
 
 fn processes(f: &mut Frame<'_>, app: &App, area: Rect) {
-    let rows = app
-        .shown
-        .iter()
-        .enumerate()
-        .skip(app.offset)
-        .take(app.page)
-        .map(|(line, s)| {
-            let r = &app.frame.processes[s.index];
-            let mut style = Style::default();
-            if r.state == 'Z' {
-                style = style.fg(Color::Red);
-            } else if r.has_zombie {
-                style = style.fg(Color::Yellow);
-            }
-            if line == app.selected {
-                style = style.add_modifier(Modifier::REVERSED);
-            }
-            Row::new(cells(text::row_cells(r, &s.branch), &PROCESS_NUMBERS)).style(style)
-        });
+    let lines = app.shown.iter().map(|s| {
+        let r = &app.frame.processes[s.index];
+        let style = if r.state == 'Z' {
+            Style::default().fg(Color::Red)
+        } else if r.has_zombie {
+            Style::default().fg(Color::Yellow)
+        } else {
+            Style::default()
+        };
+        (text::row_cells(r, &s.branch), style)
+    });
     let widths = [
         Constraint::Length(7),
         Constraint::Length(7),
@@ -135,26 +127,22 @@ fn processes(f: &mut Frame<'_>, app: &App, area: Rect) {
         Constraint::Length(7),
         Constraint::Min(10),
     ];
-    let table = Table::new(rows, widths)
-        .header(Row::new(cells(text::ROW_HEADER, &PROCESS_NUMBERS)).style(bold()))
-        .block(Block::default().borders(Borders::TOP).title(title(app)));
-    f.render_widget(table, area);
+    page(
+        f,
+        app,
+        area,
+        lines,
+        text::ROW_HEADER,
+        &PROCESS_NUMBERS,
+        widths,
+    );
 }
 
 fn threads(f: &mut Frame<'_>, app: &App, area: Rect) {
-    let rows = app
+    let lines = app
         .threads
         .iter()
-        .enumerate()
-        .skip(app.offset)
-        .take(app.page)
-        .map(|(line, t)| {
-            let mut style = Style::default();
-            if line == app.selected {
-                style = style.add_modifier(Modifier::REVERSED);
-            }
-            Row::new(cells(text::thread_cells(t), &THREAD_NUMBERS)).style(style)
-        });
+        .map(|t| (text::thread_cells(t), Style::default()));
     let widths = [
         Constraint::Length(8),
         Constraint::Length(16),
@@ -162,8 +150,43 @@ fn threads(f: &mut Frame<'_>, app: &App, area: Rect) {
         Constraint::Length(6),
         Constraint::Length(8),
     ];
+    page(
+        f,
+        app,
+        area,
+        lines,
+        text::THREAD_HEADER,
+        &THREAD_NUMBERS,
+        widths,
+    );
+}
+
+/// The page of a table that is scrolled into view: each line's cells in
+/// its colour, the highlighted one reversed, under the column names and
+/// the title.
+fn page<const N: usize>(
+    f: &mut Frame<'_>,
+    app: &App,
+    area: Rect,
+    lines: impl Iterator<Item = ([String; N], Style)>,
+    header: [&str; N],
+    numbers: &[usize],
+    widths: [Constraint; N],
+) {
+    let rows = lines
+        .enumerate()
+        .skip(app.offset)
+        .take(app.page)
+        .map(|(line, (texts, style))| {
+            let style = if line == app.selected {
+                style.add_modifier(Modifier::REVERSED)
+            } else {
+                style
+            };
+            Row::new(cells(texts, numbers)).style(style)
+        });
     let table = Table::new(rows, widths)
-        .header(Row::new(cells(text::THREAD_HEADER, &THREAD_NUMBERS)).style(bold()))
+        .header(Row::new(cells(header, numbers)).style(bold()))
         .block(Block::default().borders(Borders::TOP).title(title(app)));
     f.render_widget(table, area);
 }
