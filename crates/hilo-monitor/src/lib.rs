@@ -199,8 +199,8 @@ fn monitor(
     if std::io::stderr().is_terminal() {
         eprintln!(
             "hilo monitor: a sample every {}, a report every {}; Ctrl+C to stop",
-            plan::show(schedule.interval),
-            plan::show(schedule.report)
+            hilo_term::show_duration(schedule.interval),
+            hilo_term::show_duration(schedule.report)
         );
     }
     let printer = Printer {

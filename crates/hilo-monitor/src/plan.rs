@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use hilo_term::Failure;
+use hilo_term::{show_duration, Failure};
 
 use crate::schedule::Schedule;
 use crate::Args;
@@ -33,8 +33,8 @@ impl Plan {
         if args.report < args.interval {
             return Err(Failure::usage(format!(
                 "--report ({}) must be at least --interval ({}): a report needs a sample",
-                show(args.report),
-                show(args.interval)
+                show_duration(args.report),
+                show_duration(args.interval)
             )));
         }
         Ok(Plan {
@@ -89,19 +89,10 @@ pub fn parse_interval(s: &str) -> Result<Duration, String> {
     if d < MIN_INTERVAL {
         return Err(format!(
             "must be at least {} (the CPU's counters move in steps of 10 ms)",
-            show(MIN_INTERVAL)
+            show_duration(MIN_INTERVAL)
         ));
     }
     Ok(d)
-}
-
-/// `5 s`, `1.5 s`, `250 ms`.
-pub(crate) fn show(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{} ms", d.as_millis())
-    } else {
-        format!("{} s", d.as_secs_f64())
-    }
 }
 
 #[cfg(test)]
@@ -115,12 +106,5 @@ mod tests {
         assert_eq!(parse_interval("100ms"), Ok(MIN_INTERVAL));
         assert!(parse_period("0.0004s").is_err());
         assert!(parse_period("-1s").is_err());
-    }
-
-    #[test]
-    fn durations_are_shown_as_people_write_them() {
-        assert_eq!(show(Duration::from_secs(5)), "5 s");
-        assert_eq!(show(Duration::from_millis(1500)), "1.5 s");
-        assert_eq!(show(Duration::from_millis(250)), "250 ms");
     }
 }

@@ -53,7 +53,6 @@ pub mod syntax;
 mod verdict;
 mod work;
 
-pub use plan::show_duration;
 pub use resolver::{parse_nameserver, Servers};
 pub use verdict::{Class, Verdict};
 

@@ -125,7 +125,7 @@ impl Checker {
     fn no_answer(&self) -> String {
         format!(
             "timed out: no answer within {}",
-            crate::plan::show_duration(self.timeout)
+            hilo_term::show_duration(self.timeout)
         )
     }
 }

@@ -49,19 +49,3 @@ impl Plan {
         }
     }
 }
-
-/// A duration as people write it: `5 s`, `1.5 s`, `250 ms`.
-///
-/// ```
-/// use std::time::Duration;
-/// assert_eq!(hilo_mx::show_duration(Duration::from_secs(5)), "5 s");
-/// assert_eq!(hilo_mx::show_duration(Duration::from_millis(1500)), "1.5 s");
-/// assert_eq!(hilo_mx::show_duration(Duration::from_millis(250)), "250 ms");
-/// ```
-pub fn show_duration(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{} ms", d.as_millis())
-    } else {
-        format!("{} s", d.as_secs_f64())
-    }
-}

@@ -183,6 +183,22 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         .ok_or_else(|| format!("expected a duration such as 5s, 500ms or 2m, got {s:?}"))
 }
 
+/// A duration as people write it: `5 s`, `1.5 s`, `250 ms`.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(hilo_term::show_duration(Duration::from_secs(5)), "5 s");
+/// assert_eq!(hilo_term::show_duration(Duration::from_millis(1500)), "1.5 s");
+/// assert_eq!(hilo_term::show_duration(Duration::from_millis(250)), "250 ms");
+/// ```
+pub fn show_duration(d: std::time::Duration) -> String {
+    if d < std::time::Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{} s", d.as_secs_f64())
+    }
+}
+
 /// A timeout: a duration as [`parse_duration`] reads it, more than zero.
 ///
 /// ```
