@@ -221,7 +221,7 @@ fn once_prints_a_table_like_ps_and_bad_input_is_one_line() {
     assert_eq!(f[3], "S");
     assert_eq!(f[10..].join(" "), "sleep 600.21");
     for (args, says) in [
-        (&["top", "-d", "10ms"][..], "at least 100ms"),
+        (&["top", "-d", "10ms"][..], "at least 100 ms"),
         (&["top", "-d", "soon"][..], "duration"),
         (&["top", "--sort", "size"][..], "size"),
         (&["top", "--json"][..], "--once"),

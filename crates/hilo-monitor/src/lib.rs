@@ -46,7 +46,7 @@ mod schedule;
 mod store;
 
 pub use metric::Metric;
-pub use plan::{parse_interval, parse_period};
+pub use plan::parse_period;
 
 use plan::Plan;
 use report::Window;
@@ -109,7 +109,7 @@ Exit status:
 #[command(after_help = AFTER_HELP)]
 pub struct Args {
     /// Between two samples: 5s, 500ms, 1m (at least 100ms)
-    #[arg(long, value_name = "DURATION", value_parser = parse_interval, default_value = "5s")]
+    #[arg(long, value_name = "DURATION", value_parser = hilo_term::parse_sample_interval, default_value = "5s")]
     interval: Duration,
 
     /// Between two reports (at least --interval)

@@ -10,11 +10,6 @@ use hilo_term::{show_duration, Failure};
 use crate::schedule::Schedule;
 use crate::Args;
 
-/// The shortest `--interval`: `/proc/stat` counts CPU time in ticks of
-/// 10 ms, so a shorter interval would make the CPU % jump in steps of 10 %
-/// and more.
-pub(crate) const MIN_INTERVAL: Duration = Duration::from_millis(100);
-
 /// What one run does.
 #[derive(Debug)]
 pub(crate) struct Plan {
@@ -74,27 +69,6 @@ pub fn parse_period(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-/// An `--interval`: as [`parse_period`], and at least 100 ms.
-///
-/// ```
-/// use std::time::Duration;
-/// assert_eq!(hilo_monitor::parse_interval("5s"), Ok(Duration::from_secs(5)));
-/// assert!(hilo_monitor::parse_interval("10ms").is_err());
-/// ```
-///
-/// # Errors
-/// The words clap shows after the option's name.
-pub fn parse_interval(s: &str) -> Result<Duration, String> {
-    let d = parse_period(s)?;
-    if d < MIN_INTERVAL {
-        return Err(format!(
-            "must be at least {} (the CPU's counters move in steps of 10 ms)",
-            show_duration(MIN_INTERVAL)
-        ));
-    }
-    Ok(d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,7 +77,10 @@ mod tests {
     fn durations_are_rounded_to_the_millisecond() {
         assert_eq!(parse_period("0.3"), Ok(Duration::from_millis(300)));
         assert_eq!(parse_period("1.0004s"), Ok(Duration::from_secs(1)));
-        assert_eq!(parse_interval("100ms"), Ok(MIN_INTERVAL));
+        assert_eq!(
+            hilo_term::parse_sample_interval("100ms"),
+            Ok(hilo_term::MIN_SAMPLE_INTERVAL)
+        );
         assert!(parse_period("0.0004s").is_err());
         assert!(parse_period("-1s").is_err());
     }

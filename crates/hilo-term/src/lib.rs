@@ -183,6 +183,38 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         .ok_or_else(|| format!("expected a duration such as 5s, 500ms or 2m, got {s:?}"))
 }
 
+/// The shortest time between two samples of the kernel's CPU counters
+/// (`hilo top -d`, `hilo monitor --interval`): `/proc/stat` counts CPU
+/// time in ticks of 10 ms, so a shorter one would make CPU % jump in steps
+/// of 10 % and more.
+pub const MIN_SAMPLE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// A time between two samples: a duration as [`parse_duration`] reads it,
+/// rounded to the millisecond, at least [`MIN_SAMPLE_INTERVAL`].
+///
+/// ```
+/// use std::time::Duration;
+/// use hilo_term::parse_sample_interval;
+/// assert_eq!(parse_sample_interval("5s"), Ok(Duration::from_secs(5)));
+/// assert_eq!(parse_sample_interval("0.1004"), Ok(Duration::from_millis(100)));
+/// assert!(parse_sample_interval("10ms").is_err());
+/// assert!(parse_sample_interval("abc").is_err());
+/// ```
+///
+/// # Errors
+/// The words clap shows after the option's name.
+pub fn parse_sample_interval(s: &str) -> Result<std::time::Duration, String> {
+    let d = parse_duration(s)?;
+    let d = std::time::Duration::from_millis((d.as_secs_f64() * 1000.0).round() as u64);
+    if d < MIN_SAMPLE_INTERVAL {
+        return Err(format!(
+            "must be at least {} (the CPU's counters move in steps of 10 ms)",
+            show_duration(MIN_SAMPLE_INTERVAL)
+        ));
+    }
+    Ok(d)
+}
+
 /// A duration as people write it: `5 s`, `1.5 s`, `250 ms`.
 ///
 /// ```

@@ -62,7 +62,7 @@ Examples:
 pub struct Args {
     /// Time between refreshes (and, with --once, the window CPU% and the
     /// rates are measured over): 1s, 500ms; at least 100ms
-    #[arg(short, long, default_value = "1s", value_parser = parse_delay)]
+    #[arg(short, long, default_value = "1s", value_parser = hilo_term::parse_sample_interval)]
     pub delay: Duration,
     /// Print one snapshot (a table, like ps) and exit
     #[arg(long)]
@@ -79,14 +79,6 @@ pub struct Args {
     /// Only processes whose command, user or pid matches (case-insensitive)
     #[arg(short, long, default_value = "")]
     pub filter: String,
-}
-
-fn parse_delay(s: &str) -> Result<Duration, String> {
-    let d = hilo_term::parse_duration(s)?;
-    if d < Duration::from_millis(100) {
-        return Err(format!("the delay must be at least 100ms, got {s:?}"));
-    }
-    Ok(d)
 }
 
 /// Runs `hilo top`; returns the exit status (0, or 2 with one line on
